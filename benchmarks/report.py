@@ -1,0 +1,160 @@
+"""The results table, as aligned text or as Markdown.
+
+One row per implementation and case. openfeature-litestar's rows carry no ratio; each
+peer's row shows ``ours ÷ this``: our time on the same path (client, direct, or direct
+async) divided by the peer's time, measured in the same run. Below 1.00x we are faster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from benchmarks.timing import Measurement
+
+
+@dataclass(frozen=True)
+class Row:
+    """One line of the table.
+
+    Attributes:
+        case: The case's title.
+        path: How the implementation was called.
+        implementation: The implementation's label.
+        measurement: The timing.
+        ratio: ours ÷ this, or None on our own rows (or when ours is unavailable).
+        target: The largest acceptable ratio, or None when the issue sets none.
+    """
+
+    case: str
+    path: str
+    implementation: str
+    measurement: Measurement
+    ratio: float | None = None
+    target: float | None = None
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the ratio is within the target (None when there is nothing to judge)."""
+        if self.ratio is None or self.target is None:
+            return None
+        return self.ratio <= self.target
+
+
+HEADINGS = (
+    "case",
+    "path",
+    "implementation",
+    "µs/op (best)",
+    "µs/op (median)",
+    "ours ÷ this",
+    "target",
+    "met",
+)
+_NUMERIC = frozenset({3, 4, 5, 6})
+
+
+def format_us(nanoseconds: float) -> str:
+    """Format a per-call time in microseconds with three significant-ish digits.
+
+    Args:
+        nanoseconds: The time.
+
+    Returns:
+        ``"0.912"``, ``"12.3"`` or ``"1,234"``.
+    """
+    micro = nanoseconds / 1000
+    if micro < 10:  # noqa: PLR2004 - digit thresholds
+        return f"{micro:.3f}"
+    if micro < 100:  # noqa: PLR2004 - digit thresholds
+        return f"{micro:.2f}"
+    if micro < 1000:  # noqa: PLR2004 - digit thresholds
+        return f"{micro:.1f}"
+    return f"{micro:,.0f}"
+
+
+def format_ratio(ratio: float | None) -> str:
+    """Format a ratio as ``"0.42x"`` (``"—"`` when absent).
+
+    Args:
+        ratio: The ratio.
+
+    Returns:
+        The text.
+    """
+    if ratio is None:
+        return "—"
+    if ratio < 0.01:  # noqa: PLR2004 - keep tiny ratios readable
+        return f"{ratio:.4f}x"
+    return f"{ratio:.2f}x"
+
+
+def cells(row: Row) -> tuple[str, ...]:
+    """Return the text of each column for ``row``.
+
+    Args:
+        row: The row.
+
+    Returns:
+        One string per heading.
+    """
+    met = row.met
+    return (
+        row.case,
+        row.path,
+        row.implementation,
+        format_us(row.measurement.best),
+        format_us(row.measurement.median),
+        format_ratio(row.ratio),
+        "—" if row.target is None else f"≤ {row.target:.2f}x",
+        "—" if met is None else ("yes" if met else "NO"),
+    )
+
+
+def render_text(rows: Sequence[Row]) -> str:
+    """Render ``rows`` as an aligned plain-text table, a blank line between cases.
+
+    Args:
+        rows: The rows, grouped by case.
+
+    Returns:
+        The table.
+    """
+    table = [HEADINGS, *(cells(row) for row in rows)]
+    widths = [max(len(line[column]) for line in table) for column in range(len(HEADINGS))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            value.rjust(width) if column in _NUMERIC else value.ljust(width)
+            for column, (value, width) in enumerate(zip(values, widths))
+        ).rstrip()
+
+    out = [line(HEADINGS), "  ".join("-" * width for width in widths)]
+    previous: str | None = None
+    for row, values in zip(rows, table[1:]):
+        if previous is not None and row.case != previous:
+            out.append("")
+        previous = row.case
+        out.append(line(values))
+    return "\n".join(out)
+
+
+def render_markdown(rows: Sequence[Row]) -> str:
+    """Render ``rows`` as a Markdown (GitHub) pipe table.
+
+    Args:
+        rows: The rows.
+
+    Returns:
+        The table.
+    """
+    align = [
+        "---:" if column in _NUMERIC else (":---:" if column == len(HEADINGS) - 1 else "---")
+        for column in range(len(HEADINGS))
+    ]
+    out = ["| " + " | ".join(HEADINGS) + " |", "| " + " | ".join(align) + " |"]
+    out.extend(
+        "| " + " | ".join(value.replace("|", "\\|") for value in cells(row)) + " |"
+        for row in rows
+    )
+    return "\n".join(out)

@@ -1,0 +1,17 @@
+"""The evaluation engine: flagd targeting (JSON Logic) compiled to closures, and flags.
+
+The engine does no I/O and imports no store driver and no web framework.
+"""
+
+from ._compiler import MAX_TARGETING_DEPTH, MAX_TARGETING_NODES, Rule, compile_targeting
+from ._flag import CompiledFlag, Resolution, evaluate_flag
+
+__all__ = [
+    "MAX_TARGETING_DEPTH",
+    "MAX_TARGETING_NODES",
+    "CompiledFlag",
+    "Resolution",
+    "Rule",
+    "compile_targeting",
+    "evaluate_flag",
+]

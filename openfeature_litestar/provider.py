@@ -1,0 +1,407 @@
+"""FlagProvider: the OpenFeature provider that evaluates flags from an in-memory snapshot.
+
+Evaluation reads the current :class:`~openfeature_litestar.snapshot.Snapshot` and calls a
+precompiled closure: no I/O, no await, no thread hop, and no exception escapes. The store
+is read on a private background loop (see ``_background.py``), which loads the first
+snapshot in :meth:`FlagProvider.initialize` and then swaps in a new one whenever the
+store reports a change, emitting ``PROVIDER_CONFIGURATION_CHANGED`` with the keys of the
+flags that changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from openfeature.event import ProviderEventDetails
+from openfeature.exception import ErrorCode, GeneralError
+from openfeature.flag_evaluation import FlagResolutionDetails, Reason
+from openfeature.provider import AbstractProvider, Metadata
+
+from ._background import BackgroundLoop
+from .document import FlagDocument
+from .engine import CompiledFlag, evaluate_flag
+from .errors import DocumentError, OpenFeatureLitestarError
+from .snapshot import Snapshot
+from .stores import FlagStore, MemoryStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from openfeature.evaluation_context import EvaluationContext
+    from openfeature.flag_evaluation import FlagValueType
+
+__all__ = ["FlagProvider"]
+
+logger = logging.getLogger("openfeature_litestar.provider")
+
+T = TypeVar("T")
+ObjectValue = Sequence["FlagValueType"] | Mapping[str, "FlagValueType"]
+
+_RETRY_MIN_SECONDS = 0.5
+_RETRY_MAX_SECONDS = 30.0
+
+
+def _is_bool(value: Any) -> bool:
+    return isinstance(value, bool)
+
+
+def _is_int(value: Any) -> bool:
+    # bool is an int subclass in Python; an integer flag must never return one.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_float(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _is_str(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def _is_object(value: Any) -> bool:
+    return isinstance(value, (Mapping, list))
+
+
+def _targeting_data(flag_key: str, context: EvaluationContext | None) -> dict[str, Any]:
+    data: dict[str, Any] = dict(context.attributes) if context is not None else {}
+    if context is not None and context.targeting_key is not None:
+        data["targetingKey"] = context.targeting_key
+    data["$flagd"] = {"flagKey": flag_key, "timestamp": int(time.time())}
+    return data
+
+
+class FlagProvider(AbstractProvider):
+    """An OpenFeature provider for flagd-format flags, evaluated in process.
+
+    Register it with the SDK (``api.set_provider(FlagProvider(FileStore("flags.yaml")))``)
+    and ask for flags through an OpenFeature client. The provider follows flagd's
+    evaluation semantics: ``STATIC`` for a flag without targeting, ``TARGETING_MATCH``
+    when targeting picks a variant, ``DEFAULT`` when it picks none, ``DISABLED`` for a
+    disabled flag, and the error codes ``FLAG_NOT_FOUND``, ``TYPE_MISMATCH``,
+    ``PARSE_ERROR`` and ``GENERAL`` — always with the caller's default value.
+
+    Args:
+        source: Where the flags come from: a store, or a document (served from a
+            :class:`~openfeature_litestar.stores.MemoryStore`).
+        name: The provider's name in OpenFeature metadata (and in hooks and logs).
+        init_timeout: Seconds :meth:`initialize` waits for the first load.
+    """
+
+    def __init__(
+        self,
+        source: FlagStore | FlagDocument,
+        *,
+        name: str = "openfeature-litestar",
+        init_timeout: float = 10.0,
+    ) -> None:
+        """Create the provider; nothing is loaded until :meth:`initialize`."""
+        super().__init__()
+        self.store: FlagStore = MemoryStore(source) if isinstance(source, FlagDocument) else source
+        self._metadata = Metadata(name=name)
+        self._init_timeout = init_timeout
+        self._snapshot = Snapshot()
+        self._stored_snapshot = self._snapshot
+        self._overrides: Mapping[str, CompiledFlag] = {}
+        self._loaded = False
+        self._first_load_failed = False
+        self._last_error: OpenFeatureLitestarError | None = None
+        self._lifecycle = threading.Lock()
+        # Serialises snapshot swaps (background sync vs. test overrides); evaluation
+        # never takes it, it reads whichever snapshot is current.
+        self._serving = threading.Lock()
+        self._loop = BackgroundLoop(f"{name}-sync")
+
+    # -- what the provider serves -------------------------------------------------------
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The snapshot evaluations read now."""
+        return self._snapshot
+
+    @property
+    def last_sync_error(self) -> OpenFeatureLitestarError | None:
+        """The error of the latest failed load, or ``None`` once a load succeeds.
+
+        A failed load (an invalid edit, an unreachable store) never replaces the snapshot:
+        the provider keeps serving the last good one.
+        """
+        return self._last_error
+
+    def get_metadata(self) -> Metadata:
+        """The provider's OpenFeature metadata (its name)."""
+        return self._metadata
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def initialize(self, evaluation_context: EvaluationContext) -> None:  # noqa: ARG002 - SDK signature
+        """Start the background sync and load the first snapshot; idempotent.
+
+        Raises:
+            GeneralError: The first load failed (the SDK reports ``PROVIDER_ERROR``).
+                The background sync keeps trying and reports ``PROVIDER_READY`` when a
+                load succeeds.
+        """
+        with self._lifecycle:
+            if self._loop.running:
+                return
+            self._loop.start()
+            first = self._loop.submit(self._load_first())
+            self._loop.submit(self._follow_changes())
+        try:
+            first.result(self._init_timeout)
+        except TimeoutError:
+            raise GeneralError(
+                f"the first load from {self.store!r} took more than {self._init_timeout} s"
+            ) from None
+        except OpenFeatureLitestarError as exc:
+            raise GeneralError(str(exc)) from None
+
+    def shutdown(self) -> None:
+        """Stop the background sync and close the store; idempotent. No data is deleted.
+
+        The snapshot stays, so a late evaluation still gets the last answers.
+        """
+        with self._lifecycle:
+            if not self._loop.running:
+                return
+            closing = self._loop.submit(self.store.close())
+            try:
+                closing.result(self._init_timeout)
+            except Exception:
+                logger.exception("closing %r failed", self.store)
+            self._loop.stop(self._init_timeout)
+
+    async def _load_first(self) -> None:
+        try:
+            await self._reload(raise_errors=True)
+        except OpenFeatureLitestarError:
+            self._first_load_failed = True
+            raise
+
+    async def _follow_changes(self) -> None:
+        delay = _RETRY_MIN_SECONDS
+        while True:
+            try:
+                async for _ in self.store.changes():
+                    delay = _RETRY_MIN_SECONDS
+                    await self._reload(raise_errors=False)
+            except asyncio.CancelledError:  # noqa: PERF203 - a watch loop, not a hot path
+                raise
+            except Exception as exc:
+                logger.warning(
+                    "watching %r failed (%s); retrying in %.1f s", self.store, exc, delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX_SECONDS)
+            else:
+                return  # the store was closed
+
+    async def _reload(self, *, raise_errors: bool) -> None:
+        try:
+            stored = await self.store.load()
+            snapshot = Snapshot.from_document(stored.document, stored.revision)
+        except OpenFeatureLitestarError as exc:
+            self._last_error = exc
+            level = logging.ERROR if isinstance(exc, DocumentError) else logging.WARNING
+            logger.log(level, "keeping the last good flags: %s", exc)
+            if raise_errors:
+                raise
+            return
+        self._apply(snapshot)
+
+    def _apply(self, stored: Snapshot) -> None:
+        with self._serving:
+            was_loaded = self._loaded
+            if was_loaded and stored.document is self._stored_snapshot.document:
+                return
+            self._stored_snapshot, self._loaded, self._last_error = stored, True, None
+            self._serve(stored.with_flags(self._overrides), announce=was_loaded)
+
+    def _serve(self, snapshot: Snapshot, *, announce: bool) -> None:
+        previous = self._snapshot
+        changed = previous.changed_keys(snapshot)
+        self._snapshot = snapshot
+        if not announce:
+            # The SDK itself emits READY after initialize(); emit it only on a recovery
+            # after the first load had failed, or handlers would fire twice.
+            if self._first_load_failed:
+                self._first_load_failed = False
+                self.emit_provider_ready(ProviderEventDetails(flags_changed=changed))
+            return
+        if changed:
+            details = ProviderEventDetails(flags_changed=changed)
+            self.emit_provider_configuration_changed(details)
+
+    def _replace_overrides(
+        self, overrides: Mapping[str, CompiledFlag]
+    ) -> Mapping[str, CompiledFlag]:
+        """Serve ``overrides`` over the store's flags; return the overrides they replace.
+
+        Used by :mod:`openfeature_litestar.testing`. Overrides are laid over each new
+        snapshot when it is built, so evaluation pays nothing for them.
+        """
+        with self._serving:
+            previous, self._overrides = self._overrides, overrides
+            self._serve(self._stored_snapshot.with_flags(overrides), announce=self._loaded)
+        return previous
+
+    # -- evaluation: pure CPU, never raises ---------------------------------------------
+
+    def _resolve(
+        self,
+        flag_key: str,
+        default_value: T,
+        context: EvaluationContext | None,
+        accepts: Callable[[Any], bool],
+        type_name: str,
+    ) -> FlagResolutionDetails[T]:
+        try:
+            flag = self._snapshot.flags.get(flag_key)
+            if flag is None:
+                return FlagResolutionDetails(
+                    default_value,
+                    error_code=ErrorCode.FLAG_NOT_FOUND,
+                    error_message=f"flag {flag_key!r} not found",
+                    reason=Reason.ERROR,
+                )
+            data = _targeting_data(flag_key, context) if flag.rule is not None else {}
+            resolution = evaluate_flag(flag, data)
+            if resolution.variant is None:
+                return FlagResolutionDetails(
+                    default_value,
+                    error_code=resolution.error_code,
+                    error_message=resolution.error_message,
+                    reason=resolution.reason,
+                    flag_metadata=flag.metadata,
+                )
+            value = resolution.value
+            if not accepts(value):
+                return FlagResolutionDetails(
+                    default_value,
+                    error_code=ErrorCode.TYPE_MISMATCH,
+                    error_message=(
+                        f"flag {flag_key!r} is not a {type_name} flag: variant "
+                        f"{resolution.variant!r} is {type(value).__name__}"
+                    ),
+                    reason=Reason.ERROR,
+                    flag_metadata=flag.metadata,
+                )
+            return FlagResolutionDetails(
+                value,
+                variant=resolution.variant,
+                reason=resolution.reason,
+                flag_metadata=flag.metadata,
+            )
+        except Exception as exc:  # the last fence: evaluation must never raise
+            return FlagResolutionDetails(
+                default_value,
+                error_code=ErrorCode.GENERAL,
+                error_message=f"evaluating {flag_key!r} failed: {exc!r}",
+                reason=Reason.ERROR,
+            )
+
+    def resolve_boolean_details(
+        self,
+        flag_key: str,
+        default_value: bool,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[bool]:
+        """Resolve a boolean flag."""
+        return self._resolve(flag_key, default_value, evaluation_context, _is_bool, "boolean")
+
+    def resolve_string_details(
+        self,
+        flag_key: str,
+        default_value: str,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[str]:
+        """Resolve a string flag."""
+        return self._resolve(flag_key, default_value, evaluation_context, _is_str, "string")
+
+    def resolve_integer_details(
+        self,
+        flag_key: str,
+        default_value: int,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[int]:
+        """Resolve an integer flag; a boolean or fractional value is a type mismatch."""
+        return self._resolve(flag_key, default_value, evaluation_context, _is_int, "integer")
+
+    def resolve_float_details(
+        self,
+        flag_key: str,
+        default_value: float,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[float]:
+        """Resolve a float flag; an integral value is returned as a float."""
+        details = self._resolve(flag_key, default_value, evaluation_context, _is_float, "float")
+        value: object = details.value  # an int passes the float check; the SDK wants float
+        if details.error_code is None and isinstance(value, int):
+            details.value = float(value)
+        return details
+
+    def resolve_object_details(
+        self,
+        flag_key: str,
+        default_value: ObjectValue,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[ObjectValue]:
+        """Resolve an object flag (a JSON object or array)."""
+        return self._resolve(flag_key, default_value, evaluation_context, _is_object, "object")
+
+    # The async resolvers share the sync code path: evaluation never awaits anything.
+
+    async def resolve_boolean_details_async(
+        self,
+        flag_key: str,
+        default_value: bool,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[bool]:
+        """Resolve a boolean flag (no I/O: the same code as the sync resolver)."""
+        return self.resolve_boolean_details(flag_key, default_value, evaluation_context)
+
+    async def resolve_string_details_async(
+        self,
+        flag_key: str,
+        default_value: str,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[str]:
+        """Resolve a string flag (no I/O: the same code as the sync resolver)."""
+        return self.resolve_string_details(flag_key, default_value, evaluation_context)
+
+    async def resolve_integer_details_async(
+        self,
+        flag_key: str,
+        default_value: int,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[int]:
+        """Resolve an integer flag (no I/O: the same code as the sync resolver)."""
+        return self.resolve_integer_details(flag_key, default_value, evaluation_context)
+
+    async def resolve_float_details_async(
+        self,
+        flag_key: str,
+        default_value: float,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[float]:
+        """Resolve a float flag (no I/O: the same code as the sync resolver)."""
+        return self.resolve_float_details(flag_key, default_value, evaluation_context)
+
+    async def resolve_object_details_async(
+        self,
+        flag_key: str,
+        default_value: ObjectValue,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[ObjectValue]:
+        """Resolve an object flag (no I/O: the same code as the sync resolver)."""
+        return self.resolve_object_details(flag_key, default_value, evaluation_context)
+
+    def __repr__(self) -> str:
+        """Show the name, the store and the served revision."""
+        name, revision = self._metadata.name, self._snapshot.revision
+        return f"FlagProvider(name={name!r}, store={self.store!r}, revision={revision})"
