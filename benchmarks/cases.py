@@ -109,13 +109,15 @@ class Case:
 
     Attributes:
         key: Short name used on the command line and in the table (``a``, ``b``, ``c``).
-        title: What the case measures, for the table.
+        title: Short name of the case, for the table.
+        description: What the case measures, for the notes under the table.
         flag_key: The flag evaluated.
         subjects: The inputs, cycled in order during timing.
     """
 
     key: str
     title: str
+    description: str
     flag_key: str
     subjects: tuple[Subject, ...]
 
@@ -189,11 +191,27 @@ def build_cases(*, rollout_users: int = ROLLOUT_SUBJECTS) -> tuple[Case, ...]:
     """
     targeted = targeted_subjects()
     return (
-        Case("a", "(a) static boolean, no targeting", STATIC_FLAG, targeted),
-        Case("b", "(b) 3 ANDed conditions", TARGETED_FLAG, targeted),
+        Case(
+            "a",
+            "(a) static",
+            "(a) a boolean flag with no targeting",
+            STATIC_FLAG,
+            targeted,
+        ),
+        Case(
+            "b",
+            "(b) 3 conditions",
+            f'(b) country in [US,DE,FR] and plan == "pro" and age >= 18 -> on/off, over '
+            f"{len(targeted):,} pre-built contexts (half match; the others fail each "
+            "condition in turn)",
+            TARGETED_FLAG,
+            targeted,
+        ),
         Case(
             "c",
-            f"(c) 50% fractional, {rollout_users:,} ids",
+            "(c) 50% rollout",
+            f"(c) a 50/50 fractional split keyed on the targeting key, over "
+            f"{rollout_users:,} distinct user ids",
             ROLLOUT_FLAG,
             rollout_subjects(rollout_users),
         ),

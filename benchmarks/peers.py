@@ -24,6 +24,7 @@ from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.flag_evaluation import FlagResolutionDetails, Reason
 from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
+from openfeature.provider.no_op_provider import NoOpProvider
 
 from benchmarks.cases import (
     COUNTRIES,
@@ -233,8 +234,9 @@ def _client_bench(
 
 
 def _register(setup: Setup, provider: AbstractProvider, domain: str) -> OpenFeatureClient:
+    """Bind ``provider`` to ``domain``; on close, unbind it (the SDK then shuts it down)."""
     api.set_provider_and_wait(provider, domain=domain)
-    setup.closers.append(provider.shutdown)
+    setup.closers.append(lambda: api.set_provider_and_wait(NoOpProvider(), domain=domain))
     return api.get_client(domain)
 
 
@@ -296,14 +298,28 @@ def in_memory_provider() -> InMemoryProvider:
 
 
 def add_in_memory(setup: Setup, cases: Sequence[Case]) -> None:
-    """Add the ``InMemoryProvider`` benches (through the client) to ``setup``.
+    """Add the ``InMemoryProvider`` benches to ``setup``: through the client, and direct.
+
+    The direct row has no target; it shows how much of the client path is the provider.
 
     Args:
         setup: Collects the benches.
         cases: The cases to set up.
     """
-    client = _register(setup, in_memory_provider(), "bench-inmemory")
+    provider = in_memory_provider()
+    client = _register(setup, provider, "bench-inmemory")
     for case in cases:
+        setup.add(
+            case,
+            _direct_bench(
+                peer="inmemory-direct",
+                label="SDK InMemoryProvider (floor)",
+                ours=False,
+                resolve=provider.resolve_boolean_details,
+                case=case,
+                expected=expected_answer(case, flagd_v2_rollout),
+            ),
+        )
         setup.add(
             case,
             _client_bench(
@@ -506,7 +522,7 @@ def add_flagd_core(setup: Setup, cases: Sequence[Case]) -> None:
             case,
             Bench(
                 peer="flagd-core",
-                label="openfeature-flagd-core FlagdCore",
+                label="flagd-core FlagdCore",
                 path=DIRECT_SYNC,
                 ours=False,
                 context_kind=OF_CONTEXT,
@@ -618,7 +634,7 @@ def add_litestar_flags(setup: Setup, cases: Sequence[Case]) -> None:
         resolve = sync_provider.resolve_boolean_details
         sync_bench = _direct_bench(
             peer="litestar-flags-sync",
-            label="litestar-flags sync provider (asyncio.run per call)",
+            label="litestar-flags sync (asyncio.run/call)",
             ours=False,
             resolve=resolve,
             case=case,
@@ -627,9 +643,7 @@ def add_litestar_flags(setup: Setup, cases: Sequence[Case]) -> None:
         setup.add(case, sync_bench)
         setup.add(
             case,
-            _in_running_loop(
-                sync_bench, "litestar-flags sync provider (called in a running loop)", loop
-            ),
+            _in_running_loop(sync_bench, "litestar-flags sync, in running loop", loop),
         )
 
 

@@ -7,10 +7,13 @@ async) divided by the peer's time, measured in the same run. Below 1.00x we are 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from benchmarks.timing import Measurement
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from benchmarks.timing import Measurement
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,7 @@ def format_us(nanoseconds: float) -> str:
 
 
 def format_ratio(ratio: float | None) -> str:
-    """Format a ratio as ``"0.42x"`` (``"—"`` when absent).
+    """Format a ratio as ``"0.421x"`` (``"—"`` when absent).
 
     Args:
         ratio: The ratio.
@@ -84,9 +87,9 @@ def format_ratio(ratio: float | None) -> str:
     """
     if ratio is None:
         return "—"
-    if ratio < 0.01:  # noqa: PLR2004 - keep tiny ratios readable
+    if ratio < 0.1:  # noqa: PLR2004 - keep small ratios readable
         return f"{ratio:.4f}x"
-    return f"{ratio:.2f}x"
+    return f"{ratio:.3f}x"
 
 
 def cells(row: Row) -> tuple[str, ...]:
@@ -126,12 +129,12 @@ def render_text(rows: Sequence[Row]) -> str:
     def line(values: Sequence[str]) -> str:
         return "  ".join(
             value.rjust(width) if column in _NUMERIC else value.ljust(width)
-            for column, (value, width) in enumerate(zip(values, widths))
+            for column, (value, width) in enumerate(zip(values, widths, strict=True))
         ).rstrip()
 
     out = [line(HEADINGS), "  ".join("-" * width for width in widths)]
     previous: str | None = None
-    for row, values in zip(rows, table[1:]):
+    for row, values in zip(rows, table[1:], strict=True):
         if previous is not None and row.case != previous:
             out.append("")
         previous = row.case
@@ -154,7 +157,6 @@ def render_markdown(rows: Sequence[Row]) -> str:
     ]
     out = ["| " + " | ".join(HEADINGS) + " |", "| " + " | ".join(align) + " |"]
     out.extend(
-        "| " + " | ".join(value.replace("|", "\\|") for value in cells(row)) + " |"
-        for row in rows
+        "| " + " | ".join(value.replace("|", "\\|") for value in cells(row)) + " |" for row in rows
     )
     return "\n".join(out)

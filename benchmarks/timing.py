@@ -11,6 +11,7 @@ import gc
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from time import perf_counter_ns, process_time_ns
 from typing import Any, Final
 
 TimeBatch = Callable[[Sequence[Any]], int]
@@ -44,8 +45,8 @@ class Settings:
 
 FULL: Final = Settings(
     name="full",
-    batch_ns=200_000_000,
-    repeats=5,
+    batch_ns=50_000_000,
+    repeats=20,
     warmups=1,
     min_ops=100,
     max_ops=2_000_000,
@@ -69,10 +70,14 @@ class Measurement:
     Attributes:
         ops: Calls per batch.
         batch_ns: Elapsed nanoseconds of each timed batch.
+        cpu_share: Share of the timed batches' wall-clock time during which this process
+            was on a CPU (``process_time`` ÷ ``perf_counter``); well below 1 means other
+            processes were competing for the machine and the numbers are suspect.
     """
 
     ops: int
     batch_ns: tuple[int, ...]
+    cpu_share: float = 1.0
 
     @property
     def best(self) -> float:
@@ -130,10 +135,27 @@ def timed(time_batch: TimeBatch, batch: Sequence[Any]) -> int:
     Returns:
         The elapsed nanoseconds that ``time_batch`` measured.
     """
+    return timed_with_cpu(time_batch, batch)[0]
+
+
+def timed_with_cpu(time_batch: TimeBatch, batch: Sequence[Any]) -> tuple[int, int, int]:
+    """Run one batch with the garbage collector off, also measuring the process's CPU time.
+
+    Args:
+        time_batch: Runs the calls and returns their elapsed nanoseconds.
+        batch: The contexts.
+
+    Returns:
+        ``(measured, wall, cpu)``: the nanoseconds ``time_batch`` measured, and the wall
+        clock and process CPU time around the whole call.
+    """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return time_batch(batch)
+        wall = perf_counter_ns()
+        cpu = process_time_ns()
+        measured = time_batch(batch)
+        return measured, perf_counter_ns() - wall, process_time_ns() - cpu
     finally:
         if was_enabled:
             gc.enable()
@@ -161,8 +183,69 @@ def batch_size(per_op_ns: float, inputs: int, settings: Settings) -> int:
     return ops
 
 
+def calibrate(time_batch: TimeBatch, cycler: Cycler, inputs: int, settings: Settings) -> int:
+    """Time growing probe batches until one is long enough, then choose the batch size.
+
+    Args:
+        time_batch: Runs the calls on a batch and returns their elapsed nanoseconds.
+        cycler: Hands out the contexts.
+        inputs: Number of distinct inputs.
+        settings: The run's settings.
+
+    Returns:
+        The batch size (see :func:`batch_size`).
+    """
+    probe = _PROBE_OPS
+    while True:
+        elapsed = timed(time_batch, cycler.take(probe))
+        if elapsed * 20 >= settings.batch_ns or probe >= settings.max_ops:
+            return batch_size(elapsed / probe, inputs, settings)
+        probe = min(probe * _PROBE_GROWTH, settings.max_ops)
+
+
+def measure_all(
+    jobs: Sequence[tuple[TimeBatch, Sequence[Any]]], settings: Settings
+) -> list[Measurement]:
+    """Calibrate, warm up and time several implementations in interleaved rounds.
+
+    Each round times one batch of every job in turn, so a change in the machine's load
+    (other processes on a shared machine) hits the rows being compared alike, instead of
+    whichever happened to be timed at that moment.
+
+    Args:
+        jobs: Per implementation, its batch timer and its contexts.
+        settings: The run's settings.
+
+    Returns:
+        One measurement per job, in the same order.
+    """
+    cyclers = [Cycler(contexts) for _, contexts in jobs]
+    gc.collect()
+    sizes = [
+        calibrate(time_batch, cycler, len(contexts), settings)
+        for (time_batch, contexts), cycler in zip(jobs, cyclers, strict=True)
+    ]
+    for _ in range(settings.warmups):
+        for (time_batch, _), cycler, size in zip(jobs, cyclers, sizes, strict=True):
+            timed(time_batch, cycler.take(size))
+    samples: list[list[tuple[int, int, int]]] = [[] for _ in jobs]
+    for _ in range(settings.repeats):
+        for (time_batch, _), cycler, size, taken in zip(jobs, cyclers, sizes, samples, strict=True):
+            batch = cycler.take(size)
+            taken.append(timed_with_cpu(time_batch, batch))
+            del batch
+    return [
+        Measurement(
+            ops=size,
+            batch_ns=tuple(measured for measured, _, _ in taken),
+            cpu_share=sum(cpu for _, _, cpu in taken) / max(1, sum(wall for _, wall, _ in taken)),
+        )
+        for size, taken in zip(sizes, samples, strict=True)
+    ]
+
+
 def measure(time_batch: TimeBatch, contexts: Sequence[Any], settings: Settings) -> Measurement:
-    """Calibrate, warm up and time ``time_batch`` over ``contexts``.
+    """Calibrate, warm up and time one implementation.
 
     Args:
         time_batch: Runs the calls on a batch and returns their elapsed nanoseconds.
@@ -172,20 +255,5 @@ def measure(time_batch: TimeBatch, contexts: Sequence[Any], settings: Settings) 
     Returns:
         The measurement.
     """
-    cycler = Cycler(contexts)
-    gc.collect()
-    probe = _PROBE_OPS
-    while True:
-        elapsed = timed(time_batch, cycler.take(probe))
-        if elapsed * 20 >= settings.batch_ns or probe >= settings.max_ops:
-            break
-        probe = min(probe * _PROBE_GROWTH, settings.max_ops)
-    ops = batch_size(elapsed / probe, len(contexts), settings)
-    for _ in range(settings.warmups):
-        timed(time_batch, cycler.take(ops))
-    samples = []
-    for _ in range(settings.repeats):
-        batch = cycler.take(ops)
-        samples.append(timed(time_batch, batch))
-        del batch
-    return Measurement(ops=ops, batch_ns=tuple(samples))
+    (measurement,) = measure_all([(time_batch, contexts)], settings)
+    return measurement

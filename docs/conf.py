@@ -37,9 +37,11 @@ pygments_style = "sphinx"
 autodoc_typehints = "description"
 autodoc_typehints_description_target = "documented_params"
 autodoc_member_order = "bysource"
+# Each directive in api.rst says which members it documents.
 autodoc_default_options = {
-    "members": True,
     "show-inheritance": True,
+    # Pydantic's machinery, not part of our API.
+    "exclude-members": "model_config, model_post_init, model_fields, model_computed_fields",
 }
 autodoc_preserve_defaults = True
 napoleon_google_docstring = True

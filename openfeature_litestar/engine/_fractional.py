@@ -28,7 +28,7 @@ def bucketing_string(value: Any) -> str | None:
     ``null``, arrays and objects give ``None``.
     """
     if type(value) is str:
-        return value  # type: ignore[no-any-return]
+        return value
     if isinstance(value, (str, int, float)):
         return js_string(value)
     return None
@@ -37,7 +37,7 @@ def bucketing_string(value: Any) -> str | None:
 def weight_of(value: Any) -> int | None:
     """A bucket weight: an integral number, negatives clamped to 0; ``None`` if invalid."""
     if type(value) is int:
-        return value if value > 0 else 0  # type: ignore[no-any-return]
+        return max(0, value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     if isinstance(value, float) and not value.is_integer():

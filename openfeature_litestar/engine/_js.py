@@ -20,10 +20,10 @@ from typing import Any, Final
 
 __all__ = [
     "NAN",
+    "join_item",
     "js_le",
     "js_lt",
     "js_string",
-    "join_item",
     "loose_eq",
     "number_out",
     "parse_float",
@@ -51,11 +51,11 @@ def truthy(value: Any) -> bool:
         return False
     kind = type(value)
     if kind is str or kind is list or kind is tuple:
-        return len(value) > 0
+        return bool(len(value) > 0)
     if kind is int:
-        return value != 0
+        return bool(value != 0)
     if kind is float:
-        return value == value and value != 0.0  # noqa: PLR0124 - NaN is falsy
+        return bool(value == value and value != 0.0)  # noqa: PLR0124 - NaN is falsy
     return True
 
 
@@ -83,7 +83,7 @@ def _string_to_number(text: str) -> float:
     return NAN
 
 
-def to_number(value: Any) -> float:
+def to_number(value: Any) -> float:  # noqa: C901, PLR0911 - one case per type
     """JavaScript's ``Number(value)`` for JSON values."""
     kind = type(value)
     if kind is float:
@@ -159,7 +159,7 @@ def join_item(value: Any) -> str:
     return js_string(value)
 
 
-def js_string(value: Any) -> str:
+def js_string(value: Any) -> str:  # noqa: PLR0911 - one case per type
     """JavaScript's ``String(value)`` for JSON values."""
     kind = type(value)
     if kind is str:
