@@ -292,7 +292,7 @@ BUSY_SHARE: Final = 0.9
 
 
 def busy_warning(rows: Sequence[Row]) -> str:
-    """Say how much of the timed wall-clock time the benchmark actually had a CPU for.
+    """Say how much of the reported batches' wall-clock time the benchmark had a CPU for.
 
     Args:
         rows: The table's rows.
@@ -306,12 +306,13 @@ def busy_warning(rows: Sequence[Row]) -> str:
     lowest = min(shares)
     if lowest < BUSY_SHARE:
         return (
-            f"WARNING: the machine was busy: some rows had a CPU only {100 * lowest:.0f}% "
-            "of their timed wall-clock time (other processes were competing); the "
-            "numbers and ratios are unreliable, re-run on an idle machine."
+            f"WARNING: the machine was busy: in the batch reported for some row, the "
+            f"benchmark had a CPU only {100 * lowest:.0f}% of the wall-clock time (other "
+            "processes were competing); the numbers and ratios are unreliable, re-run on "
+            "an idle machine."
         )
     return (
-        f"CPU share while timing: at least {100 * lowest:.0f}% on every row (the machine "
+        f"CPU share in every reported batch: at least {100 * lowest:.0f}% (the machine "
         "was quiet enough)."
     )
 

@@ -70,14 +70,21 @@ class Measurement:
     Attributes:
         ops: Calls per batch.
         batch_ns: Elapsed nanoseconds of each timed batch.
-        cpu_share: Share of the timed batches' wall-clock time during which this process
-            was on a CPU (``process_time`` ÷ ``perf_counter``); well below 1 means other
-            processes were competing for the machine and the numbers are suspect.
+        cpu_shares: Per timed batch, the share of its wall-clock time during which this
+            process was on a CPU (``process_time`` ÷ ``perf_counter``); well below 1
+            means other processes were competing for the machine.
     """
 
     ops: int
     batch_ns: tuple[int, ...]
-    cpu_share: float = 1.0
+    cpu_shares: tuple[float, ...] = ()
+
+    @property
+    def cpu_share(self) -> float:
+        """The CPU share of the fastest batch, the one reported (1.0 when not measured)."""
+        if not self.cpu_shares:
+            return 1.0
+        return self.cpu_shares[self.batch_ns.index(min(self.batch_ns))]
 
     @property
     def best(self) -> float:
@@ -238,7 +245,7 @@ def measure_all(
         Measurement(
             ops=size,
             batch_ns=tuple(measured for measured, _, _ in taken),
-            cpu_share=sum(cpu for _, _, cpu in taken) / max(1, sum(wall for _, wall, _ in taken)),
+            cpu_shares=tuple(cpu / max(1, wall) for _, wall, cpu in taken),
         )
         for size, taken in zip(sizes, samples, strict=True)
     ]

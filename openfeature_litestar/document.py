@@ -35,7 +35,6 @@ from pydantic import (
     StrictStr,
     ValidationError,
     field_validator,
-    model_validator,
 )
 
 from .engine import CompiledFlag, compile_targeting
@@ -50,6 +49,7 @@ __all__ = [
     "MAX_DOCUMENT_BYTES",
     "MAX_FLAGS",
     "MAX_FLAG_KEY_LENGTH",
+    "MAX_NESTING_DEPTH",
     "DocumentFormat",
     "FlagDefinition",
     "FlagDocument",
@@ -68,6 +68,10 @@ MAX_FLAGS = 10_000
 
 MAX_FLAG_KEY_LENGTH = 256
 """The longest flag key accepted, in characters."""
+
+MAX_NESTING_DEPTH = 128
+"""The deepest nesting of objects and arrays a document may have (targeting has its own,
+tighter limit, :data:`~openfeature_litestar.engine.MAX_TARGETING_DEPTH`)."""
 
 DocumentFormat: TypeAlias = Literal["auto", "json", "yaml"]
 """How to read document text: ``"auto"`` tries JSON when the text starts with ``{``."""
@@ -112,7 +116,9 @@ class FlagDefinition(BaseModel):
         metadata: The flag's metadata: string keys, boolean/string/number values.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
     state: Literal["ENABLED", "DISABLED"]
     variants: dict[str, VariantValue] = Field(min_length=1)
@@ -144,7 +150,9 @@ class FlagDocument(BaseModel):
             metadata is laid over it when the flag is evaluated.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
 
     schema_uri: StrictStr | None = Field(default=None, alias="$schema")
     flags: dict[str, FlagDefinition]
@@ -152,22 +160,6 @@ class FlagDocument(BaseModel):
     metadata: dict[str, MetadataValue] = Field(default_factory=dict)
 
     _compiled: Mapping[str, CompiledFlag] | None = PrivateAttr(default=None)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _flags_array_to_map(cls, data: Any) -> Any:
-        # flagd's daemon format also allows "flags" as an array of flags with a "key";
-        # the provider format (flags.json) allows only the map. The document's $schema
-        # says which one it is written against.
-        if not isinstance(data, Mapping) or not isinstance(data.get("flags"), list):
-            return data
-        schema = data.get("$schema")
-        if not (isinstance(schema, str) and schema.endswith(_FLAGD_DAEMON_SCHEMA_SUFFIX)):
-            raise ValueError(
-                "flags must be an object keyed by flag key (an array of flags is flagd's "
-                'daemon format: declare "$schema" ending in flagd.json to use it)'
-            )
-        return {**data, "flags": _flag_list_to_map(data["flags"])}
 
     @field_validator("flags")
     @classmethod
@@ -218,19 +210,64 @@ class FlagDocument(BaseModel):
         return self._from_data(data, strict=True, source=None)
 
     @classmethod
-    def _from_data(cls, data: Any, *, strict: bool, source: str | None) -> Self:
+    def _from_data(cls, data: Mapping[str, Any], *, strict: bool, source: str | None) -> Self:
+        problems = _nesting_problems(data)
+        if problems:
+            raise DocumentError(problems, source=source)
+        data, problems = _flags_array_to_map(data)
+        if problems:
+            raise DocumentError(problems, source=source)
         try:
             document = cls.model_validate(data)
         except ValidationError as exc:
-            raise DocumentError(_problems_from(exc), source=source) from None
+            # Report targeting problems too, so one round of fixes is enough.
+            problems = [*_problems_from(exc), *_raw_targeting_problems(data)]
+            raise DocumentError(problems, source=source) from None
         try:
             document._compiled = _compile_flags(document, strict=strict)  # noqa: SLF001 - own class
         except DocumentError as exc:
             raise DocumentError(exc.problems, source=source) from None
         return document
 
+    def __eq__(self, other: object) -> bool:
+        """Documents are equal when their content is (compiled rules never compare equal)."""
+        if not isinstance(other, FlagDocument):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
 
-def _flag_list_to_map(flags: list[Any]) -> dict[str, Any]:
+    __hash__ = None  # type: ignore[assignment]  # mutable dict fields: not hashable
+
+
+def _nesting_problems(data: Any) -> list[Problem]:
+    # Walk iteratively: a recursive walk (or Pydantic, or json.dumps) would hit Python's
+    # recursion limit on hostile input before any limit of ours could say what is wrong.
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_NESTING_DEPTH:
+            message = f"the document is nested deeper than {MAX_NESTING_DEPTH} levels"
+            return [Problem("", message)]
+        if isinstance(node, Mapping):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return []
+
+
+def _flags_array_to_map(data: Mapping[str, Any]) -> tuple[Mapping[str, Any], list[Problem]]:
+    # flagd's daemon format also allows "flags" as an array of flags with a "key"; the
+    # provider format (flags.json) allows only the map. The document's $schema says which
+    # one it is written against.
+    flags = data.get("flags")
+    if not isinstance(flags, list):
+        return data, []
+    schema = data.get("$schema")
+    if not (isinstance(schema, str) and schema.endswith(_FLAGD_DAEMON_SCHEMA_SUFFIX)):
+        message = (
+            "must be an object keyed by flag key (an array of flags is flagd's daemon "
+            'format: declare "$schema" ending in flagd.json to use it)'
+        )
+        return data, [Problem("flags", message)]
     result: dict[str, Any] = {}
     problems: list[Problem] = []
     for index, flag in enumerate(flags):
@@ -241,22 +278,53 @@ def _flag_list_to_map(flags: list[Any]) -> dict[str, Any]:
             problems.append(Problem(f"flags.{index}.key", f"duplicate flag key {key!r}"))
         else:
             result[key] = {name: value for name, value in flag.items() if name != "key"}
-    if problems:
-        raise ValueError("; ".join(str(problem) for problem in problems))
-    return result
+    return {**data, "flags": result}, problems
+
+
+def _raw_targeting_problems(data: Mapping[str, Any]) -> list[Problem]:
+    flags, evaluators = data.get("flags"), data.get("$evaluators")
+    if not isinstance(flags, Mapping):
+        return []
+    problems: list[Problem] = []
+    for key, flag in flags.items():
+        targeting = flag.get("targeting") if isinstance(flag, Mapping) else None
+        if not isinstance(targeting, Mapping) or not targeting:
+            continue
+        try:
+            compile_targeting(
+                targeting,
+                evaluators=evaluators if isinstance(evaluators, Mapping) else {},
+                path=f"flags.{key}.targeting",
+            )
+        except DocumentError as exc:
+            problems.extend(exc.problems)
+    return problems
+
+
+_UNION_MEMBER_TAGS = frozenset({"bool", "int", "float", "str", "dict[str,any]"})
+_UNION_MESSAGES = {
+    "metadata": "must be a boolean, string or number",
+    "variants": "must be a boolean, string, number or object",
+}
 
 
 def _problems_from(exc: ValidationError) -> list[Problem]:
-    problems = []
+    problems: dict[str, Problem] = {}
     for error in exc.errors(include_url=False):
-        path = ".".join(str(part) for part in error["loc"])
+        loc = [str(part) for part in error["loc"]]
         message = error["msg"].removeprefix("Value error, ")
+        # A value that fits no member of a union gets one error per member; say it once.
+        if loc and loc[-1] in _UNION_MEMBER_TAGS:
+            loc.pop()
+            field = next((part for part in reversed(loc) if part in _UNION_MESSAGES), None)
+            message = _UNION_MESSAGES.get(field or "", message)
         if error["type"] == "missing":
             message = "this field is required"
         elif error["type"] == "extra_forbidden":
             message = "unknown field (check its spelling)"
-        problems.append(Problem(path, message))
-    return problems
+        path = ".".join(loc)
+        problems.setdefault(f"{path}\0{message}", Problem(path, message))
+    return list(problems.values())
 
 
 def _compile_flags(document: FlagDocument, *, strict: bool) -> dict[str, CompiledFlag]:
@@ -346,6 +414,22 @@ _DocumentYamlLoader.add_implicit_resolver(
 )
 
 
+class _DocumentYamlDumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, double-quoting strings with characters YAML folds as breaks.
+
+    In a plain or single-quoted scalar, NEL and the Unicode line/paragraph separators
+    read back as spaces; only double quotes (with escapes) keep them.
+    """
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = '"' if any(char in value for char in "\x85\u2028\u2029") else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_DocumentYamlDumper.add_representer(str, _represent_str)
+
+
 def _reject_duplicate_json_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
@@ -355,11 +439,15 @@ def _reject_duplicate_json_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
-def _parse_text(text: str, document_format: DocumentFormat) -> Any:
-    if document_format == "auto":
-        document_format = "json" if text.lstrip().startswith("{") else "yaml"
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _parse_text(text: str, document_format: Literal["json", "yaml"]) -> Any:
     if document_format == "json":
-        return json.loads(text, object_pairs_hook=_reject_duplicate_json_keys)
+        return json.loads(
+            text, object_pairs_hook=_reject_duplicate_json_keys, parse_constant=_reject_constant
+        )
     return yaml.load(text, Loader=_DocumentYamlLoader)  # noqa: S506 - a SafeLoader subclass
 
 
@@ -393,11 +481,19 @@ def parse_document(
         raise DocumentError([problem], source=source)
     try:
         decoded = text.decode("utf-8") if isinstance(text, bytes) else text
-        data = _parse_text(decoded, format)
     except UnicodeDecodeError as exc:
         raise DocumentError([Problem("", f"not UTF-8 text: {exc}")], source=source) from None
+    chosen: Literal["json", "yaml"] = (
+        format if format != "auto" else "json" if decoded.lstrip().startswith("{") else "yaml"
+    )
+    try:
+        data = _parse_text(decoded, chosen)
+    except RecursionError:
+        problem = Problem("", f"the {chosen.upper()} text is nested too deeply")
+        raise DocumentError([problem], source=source) from None
     except (ValueError, yaml.YAMLError) as exc:
-        raise DocumentError([Problem("", f"not valid {format}: {exc}")], source=source) from None
+        problem = Problem("", f"not valid {chosen.upper()}: {exc}")
+        raise DocumentError([problem], source=source) from None
     return document_from_data(data, strict=strict, source=source)
 
 
@@ -449,4 +545,4 @@ def dump_document(
     data = document.dump()
     if format == "json":
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return yaml.dump(data, Dumper=_DocumentYamlDumper, sort_keys=False, allow_unicode=True)

@@ -76,7 +76,11 @@ class FileStore:
         return StoredDocument(document, self._revision)
 
     async def changes(self) -> AsyncIterator[None]:
-        """Yield whenever the file's size, modification time or inode changes."""
+        """Yield whenever the file's size, modification time or inode changes.
+
+        Watching again after :meth:`close` reopens the store.
+        """
+        self._closing = False
         seen = self._version_or_none()
         while not self._closing:
             await asyncio.sleep(self.poll_interval)

@@ -84,7 +84,11 @@ class MemoryStore:
         return self._stored
 
     async def changes(self) -> AsyncIterator[None]:
-        """Yield after each :meth:`replace`, until the store is closed."""
+        """Yield after each :meth:`replace`, until the store is closed.
+
+        Watching again after :meth:`close` reopens the store.
+        """
+        self._closed = False
         event = asyncio.Event()
         watcher = (asyncio.get_running_loop(), event)
         with self._lock:

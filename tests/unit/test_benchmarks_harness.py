@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -29,7 +30,16 @@ from benchmarks.cases import (
 )
 from benchmarks.peers import CLIENT, DIRECT_ASYNC, DIRECT_SYNC, Bench, build_setup
 from benchmarks.report import Row, format_ratio, format_us, render_markdown, render_text
-from benchmarks.run import CorrectnessError, Result, check, main, ordered, rows_for, sample
+from benchmarks.run import (
+    CorrectnessError,
+    Result,
+    busy_warning,
+    check,
+    main,
+    ordered,
+    rows_for,
+    sample,
+)
 from benchmarks.timing import Cycler, Measurement, Settings, batch_size, measure, measure_all
 
 if TYPE_CHECKING:
@@ -272,6 +282,12 @@ def test_measure_all_interleaves_the_timed_rounds() -> None:
     assert seen[-8:] == ["a", "b"] * 4  # warm-up round, then three timed rounds
 
 
+def test_cpu_share_is_the_best_batchs() -> None:
+    measurement = Measurement(ops=1, batch_ns=(5, 3, 4), cpu_shares=(0.5, 0.95, 0.7))
+    assert measurement.cpu_share == 0.95
+    assert Measurement(ops=1, batch_ns=(5,)).cpu_share == 1.0
+
+
 def test_measurement_best_and_median() -> None:
     measurement = Measurement(ops=10, batch_ns=(300, 100, 200, 900))
     assert measurement.best == 10
@@ -332,6 +348,24 @@ def test_row_met() -> None:
     assert Row("c", CLIENT, "x", measurement, ratio=1.2, target=1.1).met is False
     assert Row("c", CLIENT, "x", measurement, ratio=1.1, target=1.1).met is True
     assert Row("c", CLIENT, "x", measurement, ratio=0.5).met is None
+
+
+def test_busy_warning_names_the_lowest_cpu_share() -> None:
+    quiet = Measurement(ops=1, batch_ns=(1,), cpu_shares=(0.97,))
+    busy = Measurement(ops=1, batch_ns=(2, 1, 3), cpu_shares=(0.99, 0.55, 0.99))
+    assert busy_warning([Row("c", CLIENT, "x", quiet)]).startswith("CPU share")
+    warning = busy_warning([Row("c", CLIENT, "x", quiet), Row("c", CLIENT, "y", busy)])
+    assert warning.startswith("WARNING")
+    assert "55%" in warning
+
+
+def test_measure_all_sees_time_off_the_cpu() -> None:
+    def time_batch(contexts: Sequence[Any]) -> int:
+        time.sleep(0.002)  # wall-clock time without CPU time, like a busy machine
+        return 1000 * len(contexts)
+
+    (measurement,) = measure_all([(time_batch, [1])], _SETTINGS)
+    assert measurement.cpu_share < 0.5
 
 
 def test_formatting() -> None:

@@ -277,7 +277,7 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_the_installed_command(flags: Path) -> None:
-    validate = subprocess.run(
+    validate = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
         [sys.executable, "-m", "openfeature_litestar.cli", "validate", str(flags)],
         capture_output=True,
         text=True,
@@ -285,7 +285,7 @@ def test_the_installed_command(flags: Path) -> None:
         timeout=60,
     )
     assert (validate.returncode, validate.stdout) == (0, f"{flags}: valid (6 flags)\n")
-    evaluate = subprocess.run(
+    evaluate = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
         [
             sys.executable,
             "-m",

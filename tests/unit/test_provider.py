@@ -1,5 +1,7 @@
 """FlagProvider through the real OpenFeature client: results, errors, lifecycle, updates."""
 
+# ruff: noqa: FBT003 - the OpenFeature client takes the default value positionally
+
 from __future__ import annotations
 
 import asyncio

@@ -1,5 +1,7 @@
 """openfeature_litestar.testing.override_flags against real registered providers."""
 
+# ruff: noqa: FBT003 - the OpenFeature client takes the default value positionally
+
 from __future__ import annotations
 
 import queue
@@ -135,9 +137,13 @@ def test_nested_overrides_restore_exactly(domain_client: OpenFeatureClient, doma
 def test_overrides_are_restored_when_the_block_raises(
     domain_client: OpenFeatureClient, domain: str
 ) -> None:
-    with pytest.raises(RuntimeError, match="boom"), override_flags({"limit": 3}, domain=domain):
-        assert domain_client.get_integer_value("limit", 0) == 3
-        raise RuntimeError("boom")
+    def fail_inside() -> None:
+        with override_flags({"limit": 3}, domain=domain):
+            assert domain_client.get_integer_value("limit", 0) == 3
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_inside()
     assert domain_client.get_integer_value("limit", 0) == 1
 
 

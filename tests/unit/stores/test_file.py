@@ -1,10 +1,11 @@
 """FileStore: loading, revisions, and a provider following edits of a real file."""
 
+# ruff: noqa: FBT003 - the OpenFeature client takes the default value positionally
+
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import queue
 import time
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from openfeature_litestar import (
     FileStore,
     FlagProvider,
     FlagStore,
+    OpenFeatureLitestarError,
     StoreError,
 )
 
@@ -53,7 +55,7 @@ def _write(path: Path, content: str | dict[str, Any]) -> None:
     text = content if isinstance(content, str) else json.dumps(content)
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    temporary.replace(path)
 
 
 def _wait_until(condition: Callable[[], bool]) -> None:
@@ -63,6 +65,11 @@ def _wait_until(condition: Callable[[], bool]) -> None:
         if time.monotonic() > deadline:
             pytest.fail(f"condition not met within {WAIT} s")
         time.sleep(POLL / 5)
+
+
+def _sync_error(provider: FlagProvider) -> OpenFeatureLitestarError | None:
+    """The provider's last sync error, read afresh: the background sync changes it."""
+    return provider.last_sync_error
 
 
 class EventLog:
@@ -130,7 +137,7 @@ def test_load_reads_yaml(tmp_path: Path) -> None:
 
 def test_load_of_a_missing_file_is_a_store_error(tmp_path: Path) -> None:
     store = FileStore(tmp_path / "absent.json")
-    with pytest.raises(StoreError, match="absent.json"):
+    with pytest.raises(StoreError, match=r"absent\.json"):
         asyncio.run(store.load())
 
 
@@ -183,7 +190,7 @@ def test_a_good_edit_swaps_the_flags(
     assert client.get_string_value("colour", "") == "blue"
     assert client.get_integer_value("extra", 0) == 1
     assert provider.snapshot.revision == 2
-    assert provider.last_sync_error is None
+    assert _sync_error(provider) is None
 
 
 def test_an_invalid_edit_keeps_the_last_good_flags_until_fixed(
@@ -192,8 +199,8 @@ def test_an_invalid_edit_keeps_the_last_good_flags_until_fixed(
     provider, client = served
     changed = EventLog(client, ProviderEvent.PROVIDER_CONFIGURATION_CHANGED)
     _write(flag_file, '{"flags": {"colour": {"state": "ENABLED", "variants": ')
-    _wait_until(lambda: provider.last_sync_error is not None)
-    assert isinstance(provider.last_sync_error, DocumentError)
+    _wait_until(lambda: _sync_error(provider) is not None)
+    assert isinstance(_sync_error(provider), DocumentError)
     assert client.get_string_value("colour", "") == "red"
     assert client.get_boolean_value("enabled", False) is True
     assert client.get_provider_status() == ProviderStatus.READY
@@ -201,15 +208,15 @@ def test_an_invalid_edit_keeps_the_last_good_flags_until_fixed(
     _write(flag_file, {"flags": {"colour": {"state": "ENABLED", "variants": {}}}})
     _wait_until(
         lambda: (
-            provider.last_sync_error is not None
-            and "flags.colour.variants" in str(provider.last_sync_error)
+            _sync_error(provider) is not None
+            and "flags.colour.variants" in str(_sync_error(provider))
         )
     )
     assert client.get_string_value("colour", "") == "red"
 
     _write(flag_file, _flags("green"))
     assert changed.next().flags_changed == ["colour"]
-    assert provider.last_sync_error is None
+    assert _sync_error(provider) is None
     assert client.get_string_value("colour", "") == "green"
 
 
@@ -220,20 +227,20 @@ def test_a_missing_file_at_start_is_an_error_until_it_appears(tmp_path: Path, do
         api.set_provider_and_wait(provider, domain=domain)
     client = api.get_client(domain)
     assert client.get_provider_status() == ProviderStatus.ERROR
-    assert isinstance(provider.last_sync_error, StoreError)
+    assert isinstance(_sync_error(provider), StoreError)
     assert client.get_string_details("colour", "none").value == "none"
 
     ready = EventLog(client, ProviderEvent.PROVIDER_READY)
     _write(path, _flags("blue"))
     assert ready.next().flags_changed == ["colour", "enabled"]
     assert client.get_provider_status() == ProviderStatus.READY
-    assert provider.last_sync_error is None
+    assert _sync_error(provider) is None
     details = client.get_string_details("colour", "none")
     assert (details.value, details.error_code) == ("blue", None)
 
 
 def test_shutdown_stops_watching_but_keeps_serving(
-    flag_file: Path, served: tuple[FlagProvider, OpenFeatureClient]
+    served: tuple[FlagProvider, OpenFeatureClient],
 ) -> None:
     provider, client = served
     provider.shutdown()

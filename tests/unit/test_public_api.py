@@ -1,0 +1,90 @@
+"""The package's public surface: what it exports, documents, and does not import."""
+
+from __future__ import annotations
+import __future__
+
+import inspect
+import subprocess
+import sys
+import types
+
+import pytest
+
+import openfeature_litestar
+from openfeature_litestar import cli, testing
+
+EXPECTED = {
+    "DocumentError",
+    "FileStore",
+    "FlagDefinition",
+    "FlagDocument",
+    "FlagProvider",
+    "FlagStore",
+    "MemoryStore",
+    "MissingDependencyError",
+    "OpenFeatureLitestarError",
+    "Problem",
+    "RevisionConflict",
+    "Snapshot",
+    "StoreError",
+    "StoredDocument",
+    "document_from_data",
+    "dump_document",
+    "load_document",
+    "parse_document",
+}
+
+
+def _own_docstring(value: object) -> str:
+    """The docstring written for ``value`` itself: not inherited, not generated."""
+    doc = vars(value).get("__doc__") if inspect.isclass(value) else getattr(value, "__doc__", None)
+    doc = (doc or "").strip()
+    name = getattr(value, "__name__", "")
+    # dataclasses generate "Name(field, ...)" for a class that has no docstring.
+    return "" if doc.startswith(f"{name}(") else doc
+
+
+def _public_names(module: types.ModuleType) -> set[str]:
+    return {
+        name
+        for name, value in vars(module).items()
+        if not name.startswith("_")
+        and not isinstance(value, (types.ModuleType, __future__._Feature))
+    }
+
+
+def test_all_is_the_expected_set() -> None:
+    assert set(openfeature_litestar.__all__) == EXPECTED
+    assert len(openfeature_litestar.__all__) == len(EXPECTED)
+
+
+def test_all_is_everything_the_package_exports() -> None:
+    assert _public_names(openfeature_litestar) == EXPECTED
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_every_public_name_is_documented(name: str) -> None:
+    value = getattr(openfeature_litestar, name)
+    assert _own_docstring(value), f"{name} has no docstring"
+    assert value.__module__.startswith("openfeature_litestar.")
+
+
+@pytest.mark.parametrize("module", [openfeature_litestar, testing, cli])
+def test_modules_are_documented(module: types.ModuleType) -> None:
+    assert (module.__doc__ or "").strip()
+    for name in module.__all__:
+        value = getattr(module, name)
+        if inspect.isclass(value) or inspect.isfunction(value):
+            assert _own_docstring(value), f"{name} has no docstring"
+
+
+def test_importing_the_package_does_not_import_litestar() -> None:
+    code = (
+        "import sys, openfeature_litestar, openfeature_litestar.testing\n"
+        "loaded = sorted(m for m in sys.modules if m == 'litestar' or m.startswith('litestar.'))\n"
+        "print(loaded)\n"
+    )
+    result = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
