@@ -99,7 +99,7 @@ def typecheck(session: nox.Session) -> None:
 @nox.session(python=TOOLS_PYTHON)
 def docs(session: nox.Session) -> None:
     """Build the HTML documentation with warnings as errors."""
-    _sync(session, "docs")
+    _sync(session, "docs", extras=True)  # autodoc imports every documented module
     session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
 
 

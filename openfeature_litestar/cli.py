@@ -182,9 +182,11 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         if args.command == "validate":
             return _validate(args, stream)
         return _evaluate(args, stream)
-    except DocumentError:
+    except DocumentError as exc:
+        sys.stderr.write(f"{exc}\n")
         return EXIT_FAILED
-    except _UsageError:
+    except _UsageError as exc:
+        sys.stderr.write(f"openfeature-litestar: error: {exc}\n")
         return EXIT_USAGE
 
 

@@ -69,12 +69,12 @@ MAX_FLAGS = 10_000
 MAX_FLAG_KEY_LENGTH = 256
 """The longest flag key accepted, in characters."""
 
-MAX_NESTING_DEPTH = 128
+MAX_NESTING_DEPTH = 256
 """The deepest nesting of objects and arrays a document may have (targeting has its own,
 tighter limit, :data:`~openfeature_litestar.engine.MAX_TARGETING_DEPTH`)."""
 
 DocumentFormat: TypeAlias = Literal["auto", "json", "yaml"]
-"""How to read document text: ``"auto"`` tries JSON when the text starts with ``{``."""
+"""The text formats a document is read in; ``"auto"`` reads JSON when the text starts with ``{``."""
 
 MetadataValue: TypeAlias = StrictBool | StrictInt | StrictFloat | StrictStr
 VariantValue: TypeAlias = StrictBool | StrictInt | StrictFloat | StrictStr | dict[str, Any]

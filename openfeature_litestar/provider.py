@@ -11,6 +11,7 @@ flags that changed.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import threading
 import time
@@ -67,6 +68,15 @@ def _is_object(value: Any) -> bool:
     return isinstance(value, (Mapping, list))
 
 
+def _settle(future: concurrent.futures.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
 def _targeting_data(flag_key: str, context: EvaluationContext | None) -> dict[str, Any]:
     data: dict[str, Any] = dict(context.attributes) if context is not None else {}
     if context is not None and context.targeting_key is not None:
@@ -87,7 +97,7 @@ class FlagProvider(AbstractProvider):
 
     Args:
         source: Where the flags come from: a store, or a document (served from a
-            :class:`~openfeature_litestar.stores.MemoryStore`).
+            :class:`~openfeature_litestar.MemoryStore`).
         name: The provider's name in OpenFeature metadata (and in hooks and logs).
         init_timeout: Seconds :meth:`initialize` waits for the first load.
     """
@@ -149,16 +159,16 @@ class FlagProvider(AbstractProvider):
         with self._lifecycle:
             if self._loop.running:
                 return
+            first_load: concurrent.futures.Future[None] = concurrent.futures.Future()
             self._loop.start()
-            first = self._loop.submit(self._load_first())
-            self._loop.submit(self._follow_changes())
+            self._loop.submit(self._follow_changes(first_load))
         try:
-            first.result(self._init_timeout)
-        except TimeoutError:
+            first_load.result(self._init_timeout)
+        except concurrent.futures.TimeoutError:  # not the builtin TimeoutError before 3.11
             raise GeneralError(
                 f"the first load from {self.store!r} took more than {self._init_timeout} s"
             ) from None
-        except OpenFeatureLitestarError as exc:
+        except Exception as exc:
             raise GeneralError(str(exc)) from None
 
     def shutdown(self) -> None:
@@ -176,23 +186,20 @@ class FlagProvider(AbstractProvider):
                 logger.exception("closing %r failed", self.store)
             self._loop.stop(self._init_timeout)
 
-    async def _load_first(self) -> None:
-        try:
-            await self._reload(raise_errors=True)
-        except OpenFeatureLitestarError:
-            self._first_load_failed = True
-            raise
-
-    async def _follow_changes(self) -> None:
+    async def _follow_changes(self, first_load: concurrent.futures.Future[None]) -> None:
+        # A store's changes() yields once as soon as it is watching, so the first load
+        # happens after the subscription: no change can fall between the two.
         delay = _RETRY_MIN_SECONDS
         while True:
             try:
                 async for _ in self.store.changes():
                     delay = _RETRY_MIN_SECONDS
-                    await self._reload(raise_errors=False)
+                    error = await self._reload()
+                    _settle(first_load, error)
             except asyncio.CancelledError:  # noqa: PERF203 - a watch loop, not a hot path
                 raise
             except Exception as exc:
+                _settle(first_load, exc)
                 logger.warning(
                     "watching %r failed (%s); retrying in %.1f s", self.store, exc, delay
                 )
@@ -201,18 +208,20 @@ class FlagProvider(AbstractProvider):
             else:
                 return  # the store was closed
 
-    async def _reload(self, *, raise_errors: bool) -> None:
+    async def _reload(self) -> OpenFeatureLitestarError | None:
+        """Load the store and serve what it holds; return the error instead of raising."""
         try:
             stored = await self.store.load()
             snapshot = Snapshot.from_document(stored.document, stored.revision)
         except OpenFeatureLitestarError as exc:
             self._last_error = exc
+            if not self._loaded:
+                self._first_load_failed = True
             level = logging.ERROR if isinstance(exc, DocumentError) else logging.WARNING
             logger.log(level, "keeping the last good flags: %s", exc)
-            if raise_errors:
-                raise
-            return
+            return exc
         self._apply(snapshot)
+        return None
 
     def _apply(self, stored: Snapshot) -> None:
         with self._serving:
@@ -285,7 +294,7 @@ class FlagProvider(AbstractProvider):
                     default_value,
                     error_code=ErrorCode.TYPE_MISMATCH,
                     error_message=(
-                        f"flag {flag_key!r} is not a {type_name} flag: variant "
+                        f"flag {flag_key!r} is not {type_name} flag: variant "
                         f"{resolution.variant!r} is {type(value).__name__}"
                     ),
                     reason=Reason.ERROR,
@@ -312,7 +321,7 @@ class FlagProvider(AbstractProvider):
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[bool]:
         """Resolve a boolean flag."""
-        return self._resolve(flag_key, default_value, evaluation_context, _is_bool, "boolean")
+        return self._resolve(flag_key, default_value, evaluation_context, _is_bool, "a boolean")
 
     def resolve_string_details(
         self,
@@ -321,7 +330,7 @@ class FlagProvider(AbstractProvider):
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[str]:
         """Resolve a string flag."""
-        return self._resolve(flag_key, default_value, evaluation_context, _is_str, "string")
+        return self._resolve(flag_key, default_value, evaluation_context, _is_str, "a string")
 
     def resolve_integer_details(
         self,
@@ -330,7 +339,7 @@ class FlagProvider(AbstractProvider):
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[int]:
         """Resolve an integer flag; a boolean or fractional value is a type mismatch."""
-        return self._resolve(flag_key, default_value, evaluation_context, _is_int, "integer")
+        return self._resolve(flag_key, default_value, evaluation_context, _is_int, "an integer")
 
     def resolve_float_details(
         self,
@@ -352,7 +361,7 @@ class FlagProvider(AbstractProvider):
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[ObjectValue]:
         """Resolve an object flag (a JSON object or array)."""
-        return self._resolve(flag_key, default_value, evaluation_context, _is_object, "object")
+        return self._resolve(flag_key, default_value, evaluation_context, _is_object, "an object")
 
     # The async resolvers share the sync code path: evaluation never awaits anything.
 

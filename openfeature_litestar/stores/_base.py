@@ -45,10 +45,12 @@ class FlagStore(Protocol):
         ...
 
     def changes(self) -> AsyncIterator[None]:
-        """Yield each time the document may have changed; the provider then reloads.
+        """Yield once as soon as the store is watched, then each time it may have changed.
 
-        The iterator may yield for changes that turn out to be none (the provider
-        compares revisions and content), and ends only when the store is closed.
+        The provider loads the store after each yield. The first yield comes after the
+        subscription is in place, so no change can fall between the first load and the
+        watch. The iterator may yield for changes that turn out to be none (the provider
+        compares content), and ends only when the store is closed.
         """
         ...
 

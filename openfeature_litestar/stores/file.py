@@ -76,12 +76,14 @@ class FileStore:
         return StoredDocument(document, self._revision)
 
     async def changes(self) -> AsyncIterator[None]:
-        """Yield whenever the file's size, modification time or inode changes.
+        """Yield once when watching starts, then whenever the file changes.
 
-        Watching again after :meth:`close` reopens the store.
+        A change is a new size, modification time or inode. Watching again after
+        :meth:`close` reopens the store.
         """
         self._closing = False
         seen = self._version_or_none()
+        yield None
         while not self._closing:
             await asyncio.sleep(self.poll_interval)
             current = self._version_or_none()

@@ -84,7 +84,7 @@ class MemoryStore:
         return self._stored
 
     async def changes(self) -> AsyncIterator[None]:
-        """Yield after each :meth:`replace`, until the store is closed.
+        """Yield once when watching starts, then after each :meth:`replace`, until closed.
 
         Watching again after :meth:`close` reopens the store.
         """
@@ -94,6 +94,7 @@ class MemoryStore:
         with self._lock:
             self._watchers.add(watcher)
         try:
+            yield None
             while True:
                 await event.wait()
                 event.clear()
