@@ -298,22 +298,22 @@ def busy_warning(rows: Sequence[Row]) -> str:
         rows: The table's rows.
 
     Returns:
-        A line for the header: a warning when some row got less than 90% of a CPU.
+        A line for the header: a warning, naming the row, when some row's reported batch
+        got less than 90% of a CPU.
     """
-    shares = [row.measurement.cpu_share for row in rows]
-    if not shares:
+    if not rows:
         return "No rows were timed."
-    lowest = min(shares)
-    if lowest < BUSY_SHARE:
+    lowest = min(rows, key=lambda row: row.measurement.cpu_share)
+    share = 100 * lowest.measurement.cpu_share
+    if lowest.measurement.cpu_share < BUSY_SHARE:
         return (
-            f"WARNING: the machine was busy: in the batch reported for some row, the "
-            f"benchmark had a CPU only {100 * lowest:.0f}% of the wall-clock time (other "
-            "processes were competing); the numbers and ratios are unreliable, re-run on "
-            "an idle machine."
+            f"WARNING: the machine was busy: in the batch reported for {lowest.case}, "
+            f"{lowest.path}, {lowest.implementation}, the benchmark had a CPU only "
+            f"{share:.0f}% of the wall-clock time (other processes were competing); "
+            "numbers and ratios may be off, re-run on an idle machine."
         )
     return (
-        f"CPU share in every reported batch: at least {100 * lowest:.0f}% (the machine "
-        "was quiet enough)."
+        f"CPU share in every reported batch: at least {share:.0f}% (the machine was quiet enough)."
     )
 
 

@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from openfeature.event import ProviderEventDetails
@@ -25,7 +26,7 @@ from openfeature.provider import AbstractProvider, Metadata
 
 from ._background import BackgroundLoop
 from .document import FlagDocument
-from .engine import CompiledFlag, evaluate_flag
+from .engine import CompiledFlag, Resolution, evaluate_flag
 from .errors import DocumentError, OpenFeatureLitestarError
 from .snapshot import Snapshot
 from .stores import FlagStore, MemoryStore
@@ -43,6 +44,7 @@ logger = logging.getLogger("openfeature_litestar.provider")
 T = TypeVar("T")
 ObjectValue = Sequence["FlagValueType"] | Mapping[str, "FlagValueType"]
 
+_FLOAT = "a float"
 _RETRY_MIN_SECONDS = 0.5
 _RETRY_MAX_SECONDS = 30.0
 
@@ -77,12 +79,40 @@ def _settle(future: concurrent.futures.Future[None], error: BaseException | None
         future.set_exception(error)
 
 
+_NO_DATA: Mapping[str, Any] = MappingProxyType({})
+
+
 def _targeting_data(flag_key: str, context: EvaluationContext | None) -> dict[str, Any]:
-    data: dict[str, Any] = dict(context.attributes) if context is not None else {}
-    if context is not None and context.targeting_key is not None:
+    flagd = {"flagKey": flag_key, "timestamp": int(time.time())}
+    if context is None:
+        return {"$flagd": flagd}
+    data = {**context.attributes, "$flagd": flagd}
+    if context.targeting_key is not None:
         data["targetingKey"] = context.targeting_key
-    data["$flagd"] = {"flagKey": flag_key, "timestamp": int(time.time())}
     return data
+
+
+def _details_for(
+    flag_key: str,
+    resolution: Resolution,
+    metadata: Mapping[str, Any],
+    accepts: Callable[[Any], bool],
+    type_name: str,
+) -> FlagResolutionDetails[Any]:
+    value = resolution.value
+    if not accepts(value):
+        message = (
+            f"flag {flag_key!r} is not {type_name} flag: variant "
+            f"{resolution.variant!r} is {type(value).__name__}"
+        )
+        return FlagResolutionDetails(
+            None, error_code=ErrorCode.TYPE_MISMATCH, error_message=message, reason=Reason.ERROR
+        )
+    if type_name == _FLOAT and isinstance(value, int):
+        value = float(value)  # the SDK rejects an int from a float flag
+    return FlagResolutionDetails(
+        value, variant=resolution.variant, reason=resolution.reason, flag_metadata=metadata
+    )
 
 
 class FlagProvider(AbstractProvider):
@@ -278,7 +308,7 @@ class FlagProvider(AbstractProvider):
                     error_message=f"flag {flag_key!r} not found",
                     reason=Reason.ERROR,
                 )
-            data = _targeting_data(flag_key, context) if flag.rule is not None else {}
+            data = _targeting_data(flag_key, context) if flag.rule is not None else _NO_DATA
             resolution = evaluate_flag(flag, data)
             if resolution.variant is None:
                 return FlagResolutionDetails(
@@ -288,24 +318,21 @@ class FlagProvider(AbstractProvider):
                     reason=resolution.reason,
                     flag_metadata=flag.metadata,
                 )
-            value = resolution.value
-            if not accepts(value):
+            # A variant's outcome is shared by every evaluation that reaches it, so the
+            # details for each requested type are built once and reused.
+            details = resolution.cache.get(type_name)
+            if details is None:
+                details = _details_for(flag_key, resolution, flag.metadata, accepts, type_name)
+                resolution.cache[type_name] = details
+            if details.error_code is not None:  # a type mismatch: the caller's default
                 return FlagResolutionDetails(
                     default_value,
-                    error_code=ErrorCode.TYPE_MISMATCH,
-                    error_message=(
-                        f"flag {flag_key!r} is not {type_name} flag: variant "
-                        f"{resolution.variant!r} is {type(value).__name__}"
-                    ),
+                    error_code=details.error_code,
+                    error_message=details.error_message,
                     reason=Reason.ERROR,
                     flag_metadata=flag.metadata,
                 )
-            return FlagResolutionDetails(
-                value,
-                variant=resolution.variant,
-                reason=resolution.reason,
-                flag_metadata=flag.metadata,
-            )
+            return details  # noqa: TRY300 - the fence below must cover every step
         except Exception as exc:  # the last fence: evaluation must never raise
             return FlagResolutionDetails(
                 default_value,
@@ -348,11 +375,7 @@ class FlagProvider(AbstractProvider):
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[float]:
         """Resolve a float flag; an integral value is returned as a float."""
-        details = self._resolve(flag_key, default_value, evaluation_context, _is_float, "float")
-        value: object = details.value  # an int passes the float check; the SDK wants float
-        if details.error_code is None and isinstance(value, int):
-            details.value = float(value)
-        return details
+        return self._resolve(flag_key, default_value, evaluation_context, _is_float, _FLOAT)
 
     def resolve_object_details(
         self,

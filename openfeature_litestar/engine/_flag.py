@@ -20,6 +20,9 @@ __all__ = ["CompiledFlag", "Resolution", "evaluate_flag"]
 class Resolution:
     """The outcome of evaluating one flag, before the caller's type is checked.
 
+    Every outcome that names a variant is built once, when the flag is compiled, and
+    shared by all evaluations that reach it; only errors are built per call.
+
     Attributes:
         value: The variant's value, or ``None`` when the caller's default applies
             (disabled, no variant chosen, or an error).
@@ -28,6 +31,8 @@ class Resolution:
             ``DISABLED`` or ``ERROR``).
         error_code: The OpenFeature error code when ``reason`` is ``ERROR``.
         error_message: A human-readable explanation of the error.
+        cache: Free for the caller to memoise what it derives from this outcome (the
+            provider keeps its per-type OpenFeature details here).
     """
 
     value: Any
@@ -35,11 +40,15 @@ class Resolution:
     reason: str
     error_code: ErrorCode | None = None
     error_message: str | None = None
+    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def uses_caller_default(self) -> bool:
         """Whether the caller's default value is the answer (no variant was chosen)."""
         return self.variant is None
+
+
+_DISABLED = Resolution(None, None, Reason.DISABLED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,23 +79,31 @@ class CompiledFlag:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     broken: str | None = None
     fingerprint: str = ""
+    _matches: Mapping[str, Resolution] = field(init=False, repr=False, compare=False)
+    _static: Resolution = field(init=False, repr=False, compare=False)
+    _default: Resolution = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Build every outcome that names a variant, once."""
+        matches = {
+            name: Resolution(value, name, Reason.TARGETING_MATCH)
+            for name, value in self.variants.items()
+        }
+        object.__setattr__(self, "_matches", matches)
+        object.__setattr__(self, "_static", self._fallback(Reason.STATIC))
+        object.__setattr__(self, "_default", self._fallback(Reason.DEFAULT))
+
+    def _fallback(self, reason: str) -> Resolution:
+        name = self.default_variant
+        if name is None:
+            return Resolution(None, None, Reason.DEFAULT)
+        if name not in self.variants:
+            return _error(ErrorCode.GENERAL, f"flag {self.key!r} has no variant {name!r}")
+        return Resolution(self.variants[name], name, reason)
 
 
 def _error(code: ErrorCode, message: str) -> Resolution:
     return Resolution(None, None, Reason.ERROR, code, message)
-
-
-def _default(flag: CompiledFlag, reason: str) -> Resolution:
-    if flag.default_variant is None:
-        return Resolution(None, None, Reason.DEFAULT)
-    return _variant(flag, flag.default_variant, reason)
-
-
-def _variant(flag: CompiledFlag, name: str, reason: str) -> Resolution:
-    try:
-        return Resolution(flag.variants[name], name, reason)
-    except KeyError:
-        return _error(ErrorCode.GENERAL, f"flag {flag.key!r} has no variant {name!r}")
 
 
 def _variant_name(result: Any) -> str | None:
@@ -112,21 +129,25 @@ def evaluate_flag(flag: CompiledFlag, data: Mapping[str, Any]) -> Resolution:  #
         a disabled flag gives ``DISABLED`` with the caller's default.
     """
     if not flag.enabled:
-        return Resolution(None, None, Reason.DISABLED)
+        return _DISABLED
     if flag.broken is not None:
         return _error(ErrorCode.PARSE_ERROR, flag.broken)
-    if flag.rule is None:
-        return _default(flag, Reason.STATIC)
+    rule = flag.rule
+    if rule is None:
+        return flag._static  # noqa: SLF001 - precomputed by CompiledFlag for this function
     try:
-        result = flag.rule(data)
+        result = rule(data)
     except Exception as exc:  # a rule is total by construction; this is the last fence
         return _error(ErrorCode.GENERAL, f"targeting of {flag.key!r} failed: {exc!r}")
+    if result is None:
+        return flag._default  # noqa: SLF001
     name = _variant_name(result)
     if name is None:
-        if result is None:
-            return _default(flag, Reason.DEFAULT)
         return _error(
             ErrorCode.GENERAL,
             f"targeting of {flag.key!r} returned {type(result).__name__}, not a variant name",
         )
-    return _variant(flag, name, Reason.TARGETING_MATCH)
+    match = flag._matches.get(name)  # noqa: SLF001
+    if match is None:
+        return _error(ErrorCode.GENERAL, f"flag {flag.key!r} has no variant {name!r}")
+    return match
