@@ -162,6 +162,31 @@ def test_lenient_store_keeps_a_broken_flag(tmp_path: Path, domain: str) -> None:
     assert client.get_string_value("colour", "") == "red"
 
 
+def test_changes_yield_on_start_then_on_each_edit_until_closed(tmp_path: Path) -> None:
+    path = tmp_path / "flags.json"
+    _write(path, _flags("red"))
+    store = FileStore(path, poll_interval=POLL)
+
+    async def watch() -> None:
+        changes = store.changes()
+        await asyncio.wait_for(anext(changes), WAIT)  # watching has started
+        edited = asyncio.ensure_future(anext(changes))
+        await asyncio.sleep(0)
+        _write(path, _flags("green", extra=True))
+        await asyncio.wait_for(edited, WAIT)
+        assert (await store.load()).document.flags["colour"].default_variant == "green"
+        deleted = asyncio.ensure_future(anext(changes))
+        path.unlink()  # a vanished file is a change too
+        await asyncio.wait_for(deleted, WAIT)
+        after_close = asyncio.ensure_future(anext(changes))
+        await asyncio.sleep(0)
+        await store.close()
+        with pytest.raises(StopAsyncIteration):
+            await asyncio.wait_for(after_close, WAIT)
+
+    asyncio.run(watch())
+
+
 # -- a provider following the file ----------------------------------------------------------
 
 

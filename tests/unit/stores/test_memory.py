@@ -102,22 +102,40 @@ def test_changes_wake_watchers_until_closed() -> None:
 
     async def watch() -> None:
         changes = store.changes()
-        first = asyncio.ensure_future(anext(changes))
-        await asyncio.sleep(0)  # let the watcher register before the store changes
+        # The first yield comes as soon as the watch is in place, before any change.
+        await asyncio.wait_for(anext(changes), WAIT)
+        second = asyncio.ensure_future(anext(changes))
+        await asyncio.sleep(0)
+        assert not second.done()  # nothing changed yet
         # Replaced from another thread, as an application would.
         writer = threading.Thread(target=store.replace, args=(_document("b"),))
         writer.start()
-        await asyncio.wait_for(first, WAIT)  # woken by the replacement
+        await asyncio.wait_for(second, WAIT)
         writer.join(WAIT)
-        second = asyncio.ensure_future(anext(changes))
+        third = asyncio.ensure_future(anext(changes))
         await asyncio.sleep(0)
         await store.close()
         with pytest.raises(StopAsyncIteration):
-            await asyncio.wait_for(second, WAIT)
+            await asyncio.wait_for(third, WAIT)
 
     asyncio.run(watch())
     # A closed store still serves its document.
     assert asyncio.run(store.load()).revision == 2
+
+
+def test_watching_again_after_close_reopens_the_store() -> None:
+    store = MemoryStore(_document("a"))
+    asyncio.run(store.close())
+
+    async def watch() -> None:
+        changes = store.changes()
+        await asyncio.wait_for(anext(changes), WAIT)
+        second = asyncio.ensure_future(anext(changes))
+        await asyncio.sleep(0)
+        store.replace(_document("b"))
+        await asyncio.wait_for(second, WAIT)
+
+    asyncio.run(watch())
 
 
 def test_close_is_idempotent() -> None:
