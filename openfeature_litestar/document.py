@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import yaml
@@ -353,19 +354,37 @@ def _compile_flags(document: FlagDocument, *, strict: bool) -> dict[str, Compile
                 if strict:
                     problems.extend(exc.problems)
                 broken = "; ".join(str(problem) for problem in exc.problems)
+        fingerprint = _fingerprint(document, flag)
         compiled[key] = CompiledFlag(
             key=key,
             enabled=flag.state == "ENABLED",
             variants=flag.variants,
             default_variant=flag.default_variant,
             rule=rule,
-            metadata={**document.metadata, **flag.metadata},
+            metadata=MappingProxyType({**document.metadata, **flag.metadata}),
             broken=broken,
-            fingerprint=_fingerprint(document, flag),
+            fingerprint=fingerprint,
+            reads=_injected_reads(fingerprint),
         )
     if problems:
         raise DocumentError(problems)
     return compiled
+
+
+def _injected_reads(fingerprint: str) -> frozenset[str]:
+    # Which injected values a rule may read, judged from its text (evaluators included):
+    # a rule that reads none of them is given the caller's attributes without a copy.
+    # Over-approximating is safe; it only costs the copy.
+    if '"var": {' in fingerprint or '"var": [{' in fingerprint:
+        return frozenset({"targetingKey", "$flagd", "$flagd.timestamp"})  # a computed path
+    reads = set()
+    if "targetingKey" in fingerprint or '"fractional"' in fingerprint:
+        reads.add("targetingKey")
+    if "$flagd" in fingerprint or '"fractional"' in fingerprint:
+        reads.add("$flagd")
+    if "timestamp" in fingerprint:
+        reads.add("$flagd.timestamp")
+    return frozenset(reads)
 
 
 def _fingerprint(document: FlagDocument, flag: FlagDefinition) -> str:

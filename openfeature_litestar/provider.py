@@ -82,12 +82,20 @@ def _settle(future: concurrent.futures.Future[None], error: BaseException | None
 _NO_DATA: Mapping[str, Any] = MappingProxyType({})
 
 
-def _targeting_data(flag_key: str, context: EvaluationContext | None) -> dict[str, Any]:
-    flagd = {"flagKey": flag_key, "timestamp": int(time.time())}
-    if context is None:
-        return {"$flagd": flagd}
-    data = {**context.attributes, "$flagd": flagd}
-    if context.targeting_key is not None:
+def _targeting_data(flag: CompiledFlag, context: EvaluationContext | None) -> Mapping[str, Any]:
+    # The rule only reads the data, so a rule that reads no injected value gets the
+    # caller's attributes as they are; the others get a copy with what they read.
+    if flag.plain_context:
+        return context.attributes if context is not None else _NO_DATA
+    reads = flag.reads
+    data = dict(context.attributes) if context is not None else {}
+    if "$flagd" in reads:
+        data["$flagd"] = (
+            {"flagKey": flag.key, "timestamp": int(time.time())}
+            if "$flagd.timestamp" in reads
+            else flag.flagd_constant
+        )
+    if context is not None and context.targeting_key is not None:
         data["targetingKey"] = context.targeting_key
     return data
 
@@ -308,7 +316,7 @@ class FlagProvider(AbstractProvider):
                     error_message=f"flag {flag_key!r} not found",
                     reason=Reason.ERROR,
                 )
-            data = _targeting_data(flag_key, context) if flag.rule is not None else _NO_DATA
+            data = _targeting_data(flag, context) if flag.rule is not None else _NO_DATA
             resolution = evaluate_flag(flag, data)
             if resolution.variant is None:
                 return FlagResolutionDetails(

@@ -69,6 +69,9 @@ class CompiledFlag:
         fingerprint: A canonical text of everything the flag was compiled from (its
             definition, the flag-set metadata and the evaluators it references); two
             compiled flags behave the same when their fingerprints are equal.
+        reads: Which injected values the rule may read: ``"targetingKey"``,
+            ``"$flagd"`` and ``"$flagd.timestamp"``. The caller may leave out the others
+            (the default, all three, is always safe).
     """
 
     key: str
@@ -79,9 +82,14 @@ class CompiledFlag:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     broken: str | None = None
     fingerprint: str = ""
+    reads: frozenset[str] = frozenset({"targetingKey", "$flagd", "$flagd.timestamp"})
     _matches: Mapping[str, Resolution] = field(init=False, repr=False, compare=False)
     _static: Resolution = field(init=False, repr=False, compare=False)
     _default: Resolution = field(init=False, repr=False, compare=False)
+    plain_context: bool = field(init=False, repr=False, compare=False)
+    """The rule reads only the caller's attributes (no injected values)."""
+    flagd_constant: Mapping[str, Any] = field(init=False, repr=False, compare=False)
+    """``$flagd`` for a rule that does not read the timestamp."""
 
     def __post_init__(self) -> None:
         """Build every outcome that names a variant, once."""
@@ -92,6 +100,8 @@ class CompiledFlag:
         object.__setattr__(self, "_matches", matches)
         object.__setattr__(self, "_static", self._fallback(Reason.STATIC))
         object.__setattr__(self, "_default", self._fallback(Reason.DEFAULT))
+        object.__setattr__(self, "plain_context", not self.reads)
+        object.__setattr__(self, "flagd_constant", {"flagKey": self.key})
 
     def _fallback(self, reason: str) -> Resolution:
         name = self.default_variant
