@@ -37,6 +37,10 @@ class BackgroundLoop:
         """Whether the loop's thread is running."""
         return self._thread is not None and self._thread.is_alive()
 
+    def is_current_thread(self) -> bool:
+        """Whether the caller runs on the loop's own thread."""
+        return self._thread is threading.current_thread()
+
     def start(self) -> None:
         """Start the thread and wait until its loop runs; does nothing if running."""
         if self.running:

@@ -415,6 +415,10 @@ class _DocumentYamlLoader(yaml.SafeLoader):
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, (str, int, float, bool)) and key is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be a string", key_node.start_mark
+                )
             if key in seen:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -424,10 +428,22 @@ class _DocumentYamlLoader(yaml.SafeLoader):
 
 
 _YAML_12_BOOL = r"^(?:true|True|TRUE|false|False|FALSE)$"
+# YAML 1.2 has no implicit timestamps either: 2024-01-01 is a string, as in JSON.
+_NOT_IMPLICIT = {"tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp"}
 _DocumentYamlLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _NOT_IMPLICIT]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
+
+
+def _refuse_non_json(_loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    raise yaml.constructor.ConstructorError(
+        None, None, f"{node.tag} values have no JSON form", node.start_mark
+    )
+
+
+for _tag in ("binary", "timestamp", "set", "omap", "pairs"):
+    _DocumentYamlLoader.add_constructor(f"tag:yaml.org,2002:{_tag}", _refuse_non_json)
 _DocumentYamlLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(_YAML_12_BOOL), list("tTfF")
 )
@@ -494,7 +510,7 @@ def parse_document(
         DocumentError: The text is too large, is not valid JSON/YAML, or is not a valid
             flag document; ``problems`` lists every problem with its path.
     """
-    size = len(text.encode() if isinstance(text, str) else text)
+    size = len(text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text)
     if size > MAX_DOCUMENT_BYTES:
         problem = Problem("", f"the document is {size} bytes; at most {MAX_DOCUMENT_BYTES}")
         raise DocumentError([problem], source=source)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import copy
 import logging
 import threading
 import time
@@ -27,7 +28,7 @@ from openfeature.provider import AbstractProvider, Metadata
 from ._background import BackgroundLoop
 from .document import FlagDocument
 from .engine import CompiledFlag, Resolution, evaluate_flag
-from .errors import DocumentError, OpenFeatureLitestarError
+from .errors import DocumentError, OpenFeatureLitestarError, StoreError
 from .snapshot import Snapshot
 from .stores import FlagStore, MemoryStore
 
@@ -45,6 +46,7 @@ T = TypeVar("T")
 ObjectValue = Sequence["FlagValueType"] | Mapping[str, "FlagValueType"]
 
 _FLOAT = "a float"
+_OBJECT = "an object"
 _RETRY_MIN_SECONDS = 0.5
 _RETRY_MAX_SECONDS = 30.0
 
@@ -68,6 +70,10 @@ def _is_str(value: Any) -> bool:
 
 def _is_object(value: Any) -> bool:
     return isinstance(value, (Mapping, list))
+
+
+def _nothing() -> None:
+    pass
 
 
 def _settle(future: concurrent.futures.Future[None], error: BaseException | None) -> None:
@@ -203,11 +209,20 @@ class FlagProvider(AbstractProvider):
         try:
             first_load.result(self._init_timeout)
         except concurrent.futures.TimeoutError:  # not the builtin TimeoutError before 3.11
+            self._note_first_load_failed()
             raise GeneralError(
                 f"the first load from {self.store!r} took more than {self._init_timeout} s"
             ) from None
         except Exception as exc:
+            self._note_first_load_failed()
             raise GeneralError(str(exc)) from None
+
+    def _note_first_load_failed(self) -> None:
+        # The SDK reports ERROR for a failed initialize(); a later successful load must
+        # then announce READY itself.
+        with self._serving:
+            if not self._loaded:
+                self._first_load_failed = True
 
     def shutdown(self) -> None:
         """Stop the background sync and close the store; idempotent. No data is deleted.
@@ -218,10 +233,11 @@ class FlagProvider(AbstractProvider):
             if not self._loop.running:
                 return
             closing = self._loop.submit(self.store.close())
-            try:
-                closing.result(self._init_timeout)
-            except Exception:
-                logger.exception("closing %r failed", self.store)
+            if not self._loop.is_current_thread():  # a handler on the loop cannot wait on it
+                try:
+                    closing.result(self._init_timeout)
+                except Exception:
+                    logger.exception("closing %r failed", self.store)
             self._loop.stop(self._init_timeout)
 
     async def _follow_changes(self, first_load: concurrent.futures.Future[None]) -> None:
@@ -238,6 +254,7 @@ class FlagProvider(AbstractProvider):
                 raise
             except Exception as exc:
                 _settle(first_load, exc)
+                self._note_first_load_failed()
                 logger.warning(
                     "watching %r failed (%s); retrying in %.1f s", self.store, exc, delay
                 )
@@ -251,10 +268,11 @@ class FlagProvider(AbstractProvider):
         try:
             stored = await self.store.load()
             snapshot = Snapshot.from_document(stored.document, stored.revision)
-        except OpenFeatureLitestarError as exc:
+        except Exception as exc:
+            if not isinstance(exc, OpenFeatureLitestarError):  # a store bug: still no crash
+                exc = StoreError(f"loading from {self.store!r} failed: {exc!r}")
             self._last_error = exc
-            if not self._loaded:
-                self._first_load_failed = True
+            self._note_first_load_failed()
             level = logging.ERROR if isinstance(exc, DocumentError) else logging.WARNING
             logger.log(level, "keeping the last good flags: %s", exc)
             return exc
@@ -267,34 +285,43 @@ class FlagProvider(AbstractProvider):
             if was_loaded and stored.document is self._stored_snapshot.document:
                 return
             self._stored_snapshot, self._loaded, self._last_error = stored, True, None
-            self._serve(stored.with_flags(self._overrides), announce=was_loaded)
+            announce = self._serve(stored.with_flags(self._overrides), announce=was_loaded)
+        announce()
 
-    def _serve(self, snapshot: Snapshot, *, announce: bool) -> None:
+    def _serve(self, snapshot: Snapshot, *, announce: bool) -> Callable[[], None]:
+        """Swap in ``snapshot`` (under ``_serving``); return the announcement to make.
+
+        Handlers run after the lock is released, so a handler may touch the provider.
+        """
         previous = self._snapshot
         changed = previous.changed_keys(snapshot)
         self._snapshot = snapshot
+        details = ProviderEventDetails(flags_changed=changed)
         if not announce:
             # The SDK itself emits READY after initialize(); emit it only on a recovery
             # after the first load had failed, or handlers would fire twice.
             if self._first_load_failed:
                 self._first_load_failed = False
-                self.emit_provider_ready(ProviderEventDetails(flags_changed=changed))
-            return
+                return lambda: self.emit_provider_ready(details)
+            return _nothing
         if changed:
-            details = ProviderEventDetails(flags_changed=changed)
-            self.emit_provider_configuration_changed(details)
+            return lambda: self.emit_provider_configuration_changed(details)
+        return _nothing
 
-    def _replace_overrides(
-        self, overrides: Mapping[str, CompiledFlag]
+    def _update_overrides(
+        self, update: Callable[[Mapping[str, CompiledFlag]], Mapping[str, CompiledFlag]]
     ) -> Mapping[str, CompiledFlag]:
-        """Serve ``overrides`` over the store's flags; return the overrides they replace.
+        """Replace the overrides with ``update(current)`` atomically; return the old ones.
 
         Used by :mod:`openfeature_litestar.testing`. Overrides are laid over each new
         snapshot when it is built, so evaluation pays nothing for them.
         """
         with self._serving:
-            previous, self._overrides = self._overrides, overrides
-            self._serve(self._stored_snapshot.with_flags(overrides), announce=self._loaded)
+            previous = self._overrides
+            self._overrides = update(previous)
+            snapshot = self._stored_snapshot.with_flags(self._overrides)
+            announce = self._serve(snapshot, announce=self._loaded)
+        announce()
         return previous
 
     # -- evaluation: pure CPU, never raises ---------------------------------------------
@@ -328,6 +355,14 @@ class FlagProvider(AbstractProvider):
                 )
             # A variant's outcome is shared by every evaluation that reaches it, so the
             # details for each requested type are built once and reused.
+            if type_name == _OBJECT and accepts(resolution.value):
+                # Never hand out the snapshot's own object: a caller may change theirs.
+                return FlagResolutionDetails(
+                    copy.deepcopy(resolution.value),
+                    variant=resolution.variant,
+                    reason=resolution.reason,
+                    flag_metadata=flag.metadata,
+                )
             details = resolution.cache.get(type_name)
             if details is None:
                 details = _details_for(flag_key, resolution, flag.metadata, accepts, type_name)
@@ -392,7 +427,7 @@ class FlagProvider(AbstractProvider):
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[ObjectValue]:
         """Resolve an object flag (a JSON object or array)."""
-        return self._resolve(flag_key, default_value, evaluation_context, _is_object, "an object")
+        return self._resolve(flag_key, default_value, evaluation_context, _is_object, _OBJECT)
 
     # The async resolvers share the sync code path: evaluation never awaits anything.
 

@@ -82,10 +82,22 @@ def override_flags(
         TypeError: No :class:`~openfeature_litestar.FlagProvider` is registered there.
     """
     target = provider if provider is not None else _registered_provider(domain)
-    previous = target._overrides  # noqa: SLF001 - the provider's test hook
-    layered = {**previous, **{key: _override(key, value) for key, value in values.items()}}
-    target._replace_overrides(layered)  # noqa: SLF001
+    mine = {key: _override(key, value) for key, value in values.items()}
+    before = target._update_overrides(lambda current: {**current, **mine})  # noqa: SLF001
     try:
         yield target
     finally:
-        target._replace_overrides(previous)  # noqa: SLF001
+        # Undo only this block's layer, so overlapping blocks (threads, tasks) that do
+        # not nest still leave exactly what the others set.
+        def undo(current: Mapping[str, CompiledFlag]) -> Mapping[str, CompiledFlag]:
+            restored = dict(current)
+            for key, flag in mine.items():
+                if restored.get(key) is not flag:
+                    continue  # a later block changed it; that block restores it
+                if key in before:
+                    restored[key] = before[key]
+                else:
+                    del restored[key]
+            return restored
+
+        target._update_overrides(undo)  # noqa: SLF001

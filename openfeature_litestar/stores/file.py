@@ -53,7 +53,9 @@ class FileStore:
         self.strict = strict
         self._revision = 0
         self._loaded_version: _FileVersion | None = None
-        self._closing = False
+        # Closing is per event loop: one provider's shutdown must not end the watch of
+        # another provider that shares this store.
+        self._closed_loops: set[asyncio.AbstractEventLoop] = set()
 
     async def load(self) -> StoredDocument:
         """Read and validate the file.
@@ -81,19 +83,20 @@ class FileStore:
         A change is a new size, modification time or inode. Watching again after
         :meth:`close` reopens the store.
         """
-        self._closing = False
+        loop = asyncio.get_running_loop()
+        self._closed_loops.discard(loop)
         seen = self._version_or_none()
         yield None
-        while not self._closing:
+        while loop not in self._closed_loops:
             await asyncio.sleep(self.poll_interval)
             current = self._version_or_none()
-            if current != seen and not self._closing:
+            if current != seen and loop not in self._closed_loops:
                 seen = current
                 yield None
 
     async def close(self) -> None:
         """Stop watching the file."""
-        self._closing = True
+        self._closed_loops.add(asyncio.get_running_loop())
 
     def _version(self) -> _FileVersion:
         try:

@@ -35,7 +35,9 @@ class MemoryStore:
         self._lock = threading.Lock()
         self._stored = StoredDocument(_as_document(document), 1)
         self._watchers: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
-        self._closed = False
+        # Closing is per event loop: one provider's shutdown must not end the watch of
+        # another provider that shares this store.
+        self._closed_loops: set[asyncio.AbstractEventLoop] = set()
 
     @property
     def revision(self) -> int:
@@ -88,7 +90,7 @@ class MemoryStore:
 
         Watching again after :meth:`close` reopens the store.
         """
-        self._closed = False
+        self._closed_loops.discard(asyncio.get_running_loop())
         event = asyncio.Event()
         watcher = (asyncio.get_running_loop(), event)
         with self._lock:
@@ -106,13 +108,14 @@ class MemoryStore:
                 self._watchers.discard(watcher)
 
     def _is_closed(self) -> bool:
-        return self._closed
+        return asyncio.get_running_loop() in self._closed_loops
 
     async def close(self) -> None:
-        """Stop every watcher; the document stays (a closed store can still be loaded)."""
-        self._closed = True
+        """Stop the calling provider's watch (its event loop's); the document stays."""
+        current = asyncio.get_running_loop()
+        self._closed_loops.add(current)
         with self._lock:
-            watchers = list(self._watchers)
+            watchers = [watcher for watcher in self._watchers if watcher[0] is current]
         for loop, event in watchers:
             _wake(loop, event)
 
