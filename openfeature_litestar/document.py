@@ -389,10 +389,11 @@ def _injected_reads(fingerprint: str) -> frozenset[str]:
 
 def _fingerprint(document: FlagDocument, flag: FlagDefinition) -> str:
     definition = flag.model_dump(mode="json", by_alias=True)
+    text = json.dumps([definition, document.metadata], sort_keys=True)
+    if '"$ref"' not in text:
+        return text
     # Only a flag whose targeting uses $ref depends on the evaluators.
-    uses_refs = flag.targeting is not None and '"$ref"' in json.dumps(flag.targeting)
-    evaluators = document.evaluators if uses_refs else None
-    return json.dumps([definition, document.metadata, evaluators], sort_keys=True)
+    return json.dumps([definition, document.metadata, document.evaluators], sort_keys=True)
 
 
 class _DocumentYamlLoader(yaml.SafeLoader):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import copy
+import dataclasses
 import logging
 import threading
 import time
@@ -355,14 +356,6 @@ class FlagProvider(AbstractProvider):
                 )
             # A variant's outcome is shared by every evaluation that reaches it, so the
             # details for each requested type are built once and reused.
-            if type_name == _OBJECT and accepts(resolution.value):
-                # Never hand out the snapshot's own object: a caller may change theirs.
-                return FlagResolutionDetails(
-                    copy.deepcopy(resolution.value),
-                    variant=resolution.variant,
-                    reason=resolution.reason,
-                    flag_metadata=flag.metadata,
-                )
             details = resolution.cache.get(type_name)
             if details is None:
                 details = _details_for(flag_key, resolution, flag.metadata, accepts, type_name)
@@ -375,6 +368,9 @@ class FlagProvider(AbstractProvider):
                     reason=Reason.ERROR,
                     flag_metadata=flag.metadata,
                 )
+            if type_name == _OBJECT:
+                # Never hand out the snapshot's own object: a caller may change theirs.
+                return dataclasses.replace(details, value=copy.deepcopy(details.value))
             return details  # noqa: TRY300 - the fence below must cover every step
         except Exception as exc:  # the last fence: evaluation must never raise
             return FlagResolutionDetails(

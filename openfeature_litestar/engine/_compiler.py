@@ -874,10 +874,10 @@ def _build_mul(c: _Compiler, args: list[_Node], raw: list[Any], path: str, depth
         return _NULL  # reduce() of nothing throws in JavaScript: flagd gives null
     if len(args) == 1:
         return args[0]  # reduce() of one element returns it untouched
-    fns = tuple(node.fn for node in args)
+    first, *others = (node.fn for node in args)
+    rest = tuple(others)
 
     def mul(data: Any) -> Any:
-        first, *rest = fns
         product = parse_float(first(data))
         for fn in rest:
             product *= parse_float(fn(data))

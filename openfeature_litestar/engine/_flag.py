@@ -42,11 +42,6 @@ class Resolution:
     error_message: str | None = None
     cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    @property
-    def uses_caller_default(self) -> bool:
-        """Whether the caller's default value is the answer (no variant was chosen)."""
-        return self.variant is None
-
 
 _DISABLED = Resolution(None, None, Reason.DISABLED)
 
