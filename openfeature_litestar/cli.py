@@ -74,19 +74,22 @@ def _load(path: str, *, strict: bool) -> FlagDocument:
         raise _UsageError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _validate_one(path: str, out: TextIO, *, strict: bool) -> bool:
+def _validate_one(path: str, out: TextIO, *, strict: bool) -> int:
     try:
         document = _load(path, strict=strict)
     except DocumentError as exc:
         print(exc, file=out)
-        return False
+        return EXIT_FAILED
+    except _UsageError as exc:  # report it and go on with the other files
+        sys.stderr.write(f"openfeature-litestar: error: {exc}\n")
+        return EXIT_USAGE
     print(f"{path}: valid ({len(document.flags)} flags)", file=out)
-    return True
+    return EXIT_OK
 
 
 def _validate(args: argparse.Namespace, out: TextIO) -> int:
-    results = [_validate_one(path, out, strict=not args.lenient) for path in args.files]
-    return EXIT_OK if all(results) else EXIT_FAILED
+    # Every file is checked; the status is the worst one (usage 2 > invalid 1 > ok 0).
+    return max(_validate_one(path, out, strict=not args.lenient) for path in args.files)
 
 
 def _context(text: str) -> EvaluationContext:

@@ -221,8 +221,10 @@ class FlagDocument(BaseModel):
         try:
             document = cls.model_validate(data)
         except ValidationError as exc:
-            # Report targeting problems too, so one round of fixes is enough.
-            problems = [*_problems_from(exc), *_raw_targeting_problems(data)]
+            # Report targeting problems too, so one round of fixes is enough (only when
+            # strict: lenient loading tolerates them, as flagd does).
+            targeting = _raw_targeting_problems(data) if strict else []
+            problems = [*_problems_from(exc), *targeting]
             raise DocumentError(problems, source=source) from None
         try:
             document._compiled = _compile_flags(document, strict=strict)  # noqa: SLF001 - own class

@@ -1,10 +1,21 @@
 """Regressions found in review: shared values, shared stores, non-JSON YAML, odd text."""
 
+import io
+import json
+from pathlib import Path
+
 import pytest
 from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 
-from openfeature_litestar import DocumentError, FlagProvider, MemoryStore, parse_document
+from openfeature_litestar import (
+    DocumentError,
+    FlagProvider,
+    MemoryStore,
+    document_from_data,
+    parse_document,
+)
+from openfeature_litestar.cli import main
 
 OBJECT_FLAGS = {
     "flags": {
@@ -67,3 +78,34 @@ def test_a_yaml_date_is_a_string_as_in_yaml_1_2() -> None:
 def test_a_lone_surrogate_is_a_document_error_not_a_crash() -> None:
     with pytest.raises(DocumentError):
         parse_document("\ud800")
+
+
+def test_lenient_loading_reports_only_structural_problems() -> None:
+    data = {
+        "flags": {
+            "bad-state": {"state": "ON", "variants": {"a": 1}},
+            "odd-rule": {
+                "state": "ENABLED",
+                "variants": {"a": 1},
+                "targeting": {"starts_with": [{"var": "x"}]},
+            },
+        }
+    }
+    with pytest.raises(DocumentError) as strict:
+        document_from_data(data)
+    assert {p.path.split(".")[1] for p in strict.value.problems} == {"bad-state", "odd-rule"}
+    with pytest.raises(DocumentError) as lenient:
+        document_from_data(data, strict=False)
+    assert {p.path.split(".")[1] for p in lenient.value.problems} == {"bad-state"}
+
+
+def test_validate_checks_every_file_even_after_an_unreadable_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(OBJECT_FLAGS), encoding="utf-8")
+    out = io.StringIO()
+    status = main(["validate", str(tmp_path / "missing.json"), str(good)], out=out)
+    assert status == 2
+    assert f"{good}: valid (1 flags)" in out.getvalue()
+    assert "missing.json" in capsys.readouterr().err
