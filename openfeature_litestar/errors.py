@@ -3,9 +3,11 @@
 ::
 
     OpenFeatureLitestarError            anything this package raises on purpose
+    ├── ConfigurationError (ValueError) a setting can never work (a bad URL, no hashing key)
     ├── DocumentError (ValueError)      a flag document is invalid; .problems lists every issue
     ├── StoreError                      a flag store could not be read or written
-    │   └── RevisionConflict            a write named a revision that is no longer current
+    │   ├── RevisionConflict            a write named a revision that is no longer current
+    │   └── FlagNotFound (LookupError)  a write named a flag the store does not hold
     └── MissingDependencyError (ImportError)
                                         an optional extra is not installed
 
@@ -22,7 +24,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 __all__ = [
+    "ConfigurationError",
     "DocumentError",
+    "FlagNotFound",
     "MissingDependencyError",
     "OpenFeatureLitestarError",
     "Problem",
@@ -77,6 +81,14 @@ class DocumentError(OpenFeatureLitestarError, ValueError):
         super().__init__(f"{head} ({count} {noun}):\n{lines}")
 
 
+class ConfigurationError(OpenFeatureLitestarError, ValueError):
+    """A setting that can never work: a malformed store URL, a missing hashing key.
+
+    Retrying does not help; the message says what to change. Secrets in the setting
+    (a URL's password) never appear in the message.
+    """
+
+
 class StoreError(OpenFeatureLitestarError):
     """A flag store could not be read or written (unreachable, unreadable, misconfigured)."""
 
@@ -97,6 +109,21 @@ class RevisionConflict(StoreError):  # noqa: N818 - the name says what happened,
             f"revision conflict: expected revision {expected}, the store is at {actual}; "
             "reload and retry"
         )
+
+
+class FlagNotFound(StoreError, LookupError):  # noqa: N818 - as RevisionConflict, HTTP-like
+    """A write (a delete) named a flag that the store's namespace does not hold.
+
+    Attributes:
+        key: The flag key.
+        namespace: The namespace that was written.
+    """
+
+    def __init__(self, key: str, namespace: str) -> None:
+        """Create the error for flag ``key`` in ``namespace``."""
+        self.key = key
+        self.namespace = namespace
+        super().__init__(f"flag {key!r} not found in namespace {namespace!r}")
 
 
 class MissingDependencyError(OpenFeatureLitestarError, ImportError):
