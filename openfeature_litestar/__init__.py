@@ -2,8 +2,14 @@
 
 Application code asks for flags through the OpenFeature SDK; this package supplies the
 provider (:class:`FlagProvider`), the flag documents it serves and the stores they
-live in.
+live in. :class:`RedisStore` and :class:`SQLAlchemyStore` load on first use, so their
+drivers are needed only by applications that use them (extras ``[redis]`` and
+``[sqlalchemy]``).
 """
+
+from __future__ import annotations
+
+import typing
 
 from .document import (
     FlagDefinition,
@@ -14,7 +20,9 @@ from .document import (
     parse_document,
 )
 from .errors import (
+    ConfigurationError,
     DocumentError,
+    FlagNotFound,
     MissingDependencyError,
     OpenFeatureLitestarError,
     Problem,
@@ -22,26 +30,61 @@ from .errors import (
     StoreError,
 )
 from .provider import FlagProvider
+from .security import IdentifierHasher, Sanitizer, hash_identifier, mask_secrets, mask_url
 from .snapshot import Snapshot
-from .stores import FileStore, FlagStore, MemoryStore, StoredDocument
+from .stores import (
+    AuditEntry,
+    FileStore,
+    FlagStore,
+    MemoryStore,
+    StoredDocument,
+    WritableFlagStore,
+    copy_namespace,
+    store_from_url,
+)
+
+if typing.TYPE_CHECKING:
+    from .stores import RedisStore, SQLAlchemyStore
 
 __all__ = [
+    "AuditEntry",
+    "ConfigurationError",
     "DocumentError",
     "FileStore",
     "FlagDefinition",
     "FlagDocument",
+    "FlagNotFound",
     "FlagProvider",
     "FlagStore",
+    "IdentifierHasher",
     "MemoryStore",
     "MissingDependencyError",
     "OpenFeatureLitestarError",
     "Problem",
+    "RedisStore",
     "RevisionConflict",
+    "SQLAlchemyStore",
+    "Sanitizer",
     "Snapshot",
     "StoreError",
     "StoredDocument",
+    "WritableFlagStore",
+    "copy_namespace",
     "document_from_data",
     "dump_document",
+    "hash_identifier",
     "load_document",
+    "mask_secrets",
+    "mask_url",
     "parse_document",
+    "store_from_url",
 ]
+
+
+def __getattr__(name: str) -> object:
+    """Load the stores that need an optional driver only when they are asked for."""
+    if name in {"RedisStore", "SQLAlchemyStore"}:
+        from . import stores  # noqa: PLC0415 - deferred: the drivers are optional
+
+        return getattr(stores, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,6 +6,13 @@ is read on a private background loop (see ``_background.py``), which loads the f
 snapshot in :meth:`FlagProvider.initialize` and then swaps in a new one whenever the
 store reports a change, emitting ``PROVIDER_CONFIGURATION_CHANGED`` with the keys of the
 flags that changed.
+
+When the store cannot be reached the provider keeps serving its last good snapshot,
+reconnects with capped exponential backoff and jitter, emits ``PROVIDER_STALE`` once the
+outage has lasted ``stale_after`` seconds, and ``PROVIDER_READY`` when the store is back
+(after applying what changed meanwhile). A configuration that can never work (a
+:class:`~openfeature_litestar.ConfigurationError` from the store) is fatal: no retries,
+``PROVIDER_FATAL``.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import concurrent.futures
 import copy
 import dataclasses
 import logging
+import random
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -22,14 +30,14 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from openfeature.event import ProviderEventDetails
-from openfeature.exception import ErrorCode, GeneralError
+from openfeature.exception import ErrorCode, GeneralError, ProviderFatalError
 from openfeature.flag_evaluation import FlagResolutionDetails, Reason
 from openfeature.provider import AbstractProvider, Metadata
 
 from ._background import BackgroundLoop
 from .document import FlagDocument
 from .engine import CompiledFlag, Resolution, evaluate_flag
-from .errors import DocumentError, OpenFeatureLitestarError, StoreError
+from .errors import ConfigurationError, DocumentError, OpenFeatureLitestarError, StoreError
 from .snapshot import Snapshot
 from .stores import FlagStore, MemoryStore
 
@@ -75,6 +83,12 @@ def _is_object(value: Any) -> bool:
 
 def _nothing() -> None:
     pass
+
+
+def _retry_delay(attempt: int) -> float:
+    """Capped exponential backoff with jitter, so many workers don't reconnect in step."""
+    ceiling = min(_RETRY_MIN_SECONDS * 2**attempt, _RETRY_MAX_SECONDS)
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
 
 
 def _settle(future: concurrent.futures.Future[None], error: BaseException | None) -> None:
@@ -145,6 +159,11 @@ class FlagProvider(AbstractProvider):
             :class:`~openfeature_litestar.MemoryStore`).
         name: The provider's name in OpenFeature metadata (and in hooks and logs).
         init_timeout: Seconds :meth:`initialize` waits for the first load.
+        stale_after: Seconds the store may be unreachable before the provider reports
+            ``PROVIDER_STALE`` (it keeps serving the last good snapshot meanwhile).
+
+    Raises:
+        ValueError: ``init_timeout`` or ``stale_after`` is not positive.
     """
 
     def __init__(
@@ -153,12 +172,20 @@ class FlagProvider(AbstractProvider):
         *,
         name: str = "openfeature-litestar",
         init_timeout: float = 10.0,
+        stale_after: float = 5.0,
     ) -> None:
         """Create the provider; nothing is loaded until :meth:`initialize`."""
+        for setting, value in (("init_timeout", init_timeout), ("stale_after", stale_after)):
+            if not value > 0:
+                raise ValueError(f"{setting} must be positive, not {value!r}")
         super().__init__()
         self.store: FlagStore = MemoryStore(source) if isinstance(source, FlagDocument) else source
         self._metadata = Metadata(name=name)
         self._init_timeout = init_timeout
+        self._stale_after = stale_after
+        # Outage tracking, touched only on the background loop.
+        self._stale_timer: asyncio.TimerHandle | None = None
+        self._stale = False
         self._snapshot = Snapshot()
         self._stored_snapshot = self._snapshot
         self._overrides: Mapping[str, CompiledFlag] = {}
@@ -205,6 +232,7 @@ class FlagProvider(AbstractProvider):
             if self._loop.running:
                 return
             first_load: concurrent.futures.Future[None] = concurrent.futures.Future()
+            self._stale_timer, self._stale = None, False  # an outage ends with the loop
             self._loop.start()
             self._loop.submit(self._follow_changes(first_load))
         try:
@@ -214,6 +242,9 @@ class FlagProvider(AbstractProvider):
             raise GeneralError(
                 f"the first load from {self.store!r} took more than {self._init_timeout} s"
             ) from None
+        except ConfigurationError as exc:
+            self._note_first_load_failed()
+            raise ProviderFatalError(str(exc)) from None
         except Exception as exc:
             self._note_first_load_failed()
             raise GeneralError(str(exc)) from None
@@ -243,26 +274,78 @@ class FlagProvider(AbstractProvider):
 
     async def _follow_changes(self, first_load: concurrent.futures.Future[None]) -> None:
         # A store's changes() yields once as soon as it is watching, so the first load
-        # happens after the subscription: no change can fall between the two.
-        delay = _RETRY_MIN_SECONDS
+        # happens after the subscription: no change can fall between the two. A store
+        # raises out of changes() when it loses the connection; retrying is ours.
+        attempt = 0
         while True:
             try:
                 async for _ in self.store.changes():
-                    delay = _RETRY_MIN_SECONDS
                     error = await self._reload()
                     _settle(first_load, error)
+                    if isinstance(error, ConfigurationError):
+                        self._give_up(error)
+                        return
+                    if isinstance(error, StoreError):
+                        self._store_unreachable()
+                    else:  # a DocumentError is bad content, but the store was reached
+                        attempt = 0
+                        self._store_reached()
             except asyncio.CancelledError:  # noqa: PERF203 - a watch loop, not a hot path
                 raise
+            except ConfigurationError as exc:
+                _settle(first_load, exc)
+                self._give_up(exc)
+                return
             except Exception as exc:
                 _settle(first_load, exc)
                 self._note_first_load_failed()
+                self._store_unreachable()
+                delay = _retry_delay(attempt)
+                attempt += 1
                 logger.warning(
                     "watching %r failed (%s); retrying in %.1f s", self.store, exc, delay
                 )
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, _RETRY_MAX_SECONDS)
             else:
                 return  # the store was closed
+
+    def _store_unreachable(self) -> None:
+        """Start the outage clock; ``PROVIDER_STALE`` follows if it lasts ``stale_after``."""
+        if self._stale_timer is None and not self._stale:
+            loop = asyncio.get_running_loop()
+            self._stale_timer = loop.call_later(self._stale_after, self._go_stale)
+
+    def _go_stale(self) -> None:
+        self._stale_timer = None
+        if not self._loaded:
+            return  # the SDK already reports ERROR for a provider that never loaded
+        self._stale = True
+        message = (
+            f"{self.store!r} unreachable for {self._stale_after} s; serving the last good "
+            f"flags (revision {self._stored_snapshot.revision})"
+        )
+        logger.warning("%s", message)
+        self.emit_provider_stale(ProviderEventDetails(message=message))
+
+    def _store_reached(self) -> None:
+        """End an outage: cancel the clock, and announce READY if STALE was announced."""
+        if self._stale_timer is not None:
+            self._stale_timer.cancel()
+            self._stale_timer = None
+        if self._stale:
+            self._stale = False
+            logger.info("%r reachable again; serving its current flags", self.store)
+            self.emit_provider_ready(ProviderEventDetails(message="store reachable again"))
+
+    def _give_up(self, error: ConfigurationError) -> None:
+        """A configuration that can never work: no retries, PROVIDER_FATAL."""
+        self._last_error = error
+        self._note_first_load_failed()
+        logger.error("%r cannot work, not retrying: %s", self.store, error)
+        if self._loaded:  # after a failed initialize() the SDK reports FATAL itself
+            self.emit_provider_error(
+                ProviderEventDetails(message=str(error), error_code=ErrorCode.PROVIDER_FATAL)
+            )
 
     async def _reload(self) -> OpenFeatureLitestarError | None:
         """Load the store and serve what it holds; return the error instead of raising."""

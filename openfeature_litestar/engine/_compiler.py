@@ -1066,7 +1066,9 @@ def _build_sem_ver(  # noqa: C901 - validation of three operands
     if len(args) != 3:  # noqa: PLR2004
         return c.quiet(path, f"sem_ver takes 3 operands, got {len(args)}")
     left, operator, right = args
-    if operator.const and operator.value not in SEMVER_OPERATORS:
+    if operator.const and not (
+        isinstance(operator.value, str) and operator.value in SEMVER_OPERATORS
+    ):
         return c.quiet(
             f"{path}.1",
             f"unknown sem_ver operator {operator.value!r} (use =, !=, <, <=, >, >=, ^ or ~)",

@@ -1,9 +1,25 @@
-"""Flag stores: where flag documents live, and how a provider learns they changed."""
+"""Flag stores: where flag documents live, and how a provider learns they changed.
+
+:class:`RedisStore` and :class:`SQLAlchemyStore` are imported on first use, so that
+their drivers (extras ``[redis]`` and ``[sqlalchemy]``) are needed only by the
+applications that use them; without the driver the import raises
+:class:`~openfeature_litestar.MissingDependencyError` naming the extra.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from ._base import AuditAction, AuditEntry, FlagStore, StoredDocument, WritableFlagStore
+from ._url import store_from_url
 from ._writes import copy_namespace
 from .file import FileStore
 from .memory import MemoryStore
+
+if TYPE_CHECKING:
+    from .redis import RedisStore
+    from .sql import SQLAlchemyStore
 
 __all__ = [
     "AuditAction",
@@ -11,7 +27,20 @@ __all__ = [
     "FileStore",
     "FlagStore",
     "MemoryStore",
+    "RedisStore",
+    "SQLAlchemyStore",
     "StoredDocument",
     "WritableFlagStore",
     "copy_namespace",
+    "store_from_url",
 ]
+
+_LAZY = {"RedisStore": ".redis", "SQLAlchemyStore": ".sql"}
+
+
+def __getattr__(name: str) -> Any:
+    """Import a store that needs an optional driver when it is first asked for."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module, __name__), name)

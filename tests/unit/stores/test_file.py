@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 import json
 import queue
+import stat
+import subprocess
+import sys
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +26,12 @@ from openfeature_litestar import (
     FlagProvider,
     FlagStore,
     OpenFeatureLitestarError,
+    RevisionConflict,
     StoreError,
+    WritableFlagStore,
+    load_document,
 )
+from openfeature_litestar.stores import file as file_module
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -283,3 +290,216 @@ def test_reinitialize_after_shutdown_follows_the_file_again(
     _write(flag_file, _flags("blue"))
     assert changed.next().flags_changed == ["colour"]
     assert client.get_string_value("colour", "") == "blue"
+
+
+# -- writing --------------------------------------------------------------------------------
+
+FLAG = {"state": "ENABLED", "variants": {"on": True, "off": False}, "defaultVariant": "on"}
+
+
+def test_is_a_writable_store(tmp_path: Path) -> None:
+    store = FileStore(tmp_path / "flags.json", namespace="qa")
+    assert isinstance(store, WritableFlagStore)
+    assert store.namespace == "qa"
+    assert (
+        repr(store)
+        == f"FileStore({str(tmp_path / 'flags.json')!r}, namespace='qa', poll_interval=1.0)"
+    )
+
+
+def test_namespace_is_checked(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="invalid namespace"):
+        FileStore(tmp_path / "flags.json", namespace="../etc")
+
+
+def test_the_first_write_creates_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "flags.json"
+    store = FileStore(path)
+    with pytest.raises(StoreError, match="no such file"):
+        asyncio.run(store.load())
+    assert asyncio.run(store.put_flag("switch", FLAG, actor="alice", expected_revision=0)) == 1
+    assert json.loads(path.read_text(encoding="utf-8")) == {"flags": {"switch": FLAG}}
+    assert path.read_text(encoding="utf-8").startswith('{\n  "flags"')  # indented
+    assert asyncio.run(store.load()).revision == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "flags.json",
+        "flags.json.audit.jsonl",
+        "flags.json.lock",
+        "flags.json.state.json",
+    ]
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ".yml"])
+def test_writes_keep_yaml_and_its_permissions(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"flags{suffix}"
+    _write(path, "# hand-written\nflags: {}\n")
+    path.chmod(0o640)
+    asyncio.run(FileStore(path).put_flag("switch", FLAG, actor="alice"))
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("flags:\n  switch:\n")
+    assert load_document(path).flags["switch"].default_variant == "on"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+
+
+def test_the_audit_trail_is_json_lines_next_to_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "flags.json"
+    store = FileStore(path)
+    asyncio.run(store.put_flag("switch", FLAG, actor="alice"))
+    asyncio.run(store.delete_flag("switch", actor="bob"))
+    lines = (tmp_path / "flags.json.audit.jsonl").read_text(encoding="utf-8").splitlines()
+    records = [json.loads(line) for line in lines]
+    assert [(r["flag_key"], r["action"], r["actor"], r["revision"]) for r in records] == [
+        ("switch", "create", "alice", 1),
+        ("switch", "delete", "bob", 2),
+    ]
+    assert [entry.id for entry in asyncio.run(store.audit_log())] == [
+        records[1]["id"],
+        records[0]["id"],
+    ]
+
+
+def test_a_hand_edit_is_a_revision_every_store_object_agrees_on(tmp_path: Path) -> None:
+    path = tmp_path / "flags.json"
+    writer, reader = FileStore(path), FileStore(path)
+    asyncio.run(writer.put_flag("switch", FLAG, actor="alice"))
+    assert asyncio.run(reader.load()).revision == 1
+    _write(path, {"flags": {"switch": {**FLAG, "defaultVariant": "off"}}})
+    assert asyncio.run(reader.load()).revision == 2  # recorded by the first to see it
+    assert asyncio.run(FileStore(path).load()).revision == 2
+    assert asyncio.run(writer.load()).revision == 2
+    with pytest.raises(RevisionConflict) as caught:
+        asyncio.run(writer.put_flag("switch", FLAG, actor="alice", expected_revision=1))
+    assert caught.value.actual == 2
+    assert asyncio.run(writer.put_flag("switch", FLAG, actor="alice", expected_revision=2)) == 3
+    [latest, first] = asyncio.run(reader.audit_log())  # the hand edit itself is not audited
+    assert (latest.revision, latest.before, latest.after) == (
+        3,
+        {**FLAG, "defaultVariant": "off"},
+        FLAG,
+    )
+    assert first.revision == 1
+
+
+def test_a_hand_edit_not_yet_loaded_still_counts_for_the_next_write(tmp_path: Path) -> None:
+    path = tmp_path / "flags.json"
+    store = FileStore(path)
+    asyncio.run(store.put_flag("a", FLAG, actor="alice"))
+    _write(path, {"flags": {}})
+    assert asyncio.run(store.put_flag("b", FLAG, actor="alice")) == 3
+    assert sorted(asyncio.run(store.load()).document.flags) == ["b"]
+
+
+def test_writes_over_an_invalid_file_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "flags.json"
+    _write(path, '{"flags": ')
+    with pytest.raises(StoreError, match="invalid flag file"):
+        asyncio.run(FileStore(path).put_flag("a", FLAG, actor="alice"))
+    assert path.read_text(encoding="utf-8") == '{"flags": '
+
+
+def test_a_write_that_stops_before_its_commit_leaves_no_trace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "flags.json"
+    store = FileStore(path)
+    asyncio.run(store.put_flag("a", FLAG, actor="alice"))
+
+    def crash(_self: FileStore, _state: object) -> None:
+        raise OSError("simulated crash before the commit")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(FileStore, "_write_state", crash)
+        with pytest.raises(StoreError, match="simulated crash"):
+            asyncio.run(store.put_flag("b", FLAG, actor="bob"))
+    other = FileStore(path)
+    stored = asyncio.run(other.load())
+    assert (stored.revision, list(stored.document.flags)) == (1, ["a"])
+    assert [entry.actor for entry in asyncio.run(other.audit_log())] == ["alice"]
+    assert asyncio.run(other.put_flag("c", FLAG, actor="carol")) == 2
+    entries = asyncio.run(other.audit_log())
+    assert [(entry.actor, entry.revision) for entry in entries] == [("carol", 2), ("alice", 1)]
+    assert not (tmp_path / "flags.json.pending").exists()
+
+
+def test_a_write_that_stops_after_its_commit_is_completed_by_the_next_reader(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "flags.json"
+    store = FileStore(path)
+    asyncio.run(store.put_flag("a", FLAG, actor="alice"))
+
+    def crash(_self: FileStore) -> None:
+        raise OSError("simulated crash after the commit")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(FileStore, "_publish_pending", crash)
+        with pytest.raises(StoreError, match="simulated crash"):
+            asyncio.run(store.put_flag("b", FLAG, actor="bob"))
+    assert list(json.loads(path.read_text(encoding="utf-8"))["flags"]) == ["a"]
+    other = FileStore(path)
+    stored = asyncio.run(other.load())
+    assert (stored.revision, list(stored.document.flags)) == (2, ["a", "b"])
+    assert [entry.actor for entry in asyncio.run(other.audit_log())] == ["bob", "alice"]
+    assert not (tmp_path / "flags.json.pending").exists()
+
+
+def test_where_no_lock_can_be_taken_revisions_count_per_store(tmp_path: Path) -> None:
+    path = tmp_path / "flags.json"
+    _write(path, _flags("red"))
+    (tmp_path / "flags.json.lock").mkdir()  # cannot be opened as a file, even by root
+    store = FileStore(path)
+    assert asyncio.run(store.load()).revision == 1
+    assert asyncio.run(store.load()).revision == 1
+    _write(path, _flags("blue"))
+    assert asyncio.run(store.load()).revision == 2
+    with pytest.raises(StoreError, match="cannot write"):
+        asyncio.run(store.put_flag("a", FLAG, actor="alice"))
+    assert not (tmp_path / "flags.json.state.json").exists()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
+def test_a_held_lock_times_out_as_a_store_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fcntl  # noqa: PLC0415 - POSIX only
+
+    monkeypatch.setattr(file_module, "LOCK_TIMEOUT", 0.2)
+    path = tmp_path / "flags.json"
+    with (tmp_path / "flags.json.lock").open("w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(StoreError, match="held"):
+            asyncio.run(FileStore(path).put_flag("a", FLAG, actor="alice"))
+    assert asyncio.run(FileStore(path).put_flag("a", FLAG, actor="alice")) == 1
+
+
+def test_a_corrupt_state_file_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "flags.json"
+    _write(path, _flags())
+    (tmp_path / "flags.json.state.json").write_text("{", encoding="utf-8")
+    with pytest.raises(StoreError, match="corrupt"):
+        asyncio.run(FileStore(path).load())
+
+
+_WRITER = """
+import asyncio, sys
+from openfeature_litestar import FileStore
+flag = {"state": "ENABLED", "variants": {"on": True}, "defaultVariant": "on"}
+store = FileStore(sys.argv[1])
+for n in range(int(sys.argv[3])):
+    asyncio.run(store.put_flag(f"{sys.argv[2]}-{n}", flag, actor=sys.argv[2]))
+"""
+
+
+@pytest.mark.integration
+def test_writers_in_separate_processes_lose_no_update(tmp_path: Path) -> None:
+    path, processes, writes = tmp_path / "flags.yaml", 4, 5
+    children = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(path), f"p{n}", str(writes)])  # noqa: S603 - our own script
+        for n in range(processes)
+    ]
+    assert [child.wait(WAIT * 6) for child in children] == [0] * processes
+    stored = asyncio.run(FileStore(path).load())
+    assert stored.revision == processes * writes
+    assert len(stored.document.flags) == processes * writes
+    entries = asyncio.run(FileStore(path).audit_log(limit=1000))
+    assert sorted(entry.revision for entry in entries) == list(range(1, processes * writes + 1))

@@ -1,0 +1,223 @@
+"""Store outages against real Redis and PostgreSQL: the provider keeps answering.
+
+Each test reaches its server through a TCP proxy it owns, evaluates a flag in a loop on
+a sync thread and on an asyncio task, cuts the proxy, writes a change directly to the
+server during the outage, then restores the proxy. Nothing may raise to a caller; every
+answer during the outage is the last good one; STALE and then READY are announced; the
+change written meanwhile is served after recovery.
+"""
+
+# ruff: noqa: FBT003 - the OpenFeature client takes the default value positionally
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from openfeature import api
+from openfeature.event import EventDetails, ProviderEvent
+
+from openfeature_litestar import FlagProvider, RedisStore, SQLAlchemyStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Coroutine, Iterator
+
+    from typing_extensions import Self
+
+    from openfeature_litestar import WritableFlagStore
+
+WAIT = 20.0
+
+
+def _flag(value: bool) -> dict[str, Any]:
+    return {
+        "state": "ENABLED",
+        "variants": {"on": True, "off": False},
+        "defaultVariant": "on" if value else "off",
+    }
+
+
+def _run(store: WritableFlagStore, work: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
+    async def once() -> Any:
+        try:
+            return await work()
+        finally:
+            await store.close()
+
+    return asyncio.run(once())
+
+
+@dataclass
+class _Backend:
+    """One server reached two ways: directly, and through the test's proxy."""
+
+    direct: WritableFlagStore
+    proxied: WritableFlagStore
+    proxy: Any
+    cleanup: Callable[[], None] = field(default=lambda: None)
+
+
+def _redis(request: pytest.FixtureRequest, name: str, proxy_for: Any) -> _Backend:
+    url = request.getfixturevalue("redis_url")
+    proxy = proxy_for(url, 6379)
+    options: dict[str, Any] = {"key_prefix": f"{name}:", "poll_interval": 0.2, "timeout": 1.0}
+
+    def cleanup() -> None:
+        import redis  # noqa: PLC0415 - only the Redis case needs it
+
+        client = redis.Redis.from_url(url)
+        keys = list(client.scan_iter(match=f"{name}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+    return _Backend(
+        RedisStore(url, **options), RedisStore(proxy.url(url), **options), proxy, cleanup
+    )
+
+
+def _postgres(request: pytest.FixtureRequest, name: str, proxy_for: Any) -> _Backend:
+    url = request.getfixturevalue("postgres_url")
+    proxy = proxy_for(url, 5432)
+    options: dict[str, Any] = {"table_prefix": f"{name}_", "poll_interval": 0.2, "timeout": 1.0}
+
+    def cleanup() -> None:
+        from sqlalchemy import text  # noqa: PLC0415 - only the SQL case needs it
+        from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415
+
+        async def drop() -> None:
+            engine = create_async_engine(url)
+            async with engine.begin() as connection:
+                for table in ("audit", "flags", "namespaces", "schema"):
+                    await connection.execute(text(f'DROP TABLE IF EXISTS "{name}_{table}"'))
+            await engine.dispose()
+
+        asyncio.run(drop())
+
+    return _Backend(
+        SQLAlchemyStore(url, **options),
+        SQLAlchemyStore(proxy.url(url), **options),
+        proxy,
+        cleanup,
+    )
+
+
+@pytest.fixture(params=["redis", "postgres"])
+def backend(request: pytest.FixtureRequest, unique_name: str, proxy_for: Any) -> Iterator[_Backend]:
+    """A real server seeded with ``switch = True``, reachable directly and by proxy."""
+    make = _redis if request.param == "redis" else _postgres
+    made = make(request, unique_name, proxy_for)
+    _run(made.direct, lambda: made.direct.put_flag("switch", _flag(True), actor="test"))
+    yield made
+    made.cleanup()
+
+
+class _Evaluations:
+    """Evaluates ``switch`` without pause on a thread (sync) and a task (async)."""
+
+    def __init__(self, domain: str) -> None:
+        self.client = api.get_client(domain)
+        self.phase = "before"
+        self.answers: list[tuple[str, bool, object]] = []
+        self.exceptions: list[BaseException] = []
+        self._stop = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._sync_loop, daemon=True),
+            threading.Thread(target=lambda: asyncio.run(self._async_loop()), daemon=True),
+        ]
+
+    def __enter__(self) -> Self:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(WAIT)
+
+    def _record(self, phase: str, value: bool, error: object) -> None:
+        self.answers.append((phase, value, error))
+
+    def _sync_loop(self) -> None:
+        while not self._stop.is_set():
+            phase = self.phase
+            try:
+                details = self.client.get_boolean_details("switch", False)
+            except BaseException as exc:  # counting what must never happen
+                self.exceptions.append(exc)
+            else:
+                self._record(phase, details.value, details.error_code)
+            time.sleep(0.001)
+
+    async def _async_loop(self) -> None:
+        while not self._stop.is_set():
+            phase = self.phase
+            try:
+                details = await self.client.get_boolean_details_async("switch", False)
+            except BaseException as exc:  # counting what must never happen
+                self.exceptions.append(exc)
+            else:
+                self._record(phase, details.value, details.error_code)
+            await asyncio.sleep(0.001)
+
+
+def _events(domain: str) -> queue.Queue[ProviderEvent]:
+    seen: queue.Queue[ProviderEvent] = queue.Queue()
+    client = api.get_client(domain)
+    for event in (ProviderEvent.PROVIDER_STALE, ProviderEvent.PROVIDER_READY):
+
+        def handler(_: EventDetails, event: ProviderEvent = event) -> None:
+            seen.put(event)
+
+        client.add_handler(event, handler)
+    return seen
+
+
+def _wait_for(seen: queue.Queue[ProviderEvent], wanted: ProviderEvent) -> None:
+    deadline = time.monotonic() + WAIT
+    while (left := deadline - time.monotonic()) > 0:
+        with contextlib.suppress(queue.Empty):
+            if seen.get(timeout=min(left, 0.1)) == wanted:
+                return
+    pytest.fail(f"no {wanted} within {WAIT} s")
+
+
+def test_an_outage_never_reaches_callers(backend: _Backend, domain: str) -> None:
+    provider = FlagProvider(backend.proxied, stale_after=0.5, init_timeout=WAIT)
+    api.set_provider_and_wait(provider, domain)
+    seen = _events(domain)
+    _wait_for(seen, ProviderEvent.PROVIDER_READY)  # a new handler hears READY at once
+
+    with _Evaluations(domain) as evaluations:
+        time.sleep(0.2)
+        evaluations.phase = "outage"
+        backend.proxy.cut()
+        _wait_for(seen, ProviderEvent.PROVIDER_STALE)
+        _run(
+            backend.direct,
+            lambda: backend.direct.put_flag("switch", _flag(False), actor="during-outage"),
+        )
+        time.sleep(0.3)  # answers keep coming from the last good snapshot
+        evaluations.phase = "recovering"
+        backend.proxy.restore()
+        _wait_for(seen, ProviderEvent.PROVIDER_READY)
+        evaluations.phase = "after"
+        deadline = time.monotonic() + WAIT
+        while not any(phase == "after" for phase, _, _ in evaluations.answers):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+
+    assert evaluations.exceptions == []
+    outage = [(value, error) for phase, value, error in evaluations.answers if phase == "outage"]
+    assert outage
+    assert set(outage) == {(True, None)}
+    after = [(value, error) for phase, value, error in evaluations.answers if phase == "after"]
+    assert set(after) == {(False, None)}
+    assert provider.snapshot.revision == 2

@@ -1,0 +1,168 @@
+"""FlagProvider through store outages: last good answers, STALE, READY, FATAL, backoff.
+
+The outage here is a flag file that disappears and comes back (a real FileStore); the
+same behaviour against real Redis and PostgreSQL servers that go away is tested in
+``tests/integration/test_outages.py``.
+"""
+
+# ruff: noqa: FBT003 - the OpenFeature client takes the default value positionally
+
+from __future__ import annotations
+
+import json
+import queue
+import time
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from openfeature import api
+from openfeature.event import EventDetails, ProviderEvent
+from openfeature.exception import ErrorCode
+from openfeature.provider import ProviderStatus
+
+from openfeature_litestar import ConfigurationError, FileStore, FlagProvider, StoredDocument
+from openfeature_litestar.provider import _retry_delay
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+    from pathlib import Path
+
+WAIT = 10.0
+
+
+def _document(value: bool) -> dict[str, Any]:
+    return {
+        "flags": {
+            "switch": {
+                "state": "ENABLED",
+                "variants": {"on": True, "off": False},
+                "defaultVariant": "on" if value else "off",
+            }
+        }
+    }
+
+
+def _write(path: Path, value: bool) -> None:
+    # Write-then-rename, as the FileStore docs ask of deploy tools.
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(_document(value)))
+    temporary.replace(path)
+
+
+def _events(domain: str) -> queue.Queue[tuple[ProviderEvent, EventDetails]]:
+    seen: queue.Queue[tuple[ProviderEvent, EventDetails]] = queue.Queue()
+    client = api.get_client(domain)
+    for event in (
+        ProviderEvent.PROVIDER_STALE,
+        ProviderEvent.PROVIDER_READY,
+        ProviderEvent.PROVIDER_CONFIGURATION_CHANGED,
+        ProviderEvent.PROVIDER_ERROR,
+    ):
+
+        def handler(details: EventDetails, event: ProviderEvent = event) -> None:
+            seen.put((event, details))
+
+        client.add_handler(event, handler)
+    return seen
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never came true"
+        time.sleep(0.01)
+
+
+def _next_event(
+    seen: queue.Queue[tuple[ProviderEvent, EventDetails]],
+) -> tuple[ProviderEvent, EventDetails]:
+    return seen.get(timeout=WAIT)
+
+
+def test_an_outage_serves_the_last_snapshot_then_stale_then_ready(
+    domain: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "flags.json"
+    _write(path, True)
+    provider = FlagProvider(FileStore(path, poll_interval=0.02), stale_after=0.2)
+    api.set_provider_and_wait(provider, domain)
+    client = api.get_client(domain)
+    seen = _events(domain)
+    # A handler added for an already-ready provider runs at once.
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
+
+    path.unlink()
+    event, details = _next_event(seen)
+    assert event == ProviderEvent.PROVIDER_STALE
+    assert "serving the last good flags" in (details.message or "")
+    assert client.get_provider_status() == ProviderStatus.STALE
+    # Still the last good answer, with no error, during the outage.
+    result = client.get_boolean_details("switch", False)
+    assert (result.value, result.error_code) == (True, None)
+
+    _write(path, False)  # back, with a change made meanwhile
+    changed = _next_event(seen)
+    assert changed[0] == ProviderEvent.PROVIDER_CONFIGURATION_CHANGED
+    assert changed[1].flags_changed == ["switch"]
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
+    assert client.get_provider_status() == ProviderStatus.READY
+    assert client.get_boolean_value("switch", True) is False
+
+
+def test_a_short_outage_is_not_stale(domain: str, tmp_path: Path) -> None:
+    path = tmp_path / "flags.json"
+    _write(path, True)
+    provider = FlagProvider(FileStore(path, poll_interval=0.02), stale_after=60)
+    api.set_provider_and_wait(provider, domain)
+    seen = _events(domain)
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
+    path.unlink()
+    _wait_until(lambda: provider.last_sync_error is not None)
+    _write(path, True)
+    _wait_until(lambda: provider.last_sync_error is None)
+    assert api.get_client(domain).get_provider_status() == ProviderStatus.READY
+    assert seen.empty()  # neither STALE nor a READY for an outage nobody was told of
+
+
+class _NeverWorks:
+    """A store whose configuration can never work (as a bad URL found on connect)."""
+
+    async def load(self) -> StoredDocument:
+        raise ConfigurationError("the store's URL names no database")
+
+    async def changes(self) -> AsyncIterator[None]:
+        yield None
+
+    async def close(self) -> None:
+        pass
+
+
+def test_a_configuration_that_can_never_work_is_fatal(domain: str) -> None:
+    provider = FlagProvider(_NeverWorks())
+    api.set_provider(provider, domain)
+    client = api.get_client(domain)
+    _wait_until(lambda: client.get_provider_status() != ProviderStatus.NOT_READY)
+    assert client.get_provider_status() == ProviderStatus.FATAL
+    result = client.get_boolean_details("switch", False)
+    assert (result.value, result.error_code) == (False, ErrorCode.PROVIDER_FATAL)
+    assert isinstance(provider.last_sync_error, ConfigurationError)
+
+
+@pytest.mark.parametrize("setting", ["init_timeout", "stale_after"])
+@pytest.mark.parametrize("value", [0, -1.0])
+def test_timeouts_must_be_positive(tmp_path: Path, setting: str, value: float) -> None:
+    store = FileStore(tmp_path / "flags.json")
+    settings = {"init_timeout": 1.0, "stale_after": 1.0, setting: value}
+    with pytest.raises(ValueError, match=setting):
+        FlagProvider(
+            store, init_timeout=settings["init_timeout"], stale_after=settings["stale_after"]
+        )
+
+
+def test_retry_delays_grow_are_capped_and_jittered() -> None:
+    first = [_retry_delay(0) for _ in range(200)]
+    late = [_retry_delay(30) for _ in range(200)]
+    assert all(0.25 <= delay <= 0.5 for delay in first)
+    assert all(15.0 <= delay <= 30.0 for delay in late)
+    assert len(set(late)) > 1  # jitter: workers don't retry in step
+    assert max(_retry_delay(3) for _ in range(200)) > max(first)
