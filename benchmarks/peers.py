@@ -45,6 +45,7 @@ from benchmarks.cases import (
 
 if TYPE_CHECKING:
     from openfeature.client import OpenFeatureClient
+    from openfeature.hook import Hook
     from openfeature.provider import AbstractProvider
 
 CLIENT: Final = "client"
@@ -58,6 +59,9 @@ LF_CONTEXT: Final = "litestar-flags"
 TARGETS: Final[dict[str, dict[str, float]]] = {
     "inmemory": {"a": 1.10, "b": 1.10, "c": 1.10},
     "flagd-core": {"a": 0.8, "b": 0.3, "c": 0.3},
+    # With hooks the ratio is the other way round: ours with hooks ÷ ours without.
+    "ours-audit-sanitizing": {"a": 1.5, "b": 1.5, "c": 1.5},
+    "ours-audit-sanitizing-chained": {"a": 1.5, "b": 1.5, "c": 1.5},
 }
 
 TimeBatch = Callable[[Sequence[Any]], int]
@@ -83,7 +87,10 @@ class Bench:
         time_batch: Calls the implementation once per context and returns the elapsed
             nanoseconds of that loop alone.
         expected: The plain Python answer for a subject.
-        targets: Per case key, the largest acceptable ours ÷ this ratio.
+        targets: Per case key, the largest acceptable ours ÷ this ratio (for an
+            ``overhead`` bench: this ÷ ours).
+        overhead: True for openfeature-litestar with hooks: its row is compared with
+            ours without hooks on the same path (this ÷ ours), in a table of its own.
     """
 
     peer: str
@@ -96,6 +103,7 @@ class Bench:
     time_batch: TimeBatch
     expected: Callable[[Subject], bool]
     targets: dict[str, float] = field(default_factory=dict)
+    overhead: bool = False
 
 
 @dataclass
@@ -107,12 +115,14 @@ class Setup:
         unavailable: One line per implementation that could not be set up, with the reason.
         versions: Package name to installed version, for the table header.
         closers: Called once when the run is over.
+        remarks: Called after the run (after the closers) for extra lines of notes.
     """
 
     benches: dict[str, list[Bench]] = field(default_factory=dict)
     unavailable: list[str] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)
     closers: list[Callable[[], None]] = field(default_factory=list)
+    remarks: list[Callable[[], str]] = field(default_factory=list)
     loop: asyncio.AbstractEventLoop | None = None
 
     def event_loop(self) -> asyncio.AbstractEventLoop:
@@ -205,6 +215,7 @@ def _client_bench(
     client: OpenFeatureClient,
     case: Case,
     rollout: RolloutAnswer,
+    overhead: bool = False,
 ) -> Bench:
     flag_key = case.flag_key
     get_value = client.get_boolean_value
@@ -230,6 +241,7 @@ def _client_bench(
         time_batch=time_batch,
         expected=expected_answer(case, rollout),
         targets=TARGETS.get(peer, {}),
+        overhead=overhead,
     )
 
 
@@ -471,6 +483,89 @@ def _direct_async_bench(
     )
 
 
+# --- openfeature-litestar with its hooks ------------------------------------------------
+
+_BENCH_HASH_KEY: Final = "benchmark-hashing-key-32-bytes!!"
+
+
+def add_ours_with_hooks(setup: Setup, cases: Sequence[Case]) -> None:
+    """Add openfeature-litestar through the client with its hooks, one client per set.
+
+    The audit records go to a sink that discards them: the rows measure the hooks,
+    not a logging handler (whose cost comes on top, on the hook's drain thread).
+
+    Args:
+        setup: Collects the benches.
+        cases: The cases to set up.
+
+    Raises:
+        ImportError: When the hooks cannot be imported.
+    """
+    from openfeature_litestar import (  # noqa: PLC0415 - reported, not fatal, when missing
+        FlagProvider,
+        MemoryStore,
+        document_from_data,
+    )
+    from openfeature_litestar.hooks import AuditHook, HookChain, SanitizingHook  # noqa: PLC0415
+    from openfeature_litestar.security import IdentifierHasher  # noqa: PLC0415
+
+    provider = FlagProvider(MemoryStore(document_from_data({"flags": flagd_flags()})))
+    _register(setup, provider, HOOKS_DOMAIN)
+    hasher = IdentifierHasher(_BENCH_HASH_KEY)
+    audits: list[AuditHook] = []
+
+    def audit(sample_rate: float) -> AuditHook:
+        hook = AuditHook(hasher=hasher, sink=_discard, sample_rate=sample_rate)
+        audits.append(hook)
+        setup.closers.append(hook.close)
+        return hook
+
+    configurations: tuple[tuple[str, str, list[Hook]], ...] = (
+        ("ours-audit", "+ AuditHook (sample 1.0)", [audit(1.0)]),
+        ("ours-audit-sampled", "+ AuditHook (sample 0.01)", [audit(0.01)]),
+        (
+            "ours-audit-sanitizing",
+            "+ SanitizingHook + AuditHook (1.0)",
+            [SanitizingHook(), audit(1.0)],
+        ),
+        (
+            "ours-audit-sanitizing-chained",
+            "+ HookChain(SanitizingHook, AuditHook (1.0))",
+            [HookChain(SanitizingHook(), audit(1.0))],
+        ),
+    )
+
+    def dropped() -> str:
+        lost = sum(hook.dropped for hook in audits)
+        made = sum(hook.emitted + hook.dropped for hook in audits)
+        return f"Audit records dropped (queue full) while timing the hooks: {lost} of {made}."
+
+    setup.remarks.append(dropped)
+    for peer, label, hooks in configurations:
+        client = api.get_client(HOOKS_DOMAIN)
+        client.add_hooks(list(hooks))
+        for case in cases:
+            setup.add(
+                case,
+                _client_bench(
+                    peer=peer,
+                    label=label,
+                    ours=False,
+                    client=client,
+                    case=case,
+                    rollout=flagd_v2_rollout,
+                    overhead=True,
+                ),
+            )
+
+
+HOOKS_DOMAIN: Final = "bench-ours-hooks"
+
+
+def _discard(_record: object) -> None:
+    return None
+
+
 # --- openfeature-flagd-core -------------------------------------------------------------
 
 
@@ -707,6 +802,7 @@ Adder = Callable[[Setup, Sequence[Case]], None]
 
 IMPLEMENTATIONS: Final[tuple[tuple[str, Adder], ...]] = (
     ("openfeature-litestar", add_ours),
+    ("openfeature-litestar hooks", add_ours_with_hooks),
     ("SDK InMemoryProvider", add_in_memory),
     ("openfeature-flagd-core", add_flagd_core),
     ("litestar-flags", add_litestar_flags),

@@ -3,6 +3,10 @@
 One row per implementation and case. openfeature-litestar's rows carry no ratio; each
 peer's row shows ``ours ÷ this``: our time on the same path (client, direct, or direct
 async) divided by the peer's time, measured in the same run. Below 1.00x we are faster.
+
+A second table shows openfeature-litestar through the client with its hooks; its ratio
+is the other way round, ``this ÷ no hooks``: the time with the hooks divided by the time
+of the same client call without them, measured in the same run.
 """
 
 from __future__ import annotations
@@ -25,8 +29,10 @@ class Row:
         path: How the implementation was called.
         implementation: The implementation's label.
         measurement: The timing.
-        ratio: ours ÷ this, or None on our own rows (or when ours is unavailable).
+        ratio: ours ÷ this, or None on our own rows (or when ours is unavailable); on
+            an ``overhead`` row, this ÷ ours (ours with hooks ÷ ours without).
         target: The largest acceptable ratio, or None when the issue sets none.
+        overhead: True for a row of ours with hooks, shown in the hooks table.
     """
 
     case: str
@@ -35,6 +41,7 @@ class Row:
     measurement: Measurement
     ratio: float | None = None
     target: float | None = None
+    overhead: bool = False
 
     @property
     def met(self) -> bool | None:
@@ -51,6 +58,16 @@ HEADINGS = (
     "µs/op (best)",
     "µs/op (median)",
     "ours ÷ this",
+    "target",
+    "met",
+)
+HOOK_HEADINGS = (
+    "case",
+    "path",
+    "hooks (openfeature-litestar)",
+    "µs/op (best)",
+    "µs/op (median)",
+    "this ÷ no hooks",
     "target",
     "met",
 )
@@ -114,17 +131,18 @@ def cells(row: Row) -> tuple[str, ...]:
     )
 
 
-def render_text(rows: Sequence[Row]) -> str:
+def render_text(rows: Sequence[Row], headings: Sequence[str] = HEADINGS) -> str:
     """Render ``rows`` as an aligned plain-text table, a blank line between cases.
 
     Args:
         rows: The rows, grouped by case.
+        headings: The column headings (:data:`HOOK_HEADINGS` for the hooks table).
 
     Returns:
         The table.
     """
-    table = [HEADINGS, *(cells(row) for row in rows)]
-    widths = [max(len(line[column]) for line in table) for column in range(len(HEADINGS))]
+    table = [tuple(headings), *(cells(row) for row in rows)]
+    widths = [max(len(line[column]) for line in table) for column in range(len(headings))]
 
     def line(values: Sequence[str]) -> str:
         return "  ".join(
@@ -132,7 +150,7 @@ def render_text(rows: Sequence[Row]) -> str:
             for column, (value, width) in enumerate(zip(values, widths, strict=True))
         ).rstrip()
 
-    out = [line(HEADINGS), "  ".join("-" * width for width in widths)]
+    out = [line(headings), "  ".join("-" * width for width in widths)]
     previous: str | None = None
     for row, values in zip(rows, table[1:], strict=True):
         if previous is not None and row.case != previous:
@@ -142,20 +160,21 @@ def render_text(rows: Sequence[Row]) -> str:
     return "\n".join(out)
 
 
-def render_markdown(rows: Sequence[Row]) -> str:
+def render_markdown(rows: Sequence[Row], headings: Sequence[str] = HEADINGS) -> str:
     """Render ``rows`` as a Markdown (GitHub) pipe table.
 
     Args:
         rows: The rows.
+        headings: The column headings (:data:`HOOK_HEADINGS` for the hooks table).
 
     Returns:
         The table.
     """
     align = [
-        "---:" if column in _NUMERIC else (":---:" if column == len(HEADINGS) - 1 else "---")
-        for column in range(len(HEADINGS))
+        "---:" if column in _NUMERIC else (":---:" if column == len(headings) - 1 else "---")
+        for column in range(len(headings))
     ]
-    out = ["| " + " | ".join(HEADINGS) + " |", "| " + " | ".join(align) + " |"]
+    out = ["| " + " | ".join(headings) + " |", "| " + " | ".join(align) + " |"]
     out.extend(
         "| " + " | ".join(value.replace("|", "\\|") for value in cells(row)) + " |" for row in rows
     )

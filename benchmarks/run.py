@@ -27,7 +27,7 @@ from benchmarks.cases import (
     litestar_flags_rollout,
 )
 from benchmarks.peers import CLIENT, DIRECT_ASYNC, DIRECT_SYNC, Bench, Setup, build_setup
-from benchmarks.report import Row, format_ratio, render_markdown, render_text
+from benchmarks.report import HOOK_HEADINGS, Row, format_ratio, render_markdown, render_text
 from benchmarks.timing import FULL, QUICK, Measurement, Settings, measure, measure_all
 
 if TYPE_CHECKING:
@@ -219,7 +219,9 @@ def rows_for(case: Case, results: Sequence[Result]) -> list[Row]:
     for result in results:
         bench = result.bench
         ratio = None
-        if not bench.ours and bench.path in ours:
+        if bench.overhead and bench.path in ours:
+            ratio = result.measurement.best / ours[bench.path].best
+        elif not bench.ours and bench.path in ours:
             ratio = ours[bench.path].best / result.measurement.best
         rows.append(
             Row(
@@ -229,6 +231,7 @@ def rows_for(case: Case, results: Sequence[Result]) -> list[Row]:
                 measurement=result.measurement,
                 ratio=ratio,
                 target=bench.targets.get(case.key),
+                overhead=bench.overhead,
             )
         )
     return rows
@@ -344,14 +347,22 @@ def notes(cases: Sequence[Case], setup: Setup, rows: Sequence[Row]) -> list[str]
             "hand-written Python function (the floor)."
         ),
     ]
+    if any(row.overhead for row in rows):
+        lines.append(
+            "Hooks: openfeature-litestar through client.get_boolean_value() with hooks "
+            "registered on the client; this ÷ no hooks: its time divided by the same call's "
+            "without hooks (the client row of the first table). The SDK itself adds a "
+            "HookContext and four hook stages per registered hook."
+        )
     lines.extend(rollout_split(case) for case in cases if case.key == "c")
     lines.extend(f"Not measured: {line}" for line in setup.unavailable)
+    lines.extend(remark() for remark in setup.remarks)
     missed = [row for row in rows if row.met is False]
     if missed:
         lines.append(
             "Targets missed: "
             + "; ".join(
-                f"{row.case}, {row.path}, vs {row.implementation}: "
+                f"{row.case}, {row.path}, {'' if row.overhead else 'vs '}{row.implementation}: "
                 f"{format_ratio(row.ratio)} > {row.target:.2f}x"
                 for row in missed
             )
@@ -417,25 +428,32 @@ def run(options: argparse.Namespace) -> int:
 def print_report(
     head: Sequence[str], rows: Sequence[Row], tail: Sequence[str], *, markdown: bool
 ) -> None:
-    """Print the header, the table and the notes.
+    """Print the header, the table, the hooks table (when measured) and the notes.
 
     Args:
         head: Header lines.
-        rows: Table rows.
+        rows: Table rows (the hook rows are printed in a table of their own).
         tail: Note lines.
         markdown: Markdown instead of plain text.
     """
+    render = render_markdown if markdown else render_text
+    tables = [render([row for row in rows if not row.overhead])]
+    hook_rows = [row for row in rows if row.overhead]
+    if hook_rows:
+        tables.append(render(hook_rows, HOOK_HEADINGS))
     if markdown:
         print(f"**{head[0]}**\n")
         print("\n".join(f"- {line}" for line in head[1:]))
-        print()
-        print(render_markdown(rows))
+        for table in tables:
+            print()
+            print(table)
         print()
         print("\n".join(f"- {line}" for line in tail))
         return
     print("\n".join(head))
-    print()
-    print(render_text(rows))
+    for table in tables:
+        print()
+        print(table)
     print()
     print("\n".join(tail))
 

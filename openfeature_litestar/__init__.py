@@ -29,6 +29,7 @@ from .errors import (
     RevisionConflict,
     StoreError,
 )
+from .hooks import AuditHook, HookChain, SanitizingHook
 from .provider import FlagProvider
 from .security import IdentifierHasher, Sanitizer, hash_identifier, mask_secrets, mask_url
 from .snapshot import Snapshot
@@ -48,6 +49,7 @@ if typing.TYPE_CHECKING:
 
 __all__ = [
     "AuditEntry",
+    "AuditHook",
     "ConfigurationError",
     "DocumentError",
     "FileStore",
@@ -56,6 +58,7 @@ __all__ = [
     "FlagNotFound",
     "FlagProvider",
     "FlagStore",
+    "HookChain",
     "IdentifierHasher",
     "MemoryStore",
     "MissingDependencyError",
@@ -65,6 +68,7 @@ __all__ = [
     "RevisionConflict",
     "SQLAlchemyStore",
     "Sanitizer",
+    "SanitizingHook",
     "Snapshot",
     "StoreError",
     "StoredDocument",

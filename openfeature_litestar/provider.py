@@ -87,7 +87,7 @@ def _nothing() -> None:
 
 def _retry_delay(attempt: int) -> float:
     """Capped exponential backoff with jitter, so many workers don't reconnect in step."""
-    ceiling = min(_RETRY_MIN_SECONDS * 2**attempt, _RETRY_MAX_SECONDS)
+    ceiling = min(_RETRY_MIN_SECONDS * 2 ** min(attempt, 16), _RETRY_MAX_SECONDS)
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
 
 
@@ -280,16 +280,9 @@ class FlagProvider(AbstractProvider):
         while True:
             try:
                 async for _ in self.store.changes():
-                    error = await self._reload()
-                    _settle(first_load, error)
-                    if isinstance(error, ConfigurationError):
-                        self._give_up(error)
+                    if not await self._reload_until_reached(first_load):
                         return
-                    if isinstance(error, StoreError):
-                        self._store_unreachable()
-                    else:  # a DocumentError is bad content, but the store was reached
-                        attempt = 0
-                        self._store_reached()
+                    attempt = 0
             except asyncio.CancelledError:  # noqa: PERF203 - a watch loop, not a hot path
                 raise
             except ConfigurationError as exc:
@@ -308,6 +301,26 @@ class FlagProvider(AbstractProvider):
                 await asyncio.sleep(delay)
             else:
                 return  # the store was closed
+
+    async def _reload_until_reached(self, first_load: concurrent.futures.Future[None]) -> bool:
+        """Load after a change notice until the store answers; ``False`` means give up.
+
+        The store announced a change: it must be loaded, however long that takes, since
+        a store that has moved on does not announce the same change twice.
+        """
+        attempt = 0
+        while True:
+            error = await self._reload()
+            _settle(first_load, error)
+            if isinstance(error, ConfigurationError):
+                self._give_up(error)
+                return False
+            if not isinstance(error, StoreError):  # a DocumentError is bad content,
+                self._store_reached()  # but the store was reached
+                return True
+            self._store_unreachable()
+            await asyncio.sleep(_retry_delay(attempt))
+            attempt += 1
 
     def _store_unreachable(self) -> None:
         """Start the outage clock; ``PROVIDER_STALE`` follows if it lasts ``stale_after``."""

@@ -22,6 +22,7 @@ import json
 import random
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, overload
@@ -72,7 +73,10 @@ if TYPE_CHECKING:
 __all__ = ["RedisStore"]
 
 _WRITE_ATTEMPTS = 10
-"""How often a write without ``expected_revision`` retries after losing a race."""
+"""The fewest tries of a write without ``expected_revision`` that keeps losing races.
+
+It keeps trying for ``timeout`` seconds after that; only then does it give up, with a
+:class:`StoreError` (a write that names no revision never reports a conflict)."""
 
 _AUDIT_BATCH = 500
 """Stream entries read per round trip while filtering the audit trail by flag."""
@@ -436,8 +440,9 @@ class RedisStore:
     ) -> int:
         check_actor(actor)
         state = self._loop_client()
-        actual = 0
-        for attempt in range(_WRITE_ATTEMPTS):
+        deadline = time.monotonic() + self.timeout
+        attempt = 0
+        while attempt < _WRITE_ATTEMPTS or time.monotonic() < deadline:
             if attempt:
                 await _pause_after_lost_race(attempt)
             current = await self._read(state)
@@ -452,7 +457,11 @@ class RedisStore:
                 return actual
             if expected_revision is not None:
                 raise RevisionConflict(expected_revision, actual)
-        raise RevisionConflict(current.revision, actual)
+            attempt += 1
+        raise StoreError(
+            f"a write to namespace {self.namespace!r} lost {attempt} races with other "
+            f"writers in {self.timeout} s; try again"
+        )
 
     async def _commit(
         self,
@@ -660,7 +669,7 @@ def _as_revision(text: str | None, target: str) -> int:
 
 async def _pause_after_lost_race(attempt: int) -> None:
     # Writers that collided would collide again if they retried in step.
-    await asyncio.sleep(random.uniform(0, 0.005 * attempt))  # noqa: S311 - jitter, not security
+    await asyncio.sleep(random.uniform(0, 0.005 * min(attempt, 20)))  # noqa: S311 - jitter, not security
 
 
 def _positive_int(name: str, value: int) -> int:

@@ -29,7 +29,14 @@ from benchmarks.cases import (
     targeted_subjects,
 )
 from benchmarks.peers import CLIENT, DIRECT_ASYNC, DIRECT_SYNC, Bench, build_setup
-from benchmarks.report import Row, format_ratio, format_us, render_markdown, render_text
+from benchmarks.report import (
+    HOOK_HEADINGS,
+    Row,
+    format_ratio,
+    format_us,
+    render_markdown,
+    render_text,
+)
 from benchmarks.run import (
     CorrectnessError,
     Result,
@@ -123,6 +130,18 @@ def test_every_implementation_is_set_up(small_cases: tuple[Case, ...]) -> None:
         assert missing == expected_missing, setup.unavailable
         peers = {bench.peer for bench in setup.benches["a"]}
         assert {"ours", "inmemory", "inmemory-direct"} <= peers
+        hooked = {bench.peer for bench in setup.benches["a"] if bench.overhead}
+        assert hooked == {
+            "ours-audit",
+            "ours-audit-sampled",
+            "ours-audit-sanitizing",
+            "ours-audit-sanitizing-chained",
+        }
+        assert all(
+            bench.path == CLIENT and not bench.ours
+            for bench in setup.benches["a"]
+            if bench.overhead
+        )
         if PEERS_INSTALLED:
             assert {
                 "flagd-core",
@@ -343,6 +362,25 @@ def test_rows_carry_each_peers_ratio_to_ours_on_its_path(small_cases: tuple[Case
     assert [row.met for row in rows] == [None, False, None, True, None, None]
 
 
+def test_hook_rows_carry_their_time_over_ours_without_hooks(
+    small_cases: tuple[Case, ...],
+) -> None:
+    case = small_cases[0]
+    hooked = dataclasses.replace(
+        _fake("ours-audit-sanitizing", CLIENT, targets={"a": 1.5}), overhead=True
+    )
+    benches_and_ns = [
+        (_fake("ours", CLIENT, ours=True), 10),
+        (_fake("inmemory", CLIENT), 8),
+        (hooked, 16),
+    ]
+    results = [Result(bench, Measurement(ops=1, batch_ns=(ns,))) for bench, ns in benches_and_ns]
+    rows = rows_for(case, results)
+    assert [row.ratio for row in rows] == [None, pytest.approx(1.25), pytest.approx(1.6)]
+    assert [row.overhead for row in rows] == [False, False, True]
+    assert rows[2].met is False
+
+
 def test_row_met() -> None:
     measurement = Measurement(ops=1, batch_ns=(1,))
     assert Row("c", CLIENT, "x", measurement, ratio=1.2, target=1.1).met is False
@@ -378,6 +416,19 @@ def test_formatting() -> None:
     assert format_ratio(0.0123) == "0.0123x"
 
 
+def test_the_hooks_table_has_its_own_headings() -> None:
+    measurement = Measurement(ops=1000, batch_ns=(1_500_000,))
+    rows = [
+        Row("(a) static", CLIENT, "+ AuditHook", measurement, ratio=1.4, target=1.5, overhead=True)
+    ]
+    text = render_text(rows, HOOK_HEADINGS).splitlines()
+    assert "this ÷ no hooks" in text[0]
+    assert text[2].endswith("yes")
+    markdown = render_markdown(rows, HOOK_HEADINGS).splitlines()
+    assert markdown[0].startswith("| case | path | hooks (openfeature-litestar) |")
+    assert "| 1.400x | ≤ 1.50x | yes |" in markdown[2]
+
+
 def test_render_text_and_markdown() -> None:
     measurement = Measurement(ops=1000, batch_ns=(1_500_000, 1_600_000))
     rows = [
@@ -407,6 +458,9 @@ def test_quick_run_prints_a_markdown_table(capsys: pytest.CaptureFixture[str]) -
     assert "| (a) static | client | SDK InMemoryProvider (floor) |" in out
     assert "Python " in out
     assert "(b)" not in out.split("| case |", 1)[1].split("\n\n", 1)[0]
+    hooks_table = out.split("| case | path | hooks (openfeature-litestar) |", 1)[1]
+    assert "| (a) static | client | + HookChain(SanitizingHook, AuditHook (1.0)) |" in hooks_table
+    assert "Audit records dropped (queue full) while timing the hooks: " in out
 
 
 def test_bad_cases_argument_is_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -20,7 +20,14 @@ from openfeature.event import EventDetails, ProviderEvent
 from openfeature.exception import ErrorCode
 from openfeature.provider import ProviderStatus
 
-from openfeature_litestar import ConfigurationError, FileStore, FlagProvider, StoredDocument
+from openfeature_litestar import (
+    ConfigurationError,
+    FileStore,
+    FlagProvider,
+    MemoryStore,
+    StoredDocument,
+    StoreError,
+)
 from openfeature_litestar.provider import _retry_delay
 
 if TYPE_CHECKING:
@@ -166,3 +173,42 @@ def test_retry_delays_grow_are_capped_and_jittered() -> None:
     assert all(15.0 <= delay <= 30.0 for delay in late)
     assert len(set(late)) > 1  # jitter: workers don't retry in step
     assert max(_retry_delay(3) for _ in range(200)) > max(first)
+    assert 15.0 <= _retry_delay(10_000) <= 30.0  # an outage of hours never overflows
+
+
+class _FlakyLoads:
+    """A real MemoryStore whose next ``failures`` loads fail while its watch stays up.
+
+    Like a store whose connection pool lost its connections while the notification
+    channel survived: the change was announced once and will not be announced again.
+    """
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.failures = 0
+
+    async def load(self) -> StoredDocument:
+        if self.failures:
+            self.failures -= 1
+            raise StoreError("connection reset while loading")
+        return await self.store.load()
+
+    def changes(self) -> AsyncIterator[None]:
+        return self.store.changes()
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+def test_a_failed_load_after_a_change_notice_is_retried_until_it_succeeds(domain: str) -> None:
+    memory = MemoryStore(_document(True))
+    flaky = _FlakyLoads(memory)
+    api.set_provider_and_wait(FlagProvider(flaky, stale_after=0.2), domain)
+    seen = _events(domain)
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
+    flaky.failures = 3  # long enough to go STALE (0.25 + 0.5 + 1 s of backoff at least)
+    memory.replace(_document(False))
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_STALE
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_CONFIGURATION_CHANGED
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
+    assert api.get_client(domain).get_boolean_value("switch", True) is False

@@ -11,7 +11,7 @@ import types
 import pytest
 
 import openfeature_litestar
-from openfeature_litestar import cli, testing
+from openfeature_litestar import cli, hooks, security, stores, testing
 
 LAZY = {"RedisStore", "SQLAlchemyStore"}  # loaded on first use: their drivers are extras
 
@@ -24,6 +24,9 @@ EXPECTED = {
     "WritableFlagStore",
     "copy_namespace",
     "store_from_url",
+    "AuditHook",
+    "HookChain",
+    "SanitizingHook",
     "IdentifierHasher",
     "Sanitizer",
     "hash_identifier",
@@ -84,7 +87,11 @@ def test_every_public_name_is_documented(name: str) -> None:
     assert value.__module__.startswith("openfeature_litestar.")
 
 
-@pytest.mark.parametrize("module", [openfeature_litestar, testing, cli])
+@pytest.mark.parametrize(
+    "module",
+    [openfeature_litestar, testing, cli, hooks, security, stores],
+    ids=lambda m: m.__name__,
+)
 def test_modules_are_documented(module: types.ModuleType) -> None:
     assert (module.__doc__ or "").strip()
     for name in module.__all__:

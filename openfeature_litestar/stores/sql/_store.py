@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import func, select
@@ -140,7 +141,8 @@ class SQLAlchemyStore:
         self._watches: set[Watch] = set()
         # Closing is per event loop: one provider's shutdown must not end the watch of
         # another provider (or an admin endpoint's writes) sharing this store.
-        self._closed_loops: set[asyncio.AbstractEventLoop] = set()
+        # Weak: a store used from many short-lived loops must not keep them all alive.
+        self._closed_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
 
     async def load(self) -> StoredDocument:
         """Return the namespace's document and revision (an empty document at 0 if new).
@@ -404,8 +406,10 @@ class SQLAlchemyStore:
                 continue  # the next attempt reads the winner's revision (and may conflict)
             self._announce_locally(revision)
             return revision
-        current = await self._run("read the revision", self._read_revision)
-        raise RevisionConflict(current - 1, current)
+        raise StoreError(
+            f"a write to namespace {self.namespace!r} lost {_MAX_WRITE_ATTEMPTS} races with "
+            "other writers; try again"
+        )
 
     async def _attempt_write(
         self,

@@ -495,17 +495,24 @@ def test_notify_wakes_a_watcher_of_another_store_object(postgres: Database) -> N
 def test_another_namespace_does_not_wake_a_watcher(postgres: Database) -> None:
     watcher = postgres.store(poll_interval=3600)
     other = postgres.store(namespace="other")
+    own = postgres.store()
 
     async def work() -> None:
         changes = watcher.changes()
         try:
             await _next(changes)
+            # A task, not wait_for: cancelling __anext__ on a timeout would end the watch.
+            wake = asyncio.ensure_future(changes.__anext__())
             await other.put_flag("a", _flag(), actor="alice")
-            with pytest.raises(asyncio.TimeoutError):
-                await asyncio.wait_for(changes.__anext__(), 0.5)
+            done, _ = await asyncio.wait({wake}, timeout=0.5)
+            assert not done
+            # The watch was listening all along: its own namespace's write wakes it.
+            await own.put_flag("a", _flag(), actor="alice")
+            await asyncio.wait_for(wake, 10)
         finally:
             await changes.aclose()
             await other.close()
+            await own.close()
 
     _run(watcher, work)
 

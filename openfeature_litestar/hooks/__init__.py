@@ -1,0 +1,19 @@
+"""OpenFeature hooks: an audit log without personal data, and context sanitization.
+
+Both are ordinary OpenFeature hooks: they work with any provider and are registered at
+the API, client or invocation level as usual.
+
+* :class:`AuditHook` writes one structured record per evaluation (OpenFeature's
+  observability field names; the targeting key hashed; the context sanitised) to
+  :mod:`logging` or a sink, off the evaluating thread.
+* :class:`SanitizingHook` refuses malformed or oversized contexts with
+  ``INVALID_CONTEXT`` and overwrites attributes that targeting must not see.
+* :class:`HookChain` registers several hooks as one, with the SDK's semantics and one
+  hook's bookkeeping cost.
+"""
+
+from .audit import AuditHook, AuditSink
+from .chain import HookChain
+from .context import SanitizingHook
+
+__all__ = ["AuditHook", "AuditSink", "HookChain", "SanitizingHook"]

@@ -1,0 +1,244 @@
+"""The main job: the demo app under a real server, its flags flipped live by the CLI.
+
+``openfeature-litestar demo`` runs in a subprocess on a free port with its own SQLite
+store; the CLI, in other subprocesses, writes to the same store, and the pages change
+within a deadline (the app polls SQLite once a second).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+import yaml
+from openfeature import api
+from openfeature.evaluation_context import EvaluationContext
+
+from openfeature_litestar import FlagProvider, document_from_data
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+pytestmark = pytest.mark.integration
+
+DEMO_COMMAND = (sys.executable, "-m", "openfeature_litestar.cli", "demo")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+STARTUP_DEADLINE = 60.0
+CHANGE_DEADLINE = 20.0
+USERS = [
+    ("alice", "pro", "DE"),
+    ("bob", "free", "US"),
+    ("carol", "pro", "FR"),
+    ("dave", "free", "NL"),
+    ("erin", "free", "DE"),
+    ("frank", "pro", "US"),
+    ("grace", "free", "FR"),
+    ("heidi", "pro", "NL"),
+    ("ivan", "free", "US"),
+    ("judy", "pro", "DE"),
+]
+# What the lead is asked to add to examples/flags.yaml; the test imports it itself so
+# that it does not depend on the file having it.
+BETA_BANNER = {
+    "state": "ENABLED",
+    "variants": {"on": True, "off": False},
+    "defaultVariant": "off",
+    "targeting": {"if": [{"==": [{"var": "plan"}, "pro"]}, "on"]},
+}
+
+
+class Demo:
+    """A running ``openfeature-litestar demo`` and the CLI pointed at its store."""
+
+    def __init__(self, process: subprocess.Popen[bytes], base_url: str, store_url: str) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.store_url = store_url
+        self.http = httpx.Client(base_url=base_url, timeout=10)
+
+    def flags(self, user: tuple[str, str, str] | None) -> dict[str, Any]:
+        params = {} if user is None else dict(zip(("user", "plan", "country"), user, strict=True))
+        response = self.http.get("/api/flags", params=params)
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def cli(self, *argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+            [sys.executable, "-m", "openfeature_litestar.cli", *argv, "--store", self.store_url],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+            cwd=cwd,
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _wait_until(check: Callable[[], bool], deadline: float, what: str) -> None:
+    give_up = time.monotonic() + deadline
+    while not check():
+        if time.monotonic() > give_up:
+            pytest.fail(f"{what} did not happen within {deadline} s")
+        time.sleep(0.1)
+
+
+def _answers(demo: Demo) -> bool:
+    with contextlib.suppress(httpx.HTTPError):
+        return demo.http.get("/api/flags").status_code == 200
+    return False
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[Demo]:
+    port = _free_port()
+    store_url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
+    log = tmp_path / "demo.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
+            [*DEMO_COMMAND, "--port", str(port), "--store", store_url],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+        )
+    running = Demo(process, f"http://127.0.0.1:{port}", store_url)
+    try:
+
+        def up() -> bool:
+            if process.poll() is not None:
+                pytest.fail(f"the demo exited ({process.returncode}):\n{log.read_text()}")
+            return _answers(running)
+
+        _wait_until(up, STARTUP_DEADLINE, "the demo answering")
+        yield running
+    finally:
+        running.http.close()
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)  # what Ctrl-C sends: a graceful shutdown
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    assert process.returncode == 0, log.read_text()
+    assert "Application shutdown complete" in log.read_text()
+
+
+def _expected(document: dict[str, Any], flag: str, domain: str) -> dict[str | None, bool]:
+    """Each user's value of ``flag`` (``None``: anonymous), evaluated here in process."""
+    api.set_provider_and_wait(FlagProvider(document_from_data(document)), domain)
+    client = api.get_client(domain)
+    contexts: dict[str | None, EvaluationContext] = {None: EvaluationContext()}
+    for name, plan, country in USERS:
+        attributes = {"plan": plan, "country": country}
+        contexts[name] = EvaluationContext(name, attributes)
+    return {
+        key: client.get_boolean_value(flag, default_value=False, evaluation_context=context)
+        for key, context in contexts.items()
+    }
+
+
+def _served(demo: Demo, key: str) -> dict[str | None, Any]:
+    served: dict[str | None, Any] = {None: demo.flags(None)[key]}
+    for user in USERS:
+        served[user[0]] = demo.flags(user)[key]
+    return served
+
+
+def _seed_document() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((EXAMPLES / "flags.yaml").read_text(encoding="utf-8"))
+    return data
+
+
+def test_the_demo_seeds_its_store_and_serves_each_user_their_flags(demo: Demo, domain: str) -> None:
+    expected = _expected(_seed_document(), "checkout-rollout", domain)
+    checkout = {key: "new" if value else "old" for key, value in expected.items()}
+    assert set(checkout.values()) == {"new", "old"}  # the 50/50 split shows among the users
+    assert _served(demo, "checkout") == checkout
+    alice = demo.flags(USERS[0])
+    assert alice["user"] == {"id": "alice", "plan": "pro", "country": "DE"}
+    assert alice["flags"]["checkout-rollout"]["reason"] == "TARGETING_MATCH"
+    assert demo.flags(None)["user"] is None
+
+
+def test_the_page_remembers_the_user_and_shows_their_checkout(demo: Demo, domain: str) -> None:
+    checkout = _expected(_seed_document(), "checkout-rollout", domain)
+    for name, plan, country in USERS[:4]:
+        with httpx.Client(base_url=demo.base_url, timeout=10, follow_redirects=True) as browser:
+            first = browser.get("/", params={"user": name, "plan": plan, "country": country})
+            assert first.status_code == 200
+            assert first.headers["content-type"].startswith("text/html")
+            again = browser.get("/")  # signed in by the cookie now
+            assert f"Signed in as <strong>{name}</strong>" in again.text
+            kind = "new" if checkout[name] else "old"
+            assert f'data-checkout="{kind}"' in again.text
+            assert "set-variant beta-banner on" in again.text
+            out = browser.get("/logout")
+            assert "You are not signed in" in out.text
+
+
+def test_flags_flipped_with_the_cli_change_the_pages_live(
+    demo: Demo, domain: str, tmp_path: Path
+) -> None:
+    disabled = demo.cli("disable", "checkout-rollout", "--actor", "ops", cwd=tmp_path)
+    assert disabled.returncode == 0, disabled.stderr
+    assert "checkout-rollout: DISABLED (was ENABLED)" in disabled.stdout
+
+    def everyone_has_the_old_checkout() -> bool:
+        return set(_served(demo, "checkout").values()) == {"old"}
+
+    _wait_until(everyone_has_the_old_checkout, CHANGE_DEADLINE, "the checkout kill switch")
+    assert demo.flags(USERS[0])["flags"]["checkout-rollout"]["reason"] == "DISABLED"
+
+    document = _seed_document()
+    document["flags"].setdefault("beta-banner", BETA_BANNER)
+    flags_file = tmp_path / "with-banner.json"
+    flags_file.write_text(json.dumps(document), encoding="utf-8")
+    imported = demo.cli("import", str(flags_file), "--actor", "ops", cwd=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    pro_only = _expected(document, "beta-banner", domain)
+    assert set(pro_only.values()) == {True, False}
+
+    def pro_plans_see_the_banner() -> bool:
+        return _served(demo, "beta_banner") == pro_only
+
+    _wait_until(pro_plans_see_the_banner, CHANGE_DEADLINE, "the banner for pro plans")
+    # The import brought the rollout back too.
+    _wait_until(
+        lambda: set(_served(demo, "checkout").values()) == {"new", "old"},
+        CHANGE_DEADLINE,
+        "the rollout's return",
+    )
+
+    flipped = demo.cli("set-variant", "beta-banner", "on", "--actor", "ops", cwd=tmp_path)
+    assert flipped.returncode == 0, flipped.stderr
+    assert "has targeting rules" in flipped.stderr
+
+    def everyone_sees_the_banner() -> bool:
+        return set(_served(demo, "beta_banner").values()) == {True}
+
+    _wait_until(everyone_sees_the_banner, CHANGE_DEADLINE, "the banner for everyone")
+
+    audit = demo.cli("audit", "--flag", "beta-banner", "--json", cwd=tmp_path)
+    assert audit.returncode == 0, audit.stderr
+    entries = [json.loads(line) for line in audit.stdout.splitlines()]
+    assert (entries[0]["action"], entries[0]["actor"]) == ("update", "ops")
+    assert entries[0]["after"]["defaultVariant"] == "on"
+    assert entries[-1]["action"] == "create"
+    seeded = demo.cli("audit", "--flag", "new-checkout", "--json", cwd=tmp_path)
+    assert [json.loads(line)["actor"] for line in seeded.stdout.splitlines()] == ["demo-seed"]

@@ -1,0 +1,154 @@
+"""A real server: 1,200 concurrent requests from 200 users, each answered for its own user.
+
+The application (``uvicorn_app.py``) runs under uvicorn in a subprocess on 127.0.0.1.
+Half the requests go to an async handler, half to a ``sync_to_thread`` handler, some
+anonymous; every answer must name the user who asked, and the fractional bucket must
+match an in-process evaluation for that user.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+from openfeature.evaluation_context import EvaluationContext
+
+from openfeature_litestar import FlagProvider, document_from_data
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+pytestmark = pytest.mark.integration
+
+USERS = [f"user-{number}" for number in range(200)]
+REQUESTS = 1200
+DEADLINE = 20.0
+HERE = Path(__file__).parent
+
+
+def flags() -> dict[str, Any]:
+    return {
+        "flags": {
+            # The variant is the targeting key: an answer names the user it was for.
+            "whoami": {
+                "state": "ENABLED",
+                "variants": {"anonymous": "anonymous", **{user: user for user in USERS}},
+                "defaultVariant": "anonymous",
+                "targeting": {"var": "targetingKey"},
+            },
+            "bucket": {
+                "state": "ENABLED",
+                "variants": {name: name for name in ("red", "green", "blue", "none")},
+                "defaultVariant": "none",
+                "targeting": {"fractional": [["red", 33], ["green", 33], ["blue", 34]]},
+            },
+        }
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    flags_file = tmp_path / "flags.json"
+    flags_file.write_text(json.dumps(flags()))
+    port = free_port()
+    command = [
+        sys.executable, "-m", "uvicorn", "uvicorn_app:app",
+        "--app-dir", str(HERE), "--host", "127.0.0.1", "--port", str(port),
+        "--log-level", "warning", "--lifespan", "on",
+    ]  # fmt: skip
+    environment = {**os.environ, "FLAGS_FILE": str(flags_file)}
+    log = tmp_path / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=environment, stdout=output, stderr=output)  # noqa: S603 - our own command line
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base, process, log)
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(DEADLINE)
+
+
+def wait_until_up(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    pytest.fail(f"the server did not answer within {DEADLINE} s:\n{log.read_text()}")
+
+
+def expected_buckets() -> dict[str | None, str]:
+    provider = FlagProvider(document_from_data(flags()))
+    provider.initialize(EvaluationContext())
+    try:
+        buckets: dict[str | None, str] = {
+            user: provider.resolve_string_details("bucket", "error", EvaluationContext(user)).value
+            for user in USERS
+        }
+        buckets[None] = provider.resolve_string_details("bucket", "error").value
+        return buckets
+    finally:
+        provider.shutdown()
+
+
+async def fire(base: str) -> list[tuple[str | None, dict[str, Any]]]:
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    timeout = httpx.Timeout(DEADLINE * 3)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout) as client:
+
+        async def one(number: int) -> tuple[str | None, dict[str, Any]]:
+            user = None if number % 10 == 0 else USERS[number % len(USERS)]
+            path = "/async" if number % 2 else "/sync"
+            headers = {"X-User": user} if user is not None else {}
+            params = {"user": user} if user is not None else {}
+            response = await client.get(path, headers=headers, params=params)
+            response.raise_for_status()
+            return user, response.json()
+
+        return await asyncio.gather(*(one(number) for number in range(REQUESTS)))
+
+
+def test_every_response_reflects_its_own_user(server: tuple[str, subprocess.Popen[bytes]]) -> None:
+    base, process = server
+    buckets = expected_buckets()
+    answers = asyncio.run(fire(base))
+
+    assert len(answers) == REQUESTS
+    crossed = [
+        (user, answer)
+        for user, answer in answers
+        if answer["user"] != user
+        or answer["targeting_key"] != user
+        or answer["first"] != (user or "anonymous")
+        or answer["whoami"] != (user or "anonymous")
+        or answer["bucket"] != buckets[user]
+    ]
+    assert crossed == []
+    assert len({user for user, _ in answers}) == 181  # 180 users and anonymous
+    assert len(set(buckets.values())) > 1  # the bucket check compares real variety
+
+    process.terminate()
+    assert process.wait(DEADLINE) == 0  # a clean shutdown: lifespan and provider closed

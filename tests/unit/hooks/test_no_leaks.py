@@ -1,0 +1,383 @@
+"""No personal data in any log or audit record, whatever the outcome of an evaluation.
+
+Unique sentinel strings are planted in the evaluation context: as the targeting key, as
+e-mail addresses (under a sensitive name and inside a harmless-looking one), and under
+sensitive names at every nesting depth. Evaluations then go through every outcome the
+SDK knows (success and each error code, a provider that is not ready or failed, a flag
+store that breaks), with both hooks registered, a root-logger handler capturing every
+log record at DEBUG, and an audit sink. Every captured message, argument, extra
+attribute and traceback is searched for every sentinel.
+"""
+
+# ruff: noqa: FBT003 - the OpenFeature client takes the default value positionally
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from openfeature import api
+from openfeature.evaluation_context import EvaluationContext
+from openfeature.exception import ErrorCode, GeneralError
+from openfeature.flag_evaluation import FlagResolutionDetails, Reason
+from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
+
+from openfeature_litestar import FileStore, FlagProvider, document_from_data
+from openfeature_litestar.hooks import AuditHook, HookChain, SanitizingHook
+from openfeature_litestar.hooks.audit import CONTEXT_ID, ERROR_TYPE
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator, Mapping
+    from pathlib import Path
+
+    from openfeature.client import OpenFeatureClient
+    from openfeature.flag_evaluation import FlagEvaluationDetails
+
+    from openfeature_litestar.security import IdentifierHasher
+
+WAIT = 10.0
+POLL = 0.05
+
+
+class Sentinels:
+    """Fresh unique values for one test, and a context that carries them everywhere."""
+
+    def __init__(self) -> None:
+        tag = uuid.uuid4().hex[:12]
+        self.targeting_key = f"tk-{tag}-user"
+        self.email = f"leak.{tag}@example.com"
+        self.second_email = f"other.{tag}@example.org"
+        self.password = f"pw-{tag}-hunter2"
+        self.phone = f"+44-{tag}-phone"
+        self.token = f"tok-{tag}-deep"
+        self.street = f"{tag} Leak Street"
+
+    def values(self) -> list[str]:
+        return [
+            self.targeting_key,
+            self.email,
+            self.second_email,
+            self.password,
+            self.phone,
+            self.token,
+            self.street,
+        ]
+
+    def attributes(self) -> dict[str, Any]:
+        return {
+            "email": self.email,
+            "plan": "pro",
+            "note": f"reach me at {self.second_email}",  # sensitive by value, not by name
+            "password": self.password,
+            "profile": {
+                "contacts": [{"phone": self.phone}],
+                "a": {"b": {"c": {"d": {"token": self.token}}}},
+            },
+            "address": {"street": self.street},
+        }
+
+    def context(self, **extra: Any) -> EvaluationContext:
+        return EvaluationContext(self.targeting_key, {**self.attributes(), **extra})
+
+
+class Capture(logging.Handler):
+    """Every log record in the process, rendered every way a handler could render it."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.formatter = logging.Formatter("%(name)s %(levelname)s %(message)s")
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def rendered(self) -> Iterator[str]:
+        for record in self.records:
+            yield self.format(record)  # message, and the traceback when there is one
+            yield repr(record.args)
+            yield repr(record.msg)
+            yield repr(vars(record))  # extra attributes, such as the audit dict
+            if record.exc_info and record.exc_info[1] is not None:
+                yield repr(record.exc_info[1].args)
+
+
+@pytest.fixture
+def capture() -> Iterator[Capture]:
+    root = logging.getLogger()
+    handler = Capture()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+
+
+def _leaks(texts: Iterator[str] | list[str], sentinels: Sentinels) -> list[str]:
+    return [
+        f"{value!r} in {text[:300]!r}"
+        for text in texts
+        for value in sentinels.values()
+        if value in text
+    ]
+
+
+class Audited:
+    """Both hooks on a client: validation first, and the audit log both ways."""
+
+    def __init__(self, client: OpenFeatureClient, hasher: IdentifierHasher) -> None:
+        self.records: list[dict[str, Any]] = []
+        self.logged = AuditHook(hasher=hasher, level=logging.DEBUG)
+        self.sunk = AuditHook(hasher=hasher, sink=self._keep)
+        self.client = client
+        client.add_hooks([SanitizingHook(), self.logged, HookChain(self.sunk)])
+
+    def _keep(self, record: Mapping[str, Any]) -> None:
+        self.records.append(dict(record))
+
+    def settle(self) -> list[dict[str, Any]]:
+        assert self.logged.flush(WAIT)
+        assert self.sunk.flush(WAIT)
+        return self.records
+
+    def close(self) -> None:
+        self.logged.close()
+        self.sunk.close()
+
+
+@pytest.fixture
+def sentinels() -> Sentinels:
+    return Sentinels()
+
+
+def _assert_clean(
+    capture: Capture, audited: Audited, sentinels: Sentinels, expected_errors: set[str]
+) -> None:
+    records = audited.settle()
+    assert records, "the audit sink saw nothing: the test would prove nothing"
+    assert capture.records, "no log record was captured: the test would prove nothing"
+    audit_logs = [record for record in capture.records if hasattr(record, "audit")]
+    assert len(audit_logs) == len(records)
+    assert {record.get(ERROR_TYPE) for record in records} >= expected_errors
+    assert any(CONTEXT_ID in record for record in records)
+    texts = list(capture.rendered()) + [json.dumps(record, default=str) for record in records]
+    assert _leaks(texts, sentinels) == []
+
+
+def test_the_search_finds_a_planted_sentinel(sentinels: Sentinels, capture: Capture) -> None:
+    logging.getLogger("tests.control").debug("user %s", {"nested": [sentinels.token]})
+    assert _leaks(list(capture.rendered()), sentinels) != []
+
+
+# --- outcomes through a ready provider ---------------------------------------------------
+
+
+def _every_outcome(client: OpenFeatureClient, sentinels: Sentinels) -> list[Any]:
+    context = sentinels.context()
+    oversized = sentinels.context(bio=sentinels.email * 200, **{sentinels.email: "key"})
+    return [
+        client.get_boolean_details("vip", False, context),  # success
+        client.get_string_details("greeting", "?", context),  # static
+        client.get_boolean_details("no-such-flag", False, context),  # FLAG_NOT_FOUND
+        client.get_boolean_details("limit", False, context),  # TYPE_MISMATCH
+        client.get_boolean_details("echo", False, context),  # GENERAL, message quotes email
+        client.get_boolean_details("broken", False, context),  # PARSE_ERROR (ours)
+        client.get_boolean_details("vip", False, oversized),  # INVALID_CONTEXT
+    ]
+
+
+def _echo(_flag: InMemoryFlag[bool], context: EvaluationContext) -> FlagResolutionDetails[bool]:
+    # A provider whose message quotes the context, as our engine's does for "echo".
+    return FlagResolutionDetails(
+        False,
+        error_code=ErrorCode.GENERAL,
+        error_message=f"no variant named {context.attributes.get('email')!r}",
+        reason=Reason.ERROR,
+    )
+
+
+VIP_RULE = {"if": [{"ends_with": [{"var": "email"}, "@example.com"]}, "on", "off"]}
+
+
+def _providers() -> dict[str, Callable[[], Any]]:
+    flags: dict[str, Any] = {
+        "metadata": {"flagSetId": "leak-test"},
+        "flags": {
+            "vip": {
+                "state": "ENABLED",
+                "variants": {"on": True, "off": False},
+                "defaultVariant": "off",
+                "targeting": VIP_RULE,
+            },
+            "greeting": {"state": "ENABLED", "variants": {"hi": "hi"}, "defaultVariant": "hi"},
+            "limit": {"state": "ENABLED", "variants": {"n": 3}, "defaultVariant": "n"},
+            "echo": {
+                "state": "ENABLED",
+                "variants": {"on": True, "off": False},
+                "defaultVariant": "off",
+                "targeting": {"var": "email"},
+            },
+            "broken": {
+                "state": "ENABLED",
+                "variants": {"on": True, "off": False},
+                "defaultVariant": "off",
+                "targeting": {"no-such-operator": [{"var": "email"}]},
+            },
+        },
+    }
+    boolean = {"on": True, "off": False}
+    return {
+        "ours": lambda: FlagProvider(document_from_data(flags, strict=False)),
+        "in-memory": lambda: InMemoryProvider(
+            {
+                "vip": InMemoryFlag("on", dict(boolean)),
+                "greeting": InMemoryFlag("hi", {"hi": "hi"}),
+                "limit": InMemoryFlag("n", {"n": 3}),
+                "echo": InMemoryFlag("off", dict(boolean), context_evaluator=_echo),
+            }
+        ),
+    }
+
+
+@pytest.mark.parametrize("kind", sorted(_providers()))
+def test_every_outcome_sync_and_async_leaks_nothing(
+    kind: str, domain: str, hasher: IdentifierHasher, capture: Capture, sentinels: Sentinels
+) -> None:
+    api.set_provider_and_wait(_providers()[kind](), domain=domain)
+    audited = Audited(api.get_client(domain), hasher)
+    try:
+        outcomes = _every_outcome(audited.client, sentinels)
+
+        async def evaluate_async() -> list[FlagEvaluationDetails[bool]]:
+            context = sentinels.context()
+            return [
+                await audited.client.get_boolean_details_async(key, False, context)
+                for key in ("vip", "no-such-flag", "echo", "limit")
+            ]
+
+        outcomes += asyncio.run(evaluate_async())
+        codes = {details.error_code for details in outcomes}
+        expected = {
+            ErrorCode.FLAG_NOT_FOUND,
+            ErrorCode.TYPE_MISMATCH,
+            ErrorCode.GENERAL,
+            ErrorCode.INVALID_CONTEXT,
+        }
+        if kind == "ours":
+            expected.add(ErrorCode.PARSE_ERROR)
+        assert codes >= expected
+        # The caller gets the provider's own message (which here quotes the e-mail):
+        # the search would find a leak if the audit log copied it.
+        assert any(sentinels.email in (details.error_message or "") for details in outcomes)
+        _assert_clean(
+            capture,
+            audited,
+            sentinels,
+            {"flag_not_found", "type_mismatch", "general", "invalid_context"},
+        )
+    finally:
+        audited.close()
+
+
+# --- providers that are not ready, or failed ---------------------------------------------
+
+
+class SlowStart(InMemoryProvider):
+    """An InMemoryProvider whose initialize() waits until released."""
+
+    def __init__(self) -> None:
+        super().__init__({"vip": InMemoryFlag("on", {"on": True})})
+        self.release = threading.Event()
+
+    def initialize(self, evaluation_context: EvaluationContext) -> None:  # noqa: ARG002 - SDK signature
+        self.release.wait(WAIT)
+
+
+def test_a_provider_that_is_not_ready_leaks_nothing(
+    domain: str, hasher: IdentifierHasher, capture: Capture, sentinels: Sentinels
+) -> None:
+    provider = SlowStart()
+    api.set_provider(provider, domain=domain)
+    audited = Audited(api.get_client(domain), hasher)
+    try:
+        details = audited.client.get_boolean_details("vip", False, sentinels.context())
+        assert details.error_code == ErrorCode.PROVIDER_NOT_READY
+        provider.release.set()
+        _assert_clean(capture, audited, sentinels, {"provider_not_ready"})
+    finally:
+        provider.release.set()
+        audited.close()
+
+
+def _write(path: Path, content: str | dict[str, Any]) -> None:
+    text = content if isinstance(content, str) else json.dumps(content)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)
+
+
+def _wait_until(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + WAIT
+    while not condition():
+        assert time.monotonic() < deadline, "the condition did not become true in time"
+        time.sleep(POLL)
+
+
+FILE_FLAGS = {
+    "flags": {
+        "vip": {
+            "state": "ENABLED",
+            "variants": {"on": True, "off": False},
+            "defaultVariant": "off",
+            "targeting": VIP_RULE,
+        }
+    }
+}
+
+
+def test_a_provider_in_error_leaks_nothing(
+    tmp_path: Path, domain: str, hasher: IdentifierHasher, capture: Capture, sentinels: Sentinels
+) -> None:
+    provider = FlagProvider(FileStore(tmp_path / "absent.json", poll_interval=POLL))
+    with pytest.raises(GeneralError):
+        api.set_provider_and_wait(provider, domain=domain)
+    audited = Audited(api.get_client(domain), hasher)
+    try:
+        details = audited.client.get_boolean_details("vip", False, sentinels.context())
+        assert details.value is False
+        assert details.error_code is not None
+        _assert_clean(capture, audited, sentinels, {str(details.error_code).lower()})
+    finally:
+        audited.close()
+
+
+def test_a_store_that_breaks_and_disappears_leaks_nothing(
+    tmp_path: Path, domain: str, hasher: IdentifierHasher, capture: Capture, sentinels: Sentinels
+) -> None:
+    path = tmp_path / "flags.json"
+    _write(path, FILE_FLAGS)
+    provider = FlagProvider(FileStore(path, poll_interval=POLL))
+    api.set_provider_and_wait(provider, domain=domain)
+    audited = Audited(api.get_client(domain), hasher)
+    try:
+        client = audited.client
+        assert client.get_boolean_value("vip", False, sentinels.context()) is True
+        _write(path, '{"flags": {"vip": {"state": "ENABLED", "variants": ')
+        _wait_until(lambda: provider.last_sync_error is not None)
+        assert client.get_boolean_value("vip", False, sentinels.context()) is True
+        path.unlink()
+        _wait_until(lambda: "no such file" in str(provider.last_sync_error))
+        details = client.get_boolean_details("no-such-flag", False, sentinels.context())
+        assert details.error_code == ErrorCode.FLAG_NOT_FOUND
+        assert any(record.name.startswith("openfeature_litestar") for record in capture.records)
+        _assert_clean(capture, audited, sentinels, {"flag_not_found"})
+    finally:
+        audited.close()
