@@ -472,7 +472,8 @@ class FlagProvider(AbstractProvider):
             return FlagResolutionDetails(
                 default_value,
                 error_code=ErrorCode.GENERAL,
-                error_message=f"evaluating {flag_key!r} failed: {exc!r}",
+                # The type only: an exception's text can quote the evaluation context.
+                error_message=f"evaluating {flag_key!r} failed: {type(exc).__name__}",
                 reason=Reason.ERROR,
             )
 

@@ -143,7 +143,10 @@ def evaluate_flag(flag: CompiledFlag, data: Mapping[str, Any]) -> Resolution:  #
     try:
         result = rule(data)
     except Exception as exc:  # a rule is total by construction; this is the last fence
-        return _error(ErrorCode.GENERAL, f"targeting of {flag.key!r} failed: {exc!r}")
+        # The type only: an exception's text can quote the evaluation context.
+        return _error(
+            ErrorCode.GENERAL, f"targeting of {flag.key!r} failed: {type(exc).__name__}"
+        )
     if result is None:
         return flag._default  # noqa: SLF001
     name = _variant_name(result)
@@ -154,5 +157,11 @@ def evaluate_flag(flag: CompiledFlag, data: Mapping[str, Any]) -> Resolution:  #
         )
     match = flag._matches.get(name)  # noqa: SLF001
     if match is None:
-        return _error(ErrorCode.GENERAL, f"flag {flag.key!r} has no variant {name!r}")
+        # The name is not quoted: a rule may have computed it from the context (an
+        # e-mail address, say), and error messages reach callers' logs.
+        return _error(
+            ErrorCode.GENERAL,
+            f"targeting of {flag.key!r} returned a name that is not one of its variants "
+            f"({', '.join(sorted(flag._matches))})",  # noqa: SLF001
+        )
     return match

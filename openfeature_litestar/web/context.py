@@ -1,0 +1,203 @@
+"""The default context builder: an ``EvaluationContext`` from a Litestar connection.
+
+The builder adds only what the developer lists. The targeting key comes from the
+authenticated user (``scope["user"]``, set by an authentication middleware); the client
+can choose it only when the developer opts in with ``client_targeting_key_header``. The
+client address comes from the direct peer, and from ``X-Forwarded-For`` only when the
+peer is a configured trusted proxy.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from openfeature.evaluation_context import EvaluationContext
+
+if TYPE_CHECKING:
+    from litestar.connection import ASGIConnection
+
+__all__ = ["MAX_CLIENT_TARGETING_KEY_LENGTH", "ContextBuilder", "TargetingKeySource"]
+
+IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+TargetingKeySource: TypeAlias = str | Callable[[Any], str | None]
+"""Where the targeting key comes from: an attribute name of the user, or a callable of it."""
+
+MAX_CLIENT_TARGETING_KEY_LENGTH = 256
+"""The longest targeting key a client may choose through ``client_targeting_key_header``.
+
+A longer header value is ignored (no targeting key), so a client cannot make the
+bucketing hash or the logs work on megabytes of its own text.
+"""
+
+_FORWARDED_FOR = "x-forwarded-for"
+
+
+def _network(entry: str) -> IPNetwork:
+    try:
+        return ipaddress.ip_network(entry.strip(), strict=False)
+    except ValueError:
+        raise ValueError(f"trusted_proxies: {entry!r} is not an IP address or network") from None
+
+
+def _parse_address(text: str) -> IPAddress | None:
+    """An IP address from one hop of ``X-Forwarded-For``, or ``None`` if it is not one.
+
+    Some proxies append the port (``203.0.113.7:51234``, ``[2001:db8::1]:443``); the
+    port is dropped.
+    """
+    text = text.strip()
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:  # IPv4 with a port; a bare IPv6 address has several colons
+        text = text.partition(":")[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def _user_value(user: Any, source: TargetingKeySource) -> Any:
+    if callable(source):
+        return source(user)
+    if isinstance(user, Mapping):
+        return user.get(source)
+    return getattr(user, source, None)
+
+
+@dataclass
+class ContextBuilder:
+    """Build a request's ``EvaluationContext`` from only what the developer lists.
+
+    Call it with a connection: ``ContextBuilder(...)(connection) -> EvaluationContext``.
+    The plugin calls it once per HTTP request and WebSocket connection; the result passes
+    the configured :class:`~openfeature_litestar.Sanitizer` before it reaches the SDK.
+
+    Attributes:
+        targeting_key: Where the targeting key comes from: the name of an attribute of
+            the authenticated user (``scope["user"]``; a key when the user is a mapping),
+            or a callable taking the user and returning the key or ``None``. A
+            non-string value is converted with :class:`str`. Without a user, or when the
+            value is ``None``, the context has no targeting key.
+        headers: Request header name → attribute name. Only the listed headers are read;
+            a header that is absent adds nothing.
+        path_params: Path parameter name → attribute name.
+        client_host: The attribute name to store the client's IP address under;
+            ``None`` (the default) adds no address. The address is the direct peer's
+            unless that peer is in :attr:`trusted_proxies`.
+        trusted_proxies: IP addresses and networks (CIDR notation) of the reverse
+            proxies in front of the application. Only when the direct peer is one of
+            them is ``X-Forwarded-For`` read: right to left, skipping hops that are
+            trusted proxies; the first other hop is the client. A hop that is not an IP
+            address makes the address unknown (no attribute). With no trusted proxies,
+            ``X-Forwarded-For`` is never read, so a client cannot spoof its address.
+        client_targeting_key_header: A header from which an anonymous client (no
+            authenticated user) may choose its own targeting key, for example a
+            device id the frontend keeps for consistent rollouts before log-in.
+            ``None`` (the default) never lets the client choose. Values longer than
+            :data:`MAX_CLIENT_TARGETING_KEY_LENGTH` are ignored.
+        static: Attributes added to every context, such as the environment or the
+            service name. They win over request attributes with the same name, so a
+            client cannot change them.
+
+    Raises:
+        ValueError: An entry of ``trusted_proxies`` is not an IP address or network.
+    """
+
+    targeting_key: TargetingKeySource = "id"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    path_params: Mapping[str, str] = field(default_factory=dict)
+    client_host: str | None = None
+    trusted_proxies: Sequence[str] = ()
+    client_targeting_key_header: str | None = None
+    static: Mapping[str, Any] = field(default_factory=dict)
+    _networks: tuple[IPNetwork, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Parse the trusted proxies once, so that a typo fails at start-up."""
+        if isinstance(self.trusted_proxies, str):
+            raise TypeError("trusted_proxies is a sequence of addresses, not one string")
+        self._networks = tuple(_network(entry) for entry in self.trusted_proxies)
+
+    def __call__(self, connection: ASGIConnection[Any, Any, Any, Any]) -> EvaluationContext:
+        """Build the evaluation context of ``connection``.
+
+        Args:
+            connection: The HTTP request or WebSocket connection.
+
+        Returns:
+            A new context holding the targeting key and the listed attributes.
+        """
+        attributes: dict[str, Any] = {}
+        if self.headers:
+            request_headers = connection.headers
+            for header, name in self.headers.items():
+                value = request_headers.get(header)
+                if value is not None:
+                    attributes[name] = value
+        if self.path_params:
+            params = connection.path_params
+            for param, name in self.path_params.items():
+                if param in params:
+                    attributes[name] = params[param]
+        if self.client_host is not None:
+            address = self.client_address(connection)
+            if address is not None:
+                attributes[self.client_host] = address
+        attributes.update(self.static)
+        return EvaluationContext(self._targeting_key(connection), attributes)
+
+    def _targeting_key(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+        user = connection.scope.get("user")
+        if user is not None:
+            value = _user_value(user, self.targeting_key)
+            return None if value is None else str(value)
+        header = self.client_targeting_key_header
+        if header is None:
+            return None
+        chosen = connection.headers.get(header)
+        if not chosen or len(chosen) > MAX_CLIENT_TARGETING_KEY_LENGTH:
+            return None
+        return chosen
+
+    def client_address(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+        """The client's IP address under the trusted-proxy rules (see the class).
+
+        Args:
+            connection: The HTTP request or WebSocket connection.
+
+        Returns:
+            The address as text, or ``None`` when it is unknown (no peer, as on a Unix
+            socket, or an ``X-Forwarded-For`` hop that is not an IP address).
+        """
+        client = connection.scope.get("client")
+        if not client:
+            return None
+        peer_text = str(client[0])
+        if not self._networks:
+            return peer_text
+        peer = _parse_address(peer_text)
+        if peer is None or not self._is_trusted(peer):
+            return peer_text
+        hops = [
+            hop
+            for value in connection.headers.getall(_FORWARDED_FOR, [])
+            for hop in value.split(",")
+        ]
+        for hop in reversed(hops):
+            address = _parse_address(hop)
+            if address is None:
+                return None
+            if not self._is_trusted(address):
+                return str(address)
+        # Every hop is a trusted proxy: the request started inside the trusted network.
+        return str(_parse_address(hops[0])) if hops else peer_text
+
+    def _is_trusted(self, address: IPAddress) -> bool:
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        return any(address in network for network in self._networks)

@@ -1,0 +1,187 @@
+"""ContextBuilder: the targeting key, listed attributes only, and the trusted-proxy rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from litestar import get
+from litestar.connection import ASGIConnection
+from litestar.testing import TestClient
+from openfeature import api
+
+from openfeature_litestar.web import ContextBuilder
+from openfeature_litestar.web.context import MAX_CLIENT_TARGETING_KEY_LENGTH
+
+
+def connection(
+    *,
+    headers: list[tuple[str, str]] | None = None,
+    client: tuple[str, int] | None = ("198.51.100.7", 50000),
+    user: Any = None,
+    path_params: dict[str, Any] | None = None,
+) -> ASGIConnection[Any, Any, Any, Any]:
+    scope: dict[str, Any] = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers or []],
+        "client": client,
+        "path_params": path_params or {},
+    }
+    if user is not None:
+        scope["user"] = user
+    return ASGIConnection(scope)  # type: ignore[arg-type]
+
+
+@dataclass
+class User:
+    id: int
+    email: str = "someone@example.com"
+
+
+# -- targeting key --------------------------------------------------------------------
+
+
+def test_the_targeting_key_is_the_users_id_by_default() -> None:
+    assert ContextBuilder()(connection(user=User(42))).targeting_key == "42"
+
+
+def test_a_mapping_user_and_another_attribute() -> None:
+    builder = ContextBuilder(targeting_key="email")
+    assert builder(connection(user={"email": "x@y.z"})).targeting_key == "x@y.z"
+    assert builder(connection(user=User(1, "a@b.c"))).targeting_key == "a@b.c"
+
+
+def test_a_callable_targeting_key() -> None:
+    builder = ContextBuilder(targeting_key=lambda user: f"tenant-{user.id}")
+    assert builder(connection(user=User(7))).targeting_key == "tenant-7"
+
+
+def test_no_user_or_no_value_means_no_targeting_key() -> None:
+    assert ContextBuilder()(connection()).targeting_key is None
+    assert ContextBuilder(targeting_key="missing")(connection(user=User(1))).targeting_key is None
+    assert ContextBuilder()(connection(user={"name": "x"})).targeting_key is None
+
+
+def test_the_client_cannot_choose_its_targeting_key_by_default() -> None:
+    context = ContextBuilder()(connection(headers=[("X-Device-Id", "victim")]))
+    assert context.targeting_key is None
+    assert context.attributes == {}
+
+
+def test_client_targeting_key_header_is_an_explicit_opt_in_for_anonymous_clients() -> None:
+    builder = ContextBuilder(client_targeting_key_header="X-Device-Id")
+    assert builder(connection(headers=[("X-Device-Id", "device-9")])).targeting_key == "device-9"
+    # An authenticated user's key always wins over what the client sends.
+    chosen = builder(connection(headers=[("X-Device-Id", "victim")], user=User(3)))
+    assert chosen.targeting_key == "3"
+    too_long = "d" * (MAX_CLIENT_TARGETING_KEY_LENGTH + 1)
+    assert builder(connection(headers=[("X-Device-Id", too_long)])).targeting_key is None
+    assert builder(connection(headers=[("X-Device-Id", "")])).targeting_key is None
+
+
+# -- attributes -----------------------------------------------------------------------
+
+
+def test_only_listed_headers_become_attributes() -> None:
+    builder = ContextBuilder(headers={"X-Plan": "plan", "X-Absent": "absent"})
+    context = builder(connection(headers=[("X-Plan", "pro"), ("Authorization", "Bearer t")]))
+    assert context.attributes == {"plan": "pro"}
+
+
+def test_path_params_and_static_attributes() -> None:
+    builder = ContextBuilder(
+        path_params={"org": "organization", "nope": "x"}, static={"environment": "prod"}
+    )
+    context = builder(connection(path_params={"org": "acme"}))
+    assert context.attributes == {"organization": "acme", "environment": "prod"}
+
+
+def test_static_attributes_win_over_request_attributes() -> None:
+    builder = ContextBuilder(headers={"X-Env": "environment"}, static={"environment": "prod"})
+    context = builder(connection(headers=[("X-Env", "dev")]))
+    assert context.attributes == {"environment": "prod"}
+
+
+def test_path_params_through_a_real_app(make_app: Any) -> None:
+    @get("/orgs/{org:str}/items/{item:int}")
+    async def item() -> dict[str, Any]:
+        return dict(api.get_transaction_context().attributes)
+
+    builder = ContextBuilder(path_params={"org": "org", "item": "item"})
+    app, _ = make_app([item], context_builder=builder, sanitizer=None)
+    with TestClient(app) as client:
+        assert client.get("/orgs/acme/items/12").json() == {"org": "acme", "item": 12}
+
+
+# -- client address -------------------------------------------------------------------
+
+
+def address(builder: ContextBuilder, peer: str | None, *forwarded: str) -> Any:
+    headers = [("X-Forwarded-For", value) for value in forwarded]
+    client = (peer, 4000) if peer is not None else None
+    return builder(connection(headers=headers, client=client)).attributes.get("ip")
+
+
+def test_no_client_host_attribute_unless_named() -> None:
+    assert ContextBuilder()(connection()).attributes == {}
+    assert address(ContextBuilder(client_host="ip"), "198.51.100.7") == "198.51.100.7"
+
+
+def test_a_spoofed_x_forwarded_for_from_an_untrusted_peer_is_ignored() -> None:
+    plain = ContextBuilder(client_host="ip")
+    assert address(plain, "198.51.100.7", "203.0.113.1") == "198.51.100.7"
+    behind = ContextBuilder(client_host="ip", trusted_proxies=["10.0.0.1"])
+    assert address(behind, "198.51.100.7", "203.0.113.1") == "198.51.100.7"
+
+
+def test_a_trusted_peer_forwards_the_client_address() -> None:
+    builder = ContextBuilder(client_host="ip", trusted_proxies=["10.0.0.1"])
+    assert address(builder, "10.0.0.1", "203.0.113.1") == "203.0.113.1"
+    # No X-Forwarded-For: the request came from the proxy itself.
+    assert address(builder, "10.0.0.1") == "10.0.0.1"
+
+
+def test_cidr_ranges_and_multiple_hops_read_right_to_left() -> None:
+    builder = ContextBuilder(client_host="ip", trusted_proxies=["10.0.0.0/8", "2001:db8::/32"])
+    # The client forged the leftmost entry; the trusted hops appended the rest.
+    assert address(builder, "10.1.2.3", "6.6.6.6, 203.0.113.1, 10.9.9.9") == "203.0.113.1"
+    # Several header lines are one list, in order.
+    assert address(builder, "10.1.2.3", "6.6.6.6", "203.0.113.1", "10.9.9.9") == "203.0.113.1"
+    assert address(builder, "2001:db8::1", "2001:db8::2, 2001:db9::5") == "2001:db9::5"
+    # Every hop trusted: the request started inside, at the leftmost hop.
+    assert address(builder, "10.1.2.3", "10.0.0.5, 10.0.0.6") == "10.0.0.5"
+
+
+def test_ports_in_forwarded_hops_are_dropped() -> None:
+    builder = ContextBuilder(client_host="ip", trusted_proxies=["10.0.0.1"])
+    assert address(builder, "10.0.0.1", "203.0.113.1:5555") == "203.0.113.1"
+    assert address(builder, "10.0.0.1", "[2001:db9::5]:443") == "2001:db9::5"
+
+
+def test_garbage_x_forwarded_for_makes_the_address_unknown() -> None:
+    builder = ContextBuilder(client_host="ip", trusted_proxies=["10.0.0.1"])
+    assert address(builder, "10.0.0.1", "not-an-ip") is None
+    assert address(builder, "10.0.0.1", "203.0.113.1, ") is None
+    assert address(builder, "10.0.0.1", "<script>") is None
+    # Garbage left of the client's real address is never reached.
+    assert address(builder, "10.0.0.1", "garbage, 203.0.113.1") == "203.0.113.1"
+
+
+def test_ipv4_mapped_peer_matches_an_ipv4_proxy() -> None:
+    builder = ContextBuilder(client_host="ip", trusted_proxies=["10.0.0.1"])
+    assert address(builder, "::ffff:10.0.0.1", "203.0.113.1") == "203.0.113.1"
+
+
+def test_no_peer_means_no_address() -> None:
+    assert address(ContextBuilder(client_host="ip"), None) is None
+
+
+def test_invalid_trusted_proxies_fail_at_construction() -> None:
+    with pytest.raises(ValueError, match="not an IP address or network"):
+        ContextBuilder(trusted_proxies=["10.0.0.0/33"])
+    with pytest.raises(TypeError, match="not one string"):
+        ContextBuilder(trusted_proxies="10.0.0.1")
