@@ -56,6 +56,7 @@ ObjectValue = Sequence["FlagValueType"] | Mapping[str, "FlagValueType"]
 
 _FLOAT = "a float"
 _OBJECT = "an object"
+_ANY = "any value"
 _RETRY_MIN_SECONDS = 0.5
 _RETRY_MAX_SECONDS = 30.0
 
@@ -79,6 +80,10 @@ def _is_str(value: Any) -> bool:
 
 def _is_object(value: Any) -> bool:
     return isinstance(value, (Mapping, list))
+
+
+def _is_any(_value: Any) -> bool:
+    return True
 
 
 def _nothing() -> None:
@@ -430,9 +435,13 @@ class FlagProvider(AbstractProvider):
         context: EvaluationContext | None,
         accepts: Callable[[Any], bool],
         type_name: str,
+        *,
+        flags: Mapping[str, CompiledFlag] | None = None,
     ) -> FlagResolutionDetails[T]:
         try:
-            flag = self._snapshot.flags.get(flag_key)
+            if flags is None:
+                flags = self._snapshot.flags
+            flag = flags.get(flag_key)
             if flag is None:
                 return FlagResolutionDetails(
                     default_value,
@@ -464,7 +473,7 @@ class FlagProvider(AbstractProvider):
                     reason=Reason.ERROR,
                     flag_metadata=flag.metadata,
                 )
-            if type_name == _OBJECT:
+            if type_name == _OBJECT or (type_name == _ANY and _is_object(details.value)):
                 # Never hand out the snapshot's own object: a caller may change theirs.
                 return dataclasses.replace(details, value=copy.deepcopy(details.value))
             return details  # noqa: TRY300 - the fence below must cover every step
@@ -521,6 +530,34 @@ class FlagProvider(AbstractProvider):
     ) -> FlagResolutionDetails[ObjectValue]:
         """Resolve an object flag (a JSON object or array)."""
         return self._resolve(flag_key, default_value, evaluation_context, _is_object, _OBJECT)
+
+    def resolve_any_details(
+        self,
+        flag_key: str,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[Any]:
+        """Resolve a flag whatever its type (for remote protocols such as OFREP).
+
+        The value is the variant's JSON value as it is; on an error it is ``None``.
+        Same semantics and guarantees as the typed resolvers (never raises, no I/O).
+        """
+        return self._resolve(flag_key, None, evaluation_context, _is_any, _ANY)
+
+    def resolve_all_details(
+        self, evaluation_context: EvaluationContext | None = None
+    ) -> tuple[int, dict[str, FlagResolutionDetails[Any]]]:
+        """Resolve every flag of one snapshot, whatever their types (bulk evaluation).
+
+        Returns:
+            The snapshot's revision and each flag's details, in document order; all
+            from the same snapshot, even if a new one is swapped in meanwhile.
+        """
+        snapshot = self._snapshot
+        flags = snapshot.flags
+        return snapshot.revision, {
+            key: self._resolve(key, None, evaluation_context, _is_any, _ANY, flags=flags)
+            for key in flags
+        }
 
     # The async resolvers share the sync code path: evaluation never awaits anything.
 

@@ -581,3 +581,35 @@ def test_an_invalid_replace_changes_nothing(domain: str) -> None:
     assert store.revision == 1
     assert provider.snapshot.revision == 1
     assert client.get_boolean_value("static-bool", False) is True
+
+
+def test_any_type_resolution_serves_every_type(domain: str) -> None:
+    provider = FlagProvider(document_from_data(FLAGS))
+    api.set_provider_and_wait(provider, domain)
+    assert provider.resolve_any_details("int-flag").value == 10
+    assert provider.resolve_any_details("static-bool").value is True
+    targeted = provider.resolve_any_details(
+        "targeted-string", EvaluationContext(targeting_key="user-1")
+    )
+    assert (targeted.value, targeted.variant, targeted.reason) == ("beta", "b", "TARGETING_MATCH")
+    missing = provider.resolve_any_details("no-such-flag")
+    assert (missing.value, missing.error_code) == (None, ErrorCode.FLAG_NOT_FOUND)
+
+
+def test_bulk_resolution_covers_every_flag_of_one_snapshot(domain: str) -> None:
+    provider = FlagProvider(document_from_data(FLAGS))
+    api.set_provider_and_wait(provider, domain)
+    revision, details = provider.resolve_all_details(EvaluationContext(targeting_key="user-1"))
+    assert revision == provider.snapshot.revision
+    assert list(details) == list(FLAGS["flags"])
+    assert details["targeted-string"].value == "beta"
+    assert details["disabled-flag"].reason == Reason.DISABLED
+
+
+def test_any_type_object_values_are_copies(domain: str) -> None:
+    provider = FlagProvider(document_from_data(FLAGS))
+    api.set_provider_and_wait(provider, domain)
+    first = provider.resolve_any_details("object-flag").value
+    assert isinstance(first, dict)
+    first["mutated"] = True
+    assert "mutated" not in (provider.resolve_any_details("object-flag").value or {})
