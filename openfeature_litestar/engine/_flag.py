@@ -144,9 +144,7 @@ def evaluate_flag(flag: CompiledFlag, data: Mapping[str, Any]) -> Resolution:  #
         result = rule(data)
     except Exception as exc:  # a rule is total by construction; this is the last fence
         # The type only: an exception's text can quote the evaluation context.
-        return _error(
-            ErrorCode.GENERAL, f"targeting of {flag.key!r} failed: {type(exc).__name__}"
-        )
+        return _error(ErrorCode.GENERAL, f"targeting of {flag.key!r} failed: {type(exc).__name__}")
     if result is None:
         return flag._default  # noqa: SLF001
     name = _variant_name(result)

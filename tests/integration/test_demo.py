@@ -109,10 +109,10 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
     port = _free_port()
     store_url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
     log = tmp_path / "demo.log"
-    with log.open("wb") as output:
+    with log.open("wb") as log_file:
         process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
             [*DEMO_COMMAND, "--port", str(port), "--store", store_url],
-            stdout=output,
+            stdout=log_file,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
         )
@@ -135,8 +135,11 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-    assert process.returncode == 0, log.read_text()
-    assert "Application shutdown complete" in log.read_text()
+    output = log.read_text()
+    assert process.returncode == 0, output
+    assert "Application shutdown complete" in output
+    assert "Traceback" not in output
+    assert "audit log: targeting keys are hashed with a random key" in output
 
 
 def _expected(document: dict[str, Any], flag: str, domain: str) -> dict[str | None, bool]:
@@ -242,3 +245,33 @@ def test_flags_flipped_with_the_cli_change_the_pages_live(
     assert entries[-1]["action"] == "create"
     seeded = demo.cli("audit", "--flag", "new-checkout", "--json", cwd=tmp_path)
     assert [json.loads(line)["actor"] for line in seeded.stdout.splitlines()] == ["demo-seed"]
+
+
+def _demo_alone(tmp_path: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        [*DEMO_COMMAND, *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=STARTUP_DEADLINE,
+        cwd=tmp_path,
+    )
+
+
+def test_the_demo_refuses_a_store_the_cli_cannot_reach(tmp_path: Path) -> None:
+    result = _demo_alone(tmp_path, "--store", "memory://")
+    assert result.returncode == 2
+    assert "another process can write" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_the_demo_reports_a_port_in_use(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        store = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
+        result = _demo_alone(tmp_path, "--port", str(port), "--store", store)
+    assert result.returncode == 2
+    assert "the demo could not start" in result.stderr
+    assert not (tmp_path / ".openfeature-litestar").exists()  # only the given store is used

@@ -1,0 +1,1 @@
+"""Example applications: run ``uv run openfeature-litestar demo`` from the repository."""
