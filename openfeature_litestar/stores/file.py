@@ -111,12 +111,12 @@ class FileStore:
     replaced by a regular file. A store loading the file leniently still writes strictly:
     a write fails while the file holds a flag that does not compile.
 
-    **Revisions** are the same in every process: the revision of the last write, plus
-    one for a hand edit, which the first process to see it records (unaudited) in
-    ``<file>.state.json``. A file never written by a store is revision 1 when first
-    read, so the first read creates the lock and state files. Where they cannot be
-    written (a read-only volume), revisions count per store object from the last
-    recorded one.
+    **Revisions** of a file that a store has written are the same in every process:
+    the revision of the last write, plus one for a hand edit, which the first process
+    to see it records (unaudited) in ``<file>.state.json``. Reading never creates any
+    file: a file no store has written is revision 1 when first read and counts its
+    edits per store object, as it does where the state cannot be written (a read-only
+    volume); the first write continues from there.
 
     Args:
         path: The document's path; ``.json`` is read as JSON, ``.yaml``/``.yml`` as YAML.
@@ -176,6 +176,10 @@ class FileStore:
         data, state = self._read_document(), self._read_state()
         if data is not None and _digest(data) == state.sha256:
             revision = state.revision
+        elif not self._state_path.exists():
+            # Never written by a store: reading leaves no files behind (a provider on a
+            # file in a repository or a mounted volume must not litter it).
+            revision = self._unrecorded_revision(state, data)
         else:
             try:
                 revision, data = self._settle_revision()

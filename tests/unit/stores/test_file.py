@@ -503,3 +503,14 @@ def test_writers_in_separate_processes_lose_no_update(tmp_path: Path) -> None:
     assert len(stored.document.flags) == processes * writes
     entries = asyncio.run(FileStore(path).audit_log(limit=1000))
     assert sorted(entry.revision for entry in entries) == list(range(1, processes * writes + 1))
+
+
+def test_reading_leaves_no_files_behind(tmp_path: Path) -> None:
+    path = tmp_path / "flags.json"
+    path.write_text(json.dumps({"flags": {}}))
+    store = FileStore(path)
+    stored = asyncio.run(store.load())
+    path.write_text(json.dumps({"flags": {}, "metadata": {"version": "2"}}))
+    edited = asyncio.run(store.load())
+    assert (stored.revision, edited.revision) == (1, 2)
+    assert sorted(entry.name for entry in tmp_path.iterdir()) == ["flags.json"]
