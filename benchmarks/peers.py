@@ -23,6 +23,7 @@ import mmh3
 from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.flag_evaluation import FlagResolutionDetails, Reason
+from openfeature.hook import Hook
 from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
 from openfeature.provider.no_op_provider import NoOpProvider
 
@@ -45,7 +46,6 @@ from benchmarks.cases import (
 
 if TYPE_CHECKING:
     from openfeature.client import OpenFeatureClient
-    from openfeature.hook import Hook
     from openfeature.provider import AbstractProvider
 
 CLIENT: Final = "client"
@@ -521,6 +521,7 @@ def add_ours_with_hooks(setup: Setup, cases: Sequence[Case]) -> None:
         return hook
 
     configurations: tuple[tuple[str, str, list[Hook]], ...] = (
+        (FLOOR_PEER, "+ a no-op Hook (the SDK's floor)", [NoOpHook()]),
         ("ours-audit", "+ AuditHook (sample 1.0)", [audit(1.0)]),
         ("ours-audit-sampled", "+ AuditHook (sample 0.01)", [audit(0.01)]),
         (
@@ -560,6 +561,17 @@ def add_ours_with_hooks(setup: Setup, cases: Sequence[Case]) -> None:
 
 
 HOOKS_DOMAIN: Final = "bench-ours-hooks"
+FLOOR_PEER: Final = "ours-noop-hook"
+"""The hooks table's floor: the client with one hook that does nothing."""
+
+
+class NoOpHook(Hook):
+    """A hook that overrides nothing: what remains is the SDK's cost of any hook.
+
+    For each registered hook, on each evaluation, the SDK builds a ``HookContext`` and
+    runs four stages (asking the hook whether it supports the flag's type before each);
+    no hook, however cheap, costs less than this one.
+    """
 
 
 def _discard(_record: object) -> None:

@@ -26,7 +26,15 @@ from benchmarks.cases import (
     flagd_v3_rollout,
     litestar_flags_rollout,
 )
-from benchmarks.peers import CLIENT, DIRECT_ASYNC, DIRECT_SYNC, Bench, Setup, build_setup
+from benchmarks.peers import (
+    CLIENT,
+    DIRECT_ASYNC,
+    DIRECT_SYNC,
+    FLOOR_PEER,
+    Bench,
+    Setup,
+    build_setup,
+)
 from benchmarks.report import HOOK_HEADINGS, Row, format_ratio, render_markdown, render_text
 from benchmarks.timing import FULL, QUICK, Measurement, Settings, measure, measure_all
 
@@ -215,14 +223,21 @@ def rows_for(case: Case, results: Sequence[Result]) -> list[Row]:
         The rows.
     """
     ours = {result.bench.path: result.measurement for result in results if result.bench.ours}
+    floors = {
+        result.bench.path: result.measurement
+        for result in results
+        if result.bench.peer == FLOOR_PEER
+    }
     rows = []
     for result in results:
         bench = result.bench
-        ratio = None
+        ratio = floor_ratio = None
         if bench.overhead and bench.path in ours:
             ratio = result.measurement.best / ours[bench.path].best
         elif not bench.ours and bench.path in ours:
             ratio = ours[bench.path].best / result.measurement.best
+        if bench.overhead and bench.peer != FLOOR_PEER and bench.path in floors:
+            floor_ratio = result.measurement.best / floors[bench.path].best
         rows.append(
             Row(
                 case=case.title,
@@ -232,6 +247,7 @@ def rows_for(case: Case, results: Sequence[Result]) -> list[Row]:
                 ratio=ratio,
                 target=bench.targets.get(case.key),
                 overhead=bench.overhead,
+                floor_ratio=floor_ratio,
             )
         )
     return rows
@@ -351,8 +367,11 @@ def notes(cases: Sequence[Case], setup: Setup, rows: Sequence[Row]) -> list[str]
         lines.append(
             "Hooks: openfeature-litestar through client.get_boolean_value() with hooks "
             "registered on the client; this ÷ no hooks: its time divided by the same call's "
-            "without hooks (the client row of the first table). The SDK itself adds a "
-            "HookContext and four hook stages per registered hook."
+            "without hooks (the client row of the first table), the ratio the issue's "
+            "target is about. The SDK itself adds a HookContext and four hook stages per "
+            "registered hook: the first row registers one hook that does nothing, and "
+            "this ÷ no-op hook divides each row's time by that floor, which no hook can "
+            "go below."
         )
     lines.extend(rollout_split(case) for case in cases if case.key == "c")
     lines.extend(f"Not measured: {line}" for line in setup.unavailable)

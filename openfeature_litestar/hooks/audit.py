@@ -39,6 +39,7 @@ from openfeature_litestar.security import REDACTED, IdentifierHasher, Sanitizer,
 from ._drain import DrainQueue
 
 if TYPE_CHECKING:
+    from openfeature.evaluation_context import EvaluationContext
     from openfeature.flag_evaluation import FlagEvaluationDetails, FlagValueType
     from openfeature.hook import HookContext, HookHints
 
@@ -269,19 +270,25 @@ class AuditHook(Hook):
         provider = hook_context.provider_metadata
         if provider is not None:
             record[PROVIDER_NAME] = provider.name
-        if details.variant is not None:
-            record[VARIANT] = details.variant
+        variant = details.variant
+        if variant is not None:
+            record[VARIANT] = variant
         reason = details.reason
         if reason is not None:
             record[REASON] = _REASONS.get(reason) or str(reason).lower()
         context = hook_context.evaluation_context
-        self._add_subject(record, details.flag_metadata, context.targeting_key)
-        if details.error_code is not None:
-            record[ERROR_TYPE] = str(details.error_code).lower()
-            if self.include_error_message and details.error_message:
-                record[ERROR_MESSAGE] = self.scrub_message(details.error_message, context)
-        if self.include_value:
-            record[VALUE] = self.sanitizer.sanitize({VALUE: details.value}).get(VALUE, REDACTED)
+        subject: object = context.targeting_key
+        metadata = details.flag_metadata
+        if metadata:
+            subject = _add_flag_metadata(record, metadata) or subject
+        if subject:
+            # The flags of one request share a targeting key: remembering the last one
+            # (and only it, so no list of raw ids builds up in memory) hashes it once
+            # per request.
+            last = self._last_pseudonym
+            record[CONTEXT_ID] = last[1] if last[0] == subject else self._pseudonym(str(subject))
+        if details.error_code is not None or self.include_value:
+            self._add_extras(record, context, details)
         if self.include_context:
             record[CONTEXT] = self.sanitizer.sanitize(context.attributes)
         if self._capture is not None:
@@ -289,29 +296,21 @@ class AuditHook(Hook):
                 record.setdefault(key, value)
         return record
 
-    def _add_subject(
-        self, record: dict[str, Any], metadata: Mapping[str, Any], targeting_key: str | None
+    def _add_extras(
+        self,
+        record: dict[str, Any],
+        context: EvaluationContext,
+        details: FlagEvaluationDetails[FlagValueType],
     ) -> None:
-        """Add the flag set, the version and the hashed subject to ``record``."""
-        subject: object = targeting_key
-        if metadata:
-            flag_set = metadata.get("flagSetId")
-            if flag_set is not None:
-                record[FLAG_SET_ID] = str(flag_set)
-            version = metadata.get("version")
-            if version is not None:
-                record[FLAG_VERSION] = str(version)
-            # The appendix prefers a provider's contextId; it identifies a person too.
-            subject = metadata.get("contextId") or subject
-        if subject:
-            record[CONTEXT_ID] = self._pseudonym(str(subject))
+        """Add the error and, when asked for, the value: the less common keys."""
+        if details.error_code is not None:
+            record[ERROR_TYPE] = str(details.error_code).lower()
+            if self.include_error_message and details.error_message:
+                record[ERROR_MESSAGE] = self.scrub_message(details.error_message, context)
+        if self.include_value:
+            record[VALUE] = self.sanitizer.sanitize({VALUE: details.value}).get(VALUE, REDACTED)
 
     def _pseudonym(self, subject: str) -> str:
-        # The flags of one request share a targeting key: remembering the last one (and
-        # only it, so no list of raw ids builds up in memory) hashes it once per request.
-        last = self._last_pseudonym
-        if last[0] == subject:
-            return last[1]
         pseudonym = self.hasher(subject)
         self._last_pseudonym = (subject, pseudonym)
         return pseudonym
@@ -355,6 +354,21 @@ class AuditHook(Hook):
             f"AuditHook({target}, sample_rate={self.sample_rate}, "
             f"emitted={self.emitted}, dropped={self.dropped}, failed={self.failed})"
         )
+
+
+def _add_flag_metadata(record: dict[str, Any], metadata: Mapping[str, Any]) -> object:
+    """Add the flag set and the version to ``record``; return the provider's contextId.
+
+    The appendix prefers a provider's ``contextId`` to the targeting key as the
+    subject; it identifies a person too, so the caller hashes it.
+    """
+    flag_set = metadata.get("flagSetId")
+    if flag_set is not None:
+        record[FLAG_SET_ID] = str(flag_set)
+    version = metadata.get("version")
+    if version is not None:
+        record[FLAG_VERSION] = str(version)
+    return metadata.get("contextId")
 
 
 def _context_texts(context: Any) -> set[str] | None:

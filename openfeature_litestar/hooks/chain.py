@@ -17,6 +17,11 @@ runs its hooks inside one registration, with the SDK's own semantics:
   support the flag's type and implement the stage (a hook that leaves a stage as
   ``Hook``'s no-op is not called for it).
 
+The hooks' stage methods are looked up once, when the chain is made: a method replaced
+on a hook afterwards is not seen. This package's own hooks never read ``hook_data``, so
+they are not given a dict of their own; when at most one hook of the chain may read it,
+that hook gets the SDK's dict itself, as it would registered alone.
+
 Every hook in the chain sees the same ``hook_context.evaluation_context``, which is also
 what the SDK gives separately registered hooks: the context before any ``before`` hook.
 """
@@ -24,9 +29,12 @@ what the SDK gives separately registered hooks: the context before any ``before`
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Final
 
 from openfeature.hook import Hook
+
+from .audit import AuditHook
+from .context import SanitizingHook
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -40,6 +48,16 @@ __all__ = ["HookChain"]
 logger = logging.getLogger("openfeature_litestar.hooks")
 
 _assign = object.__setattr__
+
+# Hooks of exactly these types never read or write hook_data (a subclass might).
+_NO_HOOK_DATA: Final[frozenset[type]] = frozenset({AuditHook, SanitizingHook})
+
+_Step = tuple[
+    Hook,  # the hook, named when its stage raises
+    "Callable[..., Any]",  # its bound stage method
+    "str | None",  # its key in the shared hook_data; None: it needs no dict of its own
+    "Callable[[FlagType], bool] | None",  # its type filter; None: it takes every type
+]
 
 
 class HookChain(Hook):
@@ -64,10 +82,11 @@ class HookChain(Hook):
         self.hooks: tuple[Hook, ...] = hooks
         # A stage goes only to the hooks that implement it: most hooks implement one or
         # two of the four, and every call here is paid on every evaluation.
-        self._before = _implementing(hooks, "before")
-        self._after = _implementing(hooks, "after")[::-1]
-        self._error = _implementing(hooks, "error")[::-1]
-        self._finally = _implementing(hooks, "finally_after")[::-1]
+        keys = _hook_data_keys(hooks)
+        self._before = _steps(hooks, keys, "before")
+        self._after = _steps(hooks, keys, "after")[::-1]
+        self._error = _steps(hooks, keys, "error")[::-1]
+        self._finally = _steps(hooks, keys, "finally_after")[::-1]
 
     def before(self, hook_context: HookContext, hints: HookHints) -> EvaluationContext | None:
         """Run every hook's ``before`` in order; merge the contexts they return.
@@ -81,20 +100,7 @@ class HookChain(Hook):
         """
         if not self._before:
             return None
-        returned: list[EvaluationContext] = []
-
-        def call(hook: Hook) -> None:
-            context = hook.before(hook_context, hints)
-            if context is not None:
-                returned.append(context)
-
-        self._stage(hook_context, self._before, call, isolate=False)
-        if not returned:
-            return None
-        merged = returned[0]
-        for context in returned[1:]:
-            merged = merged.merge(context)
-        return merged
+        return self._run(hook_context, self._before, (hints,), isolate=False)
 
     def after(
         self,
@@ -110,12 +116,7 @@ class HookChain(Hook):
             hints: The evaluation's hook hints.
         """
         if self._after:
-            self._stage(
-                hook_context,
-                self._after,
-                lambda hook: hook.after(hook_context, details, hints),
-                isolate=False,
-            )
+            self._run(hook_context, self._after, (details, hints), isolate=False)
 
     def error(self, hook_context: HookContext, exception: Exception, hints: HookHints) -> None:
         """Run every hook's ``error`` in reverse order; one that raises does not stop the rest.
@@ -126,12 +127,7 @@ class HookChain(Hook):
             hints: The evaluation's hook hints.
         """
         if self._error:
-            self._stage(
-                hook_context,
-                self._error,
-                lambda hook: hook.error(hook_context, exception, hints),
-                isolate=True,
-            )
+            self._run(hook_context, self._error, (exception, hints), isolate=True)
 
     def finally_after(
         self,
@@ -147,42 +143,43 @@ class HookChain(Hook):
             hints: The evaluation's hook hints.
         """
         if self._finally:
-            self._stage(
-                hook_context,
-                self._finally,
-                lambda hook: hook.finally_after(hook_context, details, hints),
-                isolate=True,
-            )
+            self._run(hook_context, self._finally, (details, hints), isolate=True)
 
-    def _stage(
-        self,
+    @staticmethod
+    def _run(
         hook_context: HookContext,
-        order: tuple[tuple[str, Hook], ...],
-        call: Callable[[Hook], None],
+        steps: tuple[_Step, ...],
+        arguments: tuple[Any, ...],
         *,
         isolate: bool,
-    ) -> None:
-        """Call ``call(hook)`` for each hook in ``order`` that takes the flag's type.
+    ) -> EvaluationContext | None:
+        """Call each step's method that takes the flag's type; merge what they return.
 
-        Each call sees the hook's own ``hook_data``, kept by position in the chain's.
-        The SDK's ``HookContext`` checks every attribute assignment, slowly, and
-        ``hook_data`` is not one it guards, so the check is bypassed.
+        A hook with a ``hook_data`` key sees its own dict, kept in the shared one under
+        that key. The SDK's ``HookContext`` checks every attribute assignment, slowly,
+        and ``hook_data`` is not one it guards, so the check is bypassed.
         """
         shared: HookData = hook_context.hook_data
         flag_type = hook_context.flag_type
+        merged: EvaluationContext | None = None
+        swapped = False
         try:
-            for key, hook in order:
-                if not hook.supports_flag_value_type(flag_type):
+            for hook, method, key, supports in steps:
+                if supports is not None and not supports(flag_type):
                     continue
-                own = shared.get(key)
-                if own is None:
-                    own = shared[key] = {}
-                _assign(hook_context, "hook_data", own)
+                if key is not None:
+                    own = shared.get(key)
+                    if own is None:
+                        own = shared[key] = {}
+                    _assign(hook_context, "hook_data", own)
+                    swapped = True
                 if not isolate:
-                    call(hook)
+                    returned = method(hook_context, *arguments)
+                    if returned is not None:
+                        merged = returned if merged is None else merged.merge(returned)
                     continue
                 try:
-                    call(hook)
+                    method(hook_context, *arguments)
                 except Exception as exc:
                     logger.warning(
                         "a hook in a HookChain raised %s (%s); the others still ran",
@@ -190,7 +187,9 @@ class HookChain(Hook):
                         type(hook).__name__,
                     )
         finally:
-            _assign(hook_context, "hook_data", shared)
+            if swapped:
+                _assign(hook_context, "hook_data", shared)
+        return merged
 
     def supports_flag_value_type(self, flag_type: FlagType) -> bool:  # noqa: ARG002 - SDK signature
         """Always true: each stage asks every hook of the chain itself.
@@ -205,11 +204,33 @@ class HookChain(Hook):
         return f"HookChain({', '.join(repr(hook) for hook in self.hooks)})"
 
 
-def _implementing(hooks: tuple[Hook, ...], stage: str) -> tuple[tuple[str, Hook], ...]:
-    """The hooks whose ``stage`` is not ``Hook``'s no-op, with their ``hook_data`` keys."""
-    default = getattr(Hook, stage)
+def _overrides(hook: Hook, name: str) -> bool:
+    """Whether ``hook`` replaces ``Hook``'s ``name`` (in its class or on the instance)."""
+    default = getattr(Hook, name)
+    return getattr(type(hook), name, default) is not default or name in vars(hook)
+
+
+def _hook_data_keys(hooks: tuple[Hook, ...]) -> tuple[str | None, ...]:
+    """Each hook's key in the shared ``hook_data``, or None when it needs no dict of its own.
+
+    Hooks known never to touch ``hook_data`` need none; when only one other hook is
+    left, it can have the SDK's dict itself, which no other hook of the chain touches.
+    """
+    readers = [index for index, hook in enumerate(hooks) if type(hook) not in _NO_HOOK_DATA]
+    if len(readers) <= 1:
+        return (None,) * len(hooks)
+    return tuple(f"hook_chain.{index}" if index in readers else None for index in range(len(hooks)))
+
+
+def _steps(hooks: tuple[Hook, ...], keys: tuple[str | None, ...], stage: str) -> tuple[_Step, ...]:
+    """The steps of the hooks whose ``stage`` is not ``Hook``'s no-op, in chain order."""
     return tuple(
-        (f"hook_chain.{index}", hook)
-        for index, hook in enumerate(hooks)
-        if getattr(type(hook), stage, default) is not default or stage in vars(hook)
+        (
+            hook,
+            getattr(hook, stage),
+            key,
+            hook.supports_flag_value_type if _overrides(hook, "supports_flag_value_type") else None,
+        )
+        for hook, key in zip(hooks, keys, strict=True)
+        if _overrides(hook, stage)
     )

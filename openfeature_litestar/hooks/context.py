@@ -39,6 +39,7 @@ __all__ = ["SanitizingHook"]
 
 _MAX_SHOWN_NAME: Final = 64
 _SCALARS: Final = (str, bool, int, float, datetime, date, time)
+_FLAT_NON_STRINGS: Final = frozenset({bool, int, float, type(None)})
 
 
 class _Rejected(Exception):  # noqa: N818 - internal signal, turned into InvalidContextError
@@ -106,6 +107,7 @@ class SanitizingHook(Hook):
         self.max_depth = _limit("max_depth", max_depth, policy)
         self.max_values = _limit("max_values", max_values, policy)
         self._overwrites = sanitizer is not None or bool(self.protected)
+        self._flat_size = min(self.max_attributes, self.max_values)
 
     def before(
         self,
@@ -127,8 +129,10 @@ class SanitizingHook(Hook):
                 value; the message names the attribute and the limit.
         """
         context = hook_context.evaluation_context
-        self.validate(context)
+        if not (self._is_plain_key(context.targeting_key) and self._is_small_and_flat(context)):
+            self.validate(context)
         if not self._overwrites:
+            # None, not an empty context: the SDK leaves out what a hook returns as None.
             return None
         overrides = self.overrides(context.attributes)
         return EvaluationContext(attributes=overrides) if overrides else None
@@ -161,8 +165,6 @@ class SanitizingHook(Hook):
                 f"evaluation context rejected: attributes are "
                 f"{type(attributes).__name__}, not a mapping"
             )
-        if self._is_small_and_flat(attributes):
-            return
         try:
             self._check_container(attributes, 1, self.max_values)
         except _Rejected as rejected:
@@ -171,10 +173,16 @@ class SanitizingHook(Hook):
                 f"evaluation context rejected: {where} {rejected.problem}"
             ) from None
 
-    def _is_small_and_flat(self, attributes: Mapping[Any, Any]) -> bool:
-        """The common case, checked without building paths: few names, short scalars."""
-        size = len(attributes)
-        if size > self.max_attributes or size > self.max_values:
+    def _is_plain_key(self, targeting_key: object) -> bool:
+        """Whether the targeting key is absent or a string within the length limit."""
+        return targeting_key is None or (
+            type(targeting_key) is str and len(targeting_key) <= self.max_string_length
+        )
+
+    def _is_small_and_flat(self, context: EvaluationContext) -> bool:
+        """The common case, checked without building paths: a dict of few short scalars."""
+        attributes: object = context.attributes
+        if type(attributes) is not dict or len(attributes) > self._flat_size:
             return False
         limit = self.max_string_length
         for name, value in attributes.items():
@@ -184,7 +192,7 @@ class SanitizingHook(Hook):
             if kind is str:
                 if len(value) > limit:
                     return False
-            elif not (kind is int or kind is bool or kind is float or value is None):
+            elif kind not in _FLAT_NON_STRINGS:
                 return False
         return True
 

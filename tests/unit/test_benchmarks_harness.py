@@ -28,7 +28,7 @@ from benchmarks.cases import (
     targeted_answer,
     targeted_subjects,
 )
-from benchmarks.peers import CLIENT, DIRECT_ASYNC, DIRECT_SYNC, Bench, build_setup
+from benchmarks.peers import CLIENT, DIRECT_ASYNC, DIRECT_SYNC, FLOOR_PEER, Bench, build_setup
 from benchmarks.report import (
     HOOK_HEADINGS,
     Row,
@@ -132,6 +132,7 @@ def test_every_implementation_is_set_up(small_cases: tuple[Case, ...]) -> None:
         assert {"ours", "inmemory", "inmemory-direct"} <= peers
         hooked = {bench.peer for bench in setup.benches["a"] if bench.overhead}
         assert hooked == {
+            "ours-noop-hook",
             "ours-audit",
             "ours-audit-sampled",
             "ours-audit-sanitizing",
@@ -381,6 +382,26 @@ def test_hook_rows_carry_their_time_over_ours_without_hooks(
     assert rows[2].met is False
 
 
+def test_hook_rows_carry_their_time_over_the_no_op_hook_floor(
+    small_cases: tuple[Case, ...],
+) -> None:
+    case = small_cases[0]
+    floor = dataclasses.replace(_fake(FLOOR_PEER, CLIENT), overhead=True)
+    hooked = dataclasses.replace(
+        _fake("ours-audit-sanitizing", CLIENT, targets={"a": 1.5}), overhead=True
+    )
+    benches_and_ns = [(_fake("ours", CLIENT, ours=True), 10), (floor, 14), (hooked, 21)]
+    results = [Result(bench, Measurement(ops=1, batch_ns=(ns,))) for bench, ns in benches_and_ns]
+    rows = rows_for(case, results)
+    assert [row.ratio for row in rows] == [None, pytest.approx(1.4), pytest.approx(2.1)]
+    assert [row.floor_ratio for row in rows] == [None, None, pytest.approx(1.5)]
+    assert [row.met for row in rows] == [None, None, False]
+    markdown = render_markdown(rows[1:], HOOK_HEADINGS).splitlines()
+    assert "this ÷ no-op hook | this ÷ no hooks | target | met |" in markdown[0]
+    assert markdown[2].endswith("| — | 1.400x | — | — |")
+    assert markdown[3].endswith("| 1.500x | 2.100x | ≤ 1.50x | NO |")
+
+
 def test_row_met() -> None:
     measurement = Measurement(ops=1, batch_ns=(1,))
     assert Row("c", CLIENT, "x", measurement, ratio=1.2, target=1.1).met is False
@@ -460,6 +481,7 @@ def test_quick_run_prints_a_markdown_table(capsys: pytest.CaptureFixture[str]) -
     assert "(b)" not in out.split("| case |", 1)[1].split("\n\n", 1)[0]
     hooks_table = out.split("| case | path | hooks (openfeature-litestar) |", 1)[1]
     assert "| (a) static | client | + HookChain(SanitizingHook, AuditHook (1.0)) |" in hooks_table
+    assert "| (a) static | client | + a no-op Hook (the SDK's floor) |" in hooks_table
     assert "Audit records dropped (queue full) while timing the hooks: " in out
 
 

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
-from openfeature.flag_evaluation import FlagEvaluationOptions
+from openfeature.exception import ErrorCode
+from openfeature.flag_evaluation import FlagEvaluationOptions, FlagResolutionDetails, Reason
 from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
 
 from openfeature_litestar.errors import ConfigurationError
@@ -210,12 +211,24 @@ def test_a_type_mismatch_is_recorded(
     assert record[ERROR_TYPE] == "type_mismatch"
 
 
+def _quoting(_flag: InMemoryFlag[bool], context: EvaluationContext) -> FlagResolutionDetails[bool]:
+    # A provider whose error message quotes the context (ours no longer does).
+    return FlagResolutionDetails(
+        False,
+        error_code=ErrorCode.GENERAL,
+        error_message=f"targeting of 'echo' found no variant {context.attributes.get('email')!r}",
+        reason=Reason.ERROR,
+    )
+
+
 def test_an_error_message_loses_the_context_values_it_quotes(
-    ours: OpenFeatureClient, audit: AuditHook, sink: Collector
+    domain: str, audit: AuditHook, sink: Collector
 ) -> None:
-    ours.add_hooks([audit])
-    # "echo" names its variant after the e-mail, so the engine's message quotes it.
-    details = ours.get_boolean_details("echo", False, _context())
+    flag = InMemoryFlag("off", {"on": True, "off": False}, context_evaluator=_quoting)
+    api.set_provider_and_wait(InMemoryProvider({"echo": flag}), domain=domain)
+    client = api.get_client(domain)
+    client.add_hooks([audit])
+    details = client.get_boolean_details("echo", False, _context())
     assert details.error_message is not None
     assert EMAIL in details.error_message
     (record,) = _records(audit, sink)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ErrorCode, InvalidContextError
-from openfeature.flag_evaluation import FlagType
+from openfeature.flag_evaluation import FlagEvaluationDetails, FlagType
 from openfeature.hook import Hook, HookContext
 
 from openfeature_litestar.hooks import AuditHook, HookChain, SanitizingHook
@@ -19,7 +19,7 @@ from openfeature_litestar.hooks.audit import ERROR_TYPE, FLAG_KEY
 
 if TYPE_CHECKING:
     from openfeature.client import OpenFeatureClient
-    from openfeature.flag_evaluation import FlagEvaluationDetails, FlagValueType
+    from openfeature.flag_evaluation import FlagValueType
     from openfeature.hook import HookHints
 
     from openfeature_litestar.security import IdentifierHasher
@@ -165,7 +165,7 @@ def test_only_hooks_are_accepted() -> None:
 
 def test_a_stage_no_hook_implements_is_not_walked() -> None:
     chain = HookChain(SanitizingHook(), Hook())
-    assert [hook for _, hook in chain._before] == [chain.hooks[0]]
+    assert [step[0] for step in chain._before] == [chain.hooks[0]]
     assert chain._after == ()
     assert chain._finally == ()
 
@@ -175,7 +175,57 @@ def test_validation_error_type_reaches_the_sdk() -> None:
     context = HookContext("f", FlagType.BOOLEAN, False, EvaluationContext("u", {"a": 1, "b": 2}))
     with pytest.raises(InvalidContextError):
         chain.before(context, {})
-    assert context.hook_data == {"hook_chain.0": {}}
+    assert context.hook_data == {}
+
+
+def test_our_hooks_get_no_hook_data_of_their_own(hasher: IdentifierHasher) -> None:
+    records: list[object] = []
+    audit = AuditHook(hasher=hasher, sink=records.append)
+    try:
+        chain = HookChain(SanitizingHook(), audit)
+        context = HookContext("f", FlagType.BOOLEAN, False, EvaluationContext("u", {"a": 1}))
+        assert chain.before(context, {}) is None
+        chain.finally_after(context, FlagEvaluationDetails("f", value=True), {})
+        assert context.hook_data == {}
+        assert audit.flush(10.0)
+    finally:
+        audit.close()
+    assert len(records) == 1
+
+
+def test_a_lone_reader_of_hook_data_gets_the_sdks_dict(ours: OpenFeatureClient) -> None:
+    journal: list[str] = []
+    context = HookContext("f", FlagType.BOOLEAN, False, EvaluationContext("u", {}))
+    HookChain(SanitizingHook(), Recorder("a", journal)).before(context, {})
+    assert context.hook_data == {"mine": "a"}
+    journal.clear()
+    ours.add_hooks([HookChain(SanitizingHook(), Recorder("a", journal))])
+    assert ours.get_boolean_value("vip", False, EvaluationContext("u", {"email": "x@example.com"}))
+    assert journal == ["a.before", "a.after:a", "a.finally:a"]
+
+
+def test_two_readers_of_hook_data_keep_theirs_apart() -> None:
+    journal: list[str] = []
+    chain = HookChain(Recorder("a", journal), SanitizingHook(), Recorder("b", journal))
+    context = HookContext("f", FlagType.BOOLEAN, False, EvaluationContext("u", {}))
+    chain.before(context, {})
+    assert context.hook_data == {"hook_chain.0": {"mine": "a"}, "hook_chain.2": {"mine": "b"}}
+    chain.finally_after(context, FlagEvaluationDetails("f", value=True), {})
+    assert journal[2:] == ["b.finally:b", "a.finally:a"]
+    assert context.hook_data["hook_chain.0"] == {"mine": "a"}
+
+
+def test_a_method_replaced_on_the_instance_is_a_stage_of_its_own() -> None:
+    journal: list[str] = []
+    plain = Hook()
+
+    def patched(*_: object) -> None:
+        journal.append("patched")
+
+    plain.before = patched  # type: ignore[method-assign,assignment]
+    chain = HookChain(plain)
+    chain.before(HookContext("f", FlagType.BOOLEAN, False, EvaluationContext("u", {})), {})
+    assert journal == ["patched"]
 
 
 def test_repr_lists_the_hooks() -> None:
