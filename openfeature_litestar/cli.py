@@ -226,6 +226,24 @@ def _add_demo_command(commands: Any) -> None:
     )
     demo.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     demo.add_argument("--port", type=_port, default=8000, help="the port (default 8000)")
+    serve = commands.add_parser(
+        "serve",
+        parents=[_store_options()],
+        help="serve a store's flags over OFREP (and the admin API) as a standalone server",
+        description=(
+            "Serve one namespace of a store over OFREP at /ofrep/v1 and, with admin tokens, "
+            "the admin API at /admin/v1. Bearer tokens come from the environment: "
+            "OPENFEATURE_LITESTAR_TOKENS (OFREP) and OPENFEATURE_LITESTAR_ADMIN_TOKENS "
+            "(admin), comma-separated."
+        ),
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    serve.add_argument("--port", type=_port, default=8013, help="the port (default 8013)")
+    serve.add_argument(
+        "--public",
+        action="store_true",
+        help="serve OFREP without tokens (anyone who reaches the server reads every flag)",
+    )
 
 
 def _namespace(text: str) -> str:
@@ -602,6 +620,24 @@ def _demo(args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _serve(args: argparse.Namespace, out: TextIO) -> int:
+    from .web.server import serve  # noqa: PLC0415 - only this command needs Litestar
+
+    print(f"openfeature-litestar serve: flags from {mask_url(args.store)}", file=out, flush=True)
+    try:
+        serve(
+            host=args.host,
+            port=args.port,
+            store=args.store,
+            namespace=args.namespace,
+            public=args.public,
+        )
+    except SystemExit as exc:  # uvicorn exits when it cannot bind or start the app
+        if exc.code not in (None, 0):
+            raise _UsageError("the server could not start (see the messages above)") from None
+    return EXIT_OK
+
+
 def _url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
@@ -618,6 +654,7 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO], int]] = {
     "disable": _set_state,
     "audit": _audit,
     "demo": _demo,
+    "serve": _serve,
 }
 
 
@@ -641,7 +678,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     stream = out if out is not None else sys.stdout
     args = _parser().parse_args(argv)
     try:
-        if args.command in _STORE_COMMANDS or args.command == "demo":
+        if args.command in _STORE_COMMANDS or args.command in {"demo", "serve"}:
             args.store = resolve_store_url(args.store)
         if getattr(args, "actor", "unset") is None:
             args.actor = _default_actor()

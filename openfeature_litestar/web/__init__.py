@@ -26,19 +26,30 @@ This package imports Litestar (the ``[litestar]`` extra); the rest of
 
 from __future__ import annotations
 
+from .admin import AdminConfig, admin_router
+from .auth import bearer_token_guard
 from .config import OpenFeatureConfig
 from .context import ContextBuilder
 from .guards import require_flag, require_variant
 from .middleware import OpenFeatureMiddleware
+from .ofrep import OFREPConfig, ofrep_router
 from .plugin import EvaluationContextDependency, OpenFeatureClientDependency, OpenFeaturePlugin
+from .server import create_server, serve
 
 __all__ = [
+    "AdminConfig",
     "ContextBuilder",
     "EvaluationContextDependency",
+    "OFREPConfig",
     "OpenFeatureClientDependency",
     "OpenFeatureConfig",
     "OpenFeatureMiddleware",
     "OpenFeaturePlugin",
+    "admin_router",
+    "bearer_token_guard",
+    "create_server",
+    "ofrep_router",
     "require_flag",
     "require_variant",
+    "serve",
 ]

@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 
     from openfeature_litestar.stores import FlagStore
 
+    from .admin import AdminConfig
+    from .ofrep import OFREPConfig
+
 __all__ = ["DEFAULT_SCOPE_KEY", "ContextBuilderCallable", "OpenFeatureConfig"]
 
 DEFAULT_SCOPE_KEY = "openfeature_litestar.context"
@@ -71,6 +74,14 @@ class OpenFeatureConfig:
             context.
         scope_key: The key, in the ASGI scope's ``state``, under which the middleware
             keeps the connection's context. Namespaced so that it collides with nothing.
+        ofrep: Serve the flags over OFREP (see :class:`~openfeature_litestar.web.OFREPConfig`)
+            at ``ofrep.path``. Needs the provider to be a
+            :class:`~openfeature_litestar.FlagProvider` (the one built from :attr:`store`,
+            or one you pass), and guards unless ``ofrep.public`` is set. Its evaluations
+            use the context in the request body, never the connection's.
+        admin: Mount the admin API (see :class:`~openfeature_litestar.web.AdminConfig`)
+            at ``admin.path``: on ``admin.stores``, or else on the provider's store,
+            which must then be writable. It never mounts without guards.
 
     Raises:
         ConfigurationError: Both or neither of ``provider`` and ``store`` are given, a
@@ -90,6 +101,8 @@ class OpenFeatureConfig:
     startup_timeout: float = 30.0
     exclude: str | list[str] | None = None
     scope_key: str = DEFAULT_SCOPE_KEY
+    ofrep: OFREPConfig | None = None
+    admin: AdminConfig | None = None
 
     def __post_init__(self) -> None:
         """Check the settings that can never work, so that the application fails early."""

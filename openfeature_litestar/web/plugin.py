@@ -23,15 +23,18 @@ from openfeature.transaction_context import ContextVarsTransactionContextPropaga
 from openfeature_litestar.errors import ConfigurationError
 from openfeature_litestar.provider import FlagProvider
 from openfeature_litestar.security import mask_secrets
-from openfeature_litestar.stores import store_from_url
+from openfeature_litestar.stores import WritableFlagStore, store_from_url
 
+from .admin import admin_router
 from .middleware import OpenFeatureMiddleware, context_from_scope
+from .ofrep import ofrep_router
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator, Callable, Mapping
 
     from litestar import Litestar
     from litestar.config.app import AppConfig
+    from litestar.router import Router
     from litestar.types import Scope
     from openfeature.hook import Hook
     from openfeature.provider import FeatureProvider
@@ -127,6 +130,8 @@ class OpenFeaturePlugin(InitPlugin):
       connection's evaluation context the transaction context while it is handled;
     * provides the ``OpenFeatureClient`` (``feature_flags``) and the connection's
       ``EvaluationContext`` (``evaluation_context``) as dependencies;
+    * mounts the OFREP endpoints (``ofrep=OFREPConfig(...)``) and the admin API
+      (``admin=AdminConfig(...)``) when configured, each with its guards;
     * on shutdown removes its hooks, unbinds the provider and shuts it down, off the
       event loop, leaving other domains' providers alone.
 
@@ -147,7 +152,7 @@ class OpenFeaturePlugin(InitPlugin):
             :func:`~openfeature_litestar.store_from_url` rejects.
     """
 
-    __slots__ = ("_config", "_hooks_added", "_middleware", "_provider")
+    __slots__ = ("_app_loop_stores", "_config", "_hooks_added", "_middleware", "_provider")
 
     def __init__(self, config: OpenFeatureConfig) -> None:
         """Create the plugin; the provider is built now and registered on start-up."""
@@ -160,6 +165,7 @@ class OpenFeaturePlugin(InitPlugin):
             exclude=config.exclude,
         )
         self._hooks_added: tuple[Hook, ...] = ()
+        self._app_loop_stores: tuple[WritableFlagStore, ...] = ()
 
     @staticmethod
     def _build_provider(config: OpenFeatureConfig) -> FeatureProvider:
@@ -204,7 +210,10 @@ class OpenFeaturePlugin(InitPlugin):
 
         Raises:
             ConfigurationError: The application already has a dependency under one of the
-                plugin's keys (it is never replaced: rename one of them).
+                plugin's keys (it is never replaced: rename one of them); OFREP is
+                configured without guards (and not public) or the provider is not a
+                :class:`~openfeature_litestar.FlagProvider`; the admin API is configured
+                without guards or without a writable store.
         """
         config = self._config
         dependencies = {
@@ -223,7 +232,9 @@ class OpenFeaturePlugin(InitPlugin):
                     "OpenFeatureConfig.client_dependency_key or context_dependency_key to "
                     "another name"
                 )
+        routers = self._routers()
         app_config.dependencies.update(dependencies)
+        app_config.route_handlers.extend(routers)
         # Litestar resolves the annotations of handlers and dependencies at start-up; with
         # these names in its namespace, modules may import them for type checking only.
         for name, value in _SIGNATURE_NAMES.items():
@@ -235,6 +246,36 @@ class OpenFeaturePlugin(InitPlugin):
         # managers and startup hooks, and still there for its shutdown hooks.
         app_config.lifespan.insert(0, self.lifespan)
         return app_config
+
+    def _routers(self) -> list[Router]:
+        """The OFREP and admin routers the configuration asks for (checked here)."""
+        config, routers = self._config, []
+        provider = self._provider if isinstance(self._provider, FlagProvider) else None
+        if config.ofrep is not None:
+            if provider is None:
+                raise ConfigurationError(
+                    "OpenFeatureConfig.ofrep serves the flags of a FlagProvider; the "
+                    f"provider {self._provider_name()!r} is not one (give store= or a "
+                    "FlagProvider as provider=)"
+                )
+            routers.append(ofrep_router(config.ofrep, provider))
+        if config.admin is not None:
+            stores = self._admin_stores(provider)
+            self._app_loop_stores = tuple(stores.values())
+            routers.append(admin_router(config.admin, stores=stores, provider=provider))
+        return routers
+
+    def _admin_stores(self, provider: FlagProvider | None) -> Mapping[str, WritableFlagStore]:
+        admin = self._config.admin
+        if admin is not None and admin.stores is not None:
+            return admin.stores
+        store = provider.store if provider is not None else None
+        if not isinstance(store, WritableFlagStore):
+            raise ConfigurationError(
+                "OpenFeatureConfig.admin needs a writable store: the provider's store "
+                f"{store!r} is not one; give AdminConfig(stores={{namespace: store}})"
+            )
+        return {store.namespace: store}
 
     @asynccontextmanager
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:  # noqa: ARG002 - Litestar's lifespan signature
@@ -290,6 +331,13 @@ class OpenFeaturePlugin(InitPlugin):
             api.clear_hooks()
             api.add_hooks(remaining)
         await anyio.to_thread.run_sync(self._unregister)
+        # The admin API used its stores on this (the application's) loop; the provider
+        # closes only what it opened on its own loop.
+        for store in self._app_loop_stores:
+            try:
+                await store.close()
+            except Exception as exc:  # noqa: PERF203 - shutdown goes on; the type only is logged
+                logger.warning("closing %r failed: %s", store, type(exc).__name__)
 
     def _provider_name(self) -> str:
         try:

@@ -21,10 +21,13 @@ from openfeature.transaction_context import ContextVarsTransactionContextPropaga
 from openfeature_litestar import ConfigurationError, FileStore, FlagProvider, MemoryStore
 from openfeature_litestar.web import (
     EvaluationContextDependency,
+    OFREPConfig,
     OpenFeatureClientDependency,
     OpenFeatureConfig,
     OpenFeaturePlugin,
+    bearer_token_guard,
 )
+from openfeature_litestar.web.admin import AdminConfig
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -290,3 +293,79 @@ def test_an_excluded_path_injects_an_empty_context(make_app: Any) -> None:
     app, _ = make_app([skip], exclude="^/skip")
     with TestClient(app) as client:
         assert client.get("/skip", headers={"X-User": "user-0"}).text == "None"
+
+
+# -- OFREP and admin API wiring -------------------------------------------------------
+
+
+OFREP_TOKEN = uuid.uuid4().hex
+
+
+def test_ofrep_is_mounted_with_its_guards(make_app: Any) -> None:
+
+    ofrep = OFREPConfig(guards=[bearer_token_guard(OFREP_TOKEN)])
+    app, _ = make_app([whoami], ofrep=ofrep)
+    url = "/ofrep/v1/evaluate/flags/whoami"
+    body = {"context": {"targetingKey": "user-3"}}
+    with TestClient(app) as client:
+        assert client.post(url, json=body).status_code == 401
+        answer = client.post(url, json=body, headers={"Authorization": f"Bearer {OFREP_TOKEN}"})
+        # The context is the body's, not the authenticated user's.
+        headers = {"Authorization": f"Bearer {OFREP_TOKEN}", "X-User": "user-1"}
+        from_body = client.post(url, json=body, headers=headers)
+        assert client.get("/whoami", headers={"X-User": "user-1"}).text == "user-1"
+    assert answer.status_code == 200
+    assert answer.json()["value"] == "user-3"
+    assert from_body.json()["value"] == "user-3"
+
+
+def test_ofrep_never_mounts_unguarded(make_app: Any) -> None:
+
+    with pytest.raises(ConfigurationError, match="readable by anyone"):
+        make_app([whoami], ofrep=OFREPConfig())
+
+
+def test_ofrep_needs_a_flag_provider(make_app: Any) -> None:
+
+    provider = InMemoryProvider({"x": InMemoryFlag("on", {"on": True})})
+    with pytest.raises(ConfigurationError, match="not one"):
+        make_app([whoami], provider=provider, ofrep=OFREPConfig(public=True))
+
+
+def test_the_admin_api_is_mounted_on_the_plugins_store(make_app: Any, domain: str) -> None:
+    from openfeature_litestar.web.admin import AdminConfig  # noqa: PLC0415
+
+    store = MemoryStore({"flags": {}}, namespace=f"ns-{domain}")
+    admin = AdminConfig(guards=[bearer_token_guard(OFREP_TOKEN)])
+    app, _ = make_app([whoami], store=store, admin=admin)
+    with TestClient(app) as client:
+        assert client.get("/admin/v1/namespaces").status_code == 401
+        response = client.get(
+            "/admin/v1/namespaces", headers={"Authorization": f"Bearer {OFREP_TOKEN}"}
+        )
+    assert response.status_code == 200
+    assert [entry["name"] for entry in response.json()["namespaces"]] == [f"ns-{domain}"]
+
+
+def test_the_admin_api_needs_a_writable_store_or_its_own(make_app: Any) -> None:
+    from openfeature_litestar.web.admin import AdminConfig  # noqa: PLC0415
+
+    provider = InMemoryProvider({"x": InMemoryFlag("on", {"on": True})})
+    admin = AdminConfig(guards=[bearer_token_guard(OFREP_TOKEN)])
+    with pytest.raises(ConfigurationError, match="writable store"):
+        make_app([whoami], provider=provider, admin=admin)
+    own = AdminConfig(
+        guards=admin.guards, stores={"other": MemoryStore({"flags": {}}, namespace="other")}
+    )
+    app, _ = make_app([whoami], provider=provider, admin=own)
+    with TestClient(app) as client:
+        response = client.get(
+            "/admin/v1/namespaces", headers={"Authorization": f"Bearer {OFREP_TOKEN}"}
+        )
+    assert [entry["name"] for entry in response.json()["namespaces"]] == ["other"]
+
+
+def test_the_admin_api_never_mounts_unguarded(make_app: Any) -> None:
+
+    with pytest.raises(ConfigurationError):
+        make_app([whoami], admin=AdminConfig())

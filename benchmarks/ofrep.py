@@ -1,0 +1,369 @@
+"""``python -m benchmarks.ofrep``: OFREP evaluations per second over HTTP, and in process.
+
+An application serving :func:`~openfeature_litestar.web.ofrep_router` on a
+:class:`~openfeature_litestar.FlagProvider` (20 flags: static, targeted and fractional)
+runs under uvicorn in a process of its own (one worker, no access log). A load
+generator in this process keeps N HTTP/1.1 keep-alive connections busy on loopback,
+each request a ``POST`` with a JSON context for one of 64 users:
+
+* **single**: ``POST /ofrep/v1/evaluate/flags/{key}``, the flags taken in turn;
+* **bulk**: ``POST /ofrep/v1/evaluate/flags``, every flag at once (with its ETag).
+
+In the same run the same evaluations are timed in process
+(:meth:`~openfeature_litestar.FlagProvider.resolve_any_details` and
+:meth:`~openfeature_litestar.FlagProvider.resolve_all_details`, same contexts), so the
+ratio shows what HTTP, JSON and the server cost on top of evaluation. The generator is
+an asyncio one written for ``POST`` bodies (``benchmarks/plugin.py``'s sends ``GET``
+requests only). ``--quick`` is a smoke run of about 15 seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import importlib.metadata
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from litestar import Litestar
+from openfeature.evaluation_context import EvaluationContext
+
+from openfeature_litestar import FlagProvider, document_from_data
+from openfeature_litestar.web import OFREPConfig, ofrep_router
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+__all__ = ["app", "main"]
+
+USERS: Final = tuple(f"user-{number}" for number in range(64))
+PLANS: Final = ("free", "pro", "team")
+ROOT: Final = Path(__file__).resolve().parent.parent
+STARTUP_DEADLINE: Final = 60.0
+BASE: Final = "/ofrep/v1/evaluate/flags"
+
+
+def _document() -> dict[str, Any]:
+    flags: dict[str, Any] = {}
+    for number in range(7):
+        flags[f"static-{number}"] = {
+            "state": "ENABLED",
+            "variants": {"on": True, "off": False},
+            "defaultVariant": "on" if number % 2 else "off",
+        }
+    for number in range(7):
+        flags[f"targeted-{number}"] = {
+            "state": "ENABLED",
+            "variants": {"pro": "pro-layout", "basic": "basic-layout"},
+            "defaultVariant": "basic",
+            "targeting": {
+                "if": [{"in": [{"var": "plan"}, ["pro", "team"]]}, "pro", "basic"],
+            },
+        }
+    for number in range(6):
+        flags[f"rollout-{number}"] = {
+            "state": "ENABLED",
+            "variants": {"on": True, "off": False},
+            "defaultVariant": "off",
+            "targeting": {"fractional": [["on", 10 * (number + 1)], ["off", 90 - 10 * number]]},
+        }
+    return {"flags": flags}
+
+
+DOCUMENT: Final = _document()
+FLAGS: Final = tuple(DOCUMENT["flags"])
+
+
+def _context(index: int) -> dict[str, Any]:
+    return {"targetingKey": USERS[index % len(USERS)], "plan": PLANS[index % len(PLANS)]}
+
+
+def app() -> Litestar:
+    """The OFREP application the benchmark loads (uvicorn factory).
+
+    Returns:
+        The application, with the provider initialized on start-up.
+    """
+    provider = FlagProvider(document_from_data(DOCUMENT))
+
+    def start() -> None:
+        provider.initialize(EvaluationContext())
+
+    def stop() -> None:
+        provider.shutdown()
+
+    router = ofrep_router(OFREPConfig(public=True), provider)
+    return Litestar([router], on_startup=[start], on_shutdown=[stop])
+
+
+# -- the server -----------------------------------------------------------------------------
+
+
+@dataclass
+class Server:
+    """The uvicorn process and its port."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def _start() -> Server:
+    port = _free_port()
+    command = [
+        sys.executable, "-m", "uvicorn", "--factory", "benchmarks.ofrep:app",
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--no-access-log", "--log-level", "warning",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT)  # noqa: S603 - this interpreter, fixed arguments
+    return Server(process, port)
+
+
+def _stop(server: Server) -> None:
+    if server.process.poll() is None:
+        server.process.send_signal(signal.SIGINT)
+        try:
+            server.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait()
+
+
+# -- HTTP/1.1 on keep-alive connections ---------------------------------------------------
+
+
+def _request(path: str, context: dict[str, Any]) -> bytes:
+    body = json.dumps({"context": context}, separators=(",", ":")).encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status_line, _, header_block = head.partition(b"\r\n")
+    length = 0
+    for line in header_block.split(b"\r\n"):
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return int(status_line.split(b" ", 2)[1]), await reader.readexactly(length)
+
+
+async def _exchange(port: int, request: bytes) -> tuple[int, bytes]:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        return await _response(reader)
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def _keep_busy(
+    port: int, requests: Sequence[bytes], stop_at: float, offset: int, counts: list[int]
+) -> None:
+    loop = asyncio.get_running_loop()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    index = offset
+    try:
+        while loop.time() < stop_at:
+            writer.write(requests[index % len(requests)])
+            status, _ = await _response(reader)
+            counts[0 if status == 200 else 1] += 1  # noqa: PLR2004 - HTTP OK
+            index += 1
+    finally:
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+
+async def _load(
+    port: int, requests: Sequence[bytes], connections: int, duration: float
+) -> tuple[int, int]:
+    counts = [0, 0]
+    stop_at = asyncio.get_running_loop().time() + duration
+    await asyncio.gather(
+        *(_keep_busy(port, requests, stop_at, n * 7, counts) for n in range(connections))
+    )
+    return counts[0], counts[1]
+
+
+def _http_rate(port: int, requests: Sequence[bytes], connections: int, duration: float) -> float:
+    ok, errors = asyncio.run(_load(port, requests, connections, duration))
+    if errors:
+        raise RuntimeError(f"{errors} responses were not 200 OK")
+    return ok / duration
+
+
+def _single_requests() -> list[bytes]:
+    count = len(USERS) * len(FLAGS)
+    return [
+        _request(f"{BASE}/{FLAGS[n % len(FLAGS)]}", _context(n // len(FLAGS))) for n in range(count)
+    ]
+
+
+def _bulk_requests() -> list[bytes]:
+    return [_request(BASE, _context(n)) for n in range(len(USERS))]
+
+
+# -- in process -----------------------------------------------------------------------------
+
+
+def _in_process_rate(evaluate: Callable[[int], object], duration: float) -> float:
+    done, index = 0, 0
+    stop_at = time.perf_counter() + duration
+    while time.perf_counter() < stop_at:
+        for _ in range(200):
+            evaluate(index)
+            index += 1
+        done += 200
+    return done / duration
+
+
+def _in_process(duration: float) -> tuple[float, float]:
+    provider = FlagProvider(document_from_data(DOCUMENT))
+    provider.initialize(EvaluationContext())
+    try:
+        contexts = [
+            EvaluationContext(user, {"plan": PLANS[n % len(PLANS)]}) for n, user in enumerate(USERS)
+        ]
+
+        def one(index: int) -> object:
+            return provider.resolve_any_details(
+                FLAGS[index % len(FLAGS)], contexts[(index // len(FLAGS)) % len(contexts)]
+            )
+
+        def bulk(index: int) -> object:
+            return provider.resolve_all_details(contexts[index % len(contexts)])
+
+        return _in_process_rate(one, duration), _in_process_rate(bulk, duration)
+    finally:
+        provider.shutdown()
+
+
+def _check(server: Server) -> None:
+    """Fail unless the server answers like the provider in this process."""
+    provider = FlagProvider(document_from_data(DOCUMENT))
+    provider.initialize(EvaluationContext())
+    try:
+        for n in range(len(USERS)):
+            context = _context(n)
+            status, body = asyncio.run(_exchange(server.port, _request(BASE, context)))
+            if status != 200:  # noqa: PLR2004 - HTTP OK
+                raise RuntimeError(f"bulk evaluation answered {status}: {body!r}")
+            answers = {item["key"]: item.get("value") for item in json.loads(body)["flags"]}
+            attributes = {"plan": context["plan"]}
+            _, expected = provider.resolve_all_details(
+                EvaluationContext(context["targetingKey"], attributes)
+            )
+            if answers != {key: found.value for key, found in expected.items()}:
+                raise RuntimeError(f"the server's answers differ for {context}")
+    finally:
+        provider.shutdown()
+
+
+def _wait_until_ready(server: Server) -> None:
+    deadline = time.monotonic() + STARTUP_DEADLINE
+    while True:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"the server exited ({server.process.returncode})")
+        with contextlib.suppress(OSError, asyncio.IncompleteReadError):
+            status, _ = asyncio.run(_exchange(server.port, _request(BASE, _context(0))))
+            if status == 200:  # noqa: PLR2004 - HTTP OK
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the server is not answering after {STARTUP_DEADLINE} s")
+        time.sleep(0.1)
+
+
+# -- the run --------------------------------------------------------------------------------
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
+def _report(
+    rates: dict[str, tuple[float, float]], connections: int, duration: float, local: float
+) -> str:
+    lines = [
+        f"OFREP evaluation: requests/s over HTTP vs. evaluations/s in process ({len(FLAGS)} flags)",
+        (
+            f"uvicorn {_version('uvicorn')} (1 worker, --no-access-log), litestar "
+            f"{_version('litestar')}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
+        ),
+        (
+            f"load: asyncio keep-alive generator, {connections} connections, {duration:g} s "
+            f"per mode; in process: {local:g} s per mode, same contexts"
+        ),
+        "",
+        "| mode | HTTP requests/s | in-process evaluations/s | HTTP / in-process |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for mode, (http, in_process) in rates.items():
+        lines.append(f"| {mode} | {http:,.0f} | {in_process:,.0f} | {http / in_process:.4f} |")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark and print its table.
+
+    Args:
+        argv: The arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0, or 1 when the server failed or answered wrongly.
+    """
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ofrep", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a smoke run of about 15 s")
+    parser.add_argument("--connections", type=int, default=16, help="keep-alive connections")
+    parser.add_argument("--duration", type=float, help="seconds of load per mode")
+    args = parser.parse_args(argv)
+    duration = args.duration or (3.0 if args.quick else 10.0)
+    warmup = 0.5 if args.quick else 2.0
+    local = 1.0 if args.quick else 3.0
+    server = _start()
+    try:
+        _wait_until_ready(server)
+        _check(server)
+        loads = {"single flag": _single_requests(), f"bulk ({len(FLAGS)} flags)": _bulk_requests()}
+        http: dict[str, float] = {}
+        for mode, requests in loads.items():
+            _http_rate(server.port, requests, args.connections, warmup)
+            http[mode] = _http_rate(server.port, requests, args.connections, duration)
+    except (RuntimeError, OSError) as exc:
+        sys.stderr.write(f"benchmarks.ofrep: {exc}\n")
+        return 1
+    finally:
+        _stop(server)
+    single, bulk = _in_process(local)
+    rates = {mode: (http[mode], rate) for mode, rate in zip(http, (single, bulk), strict=True)}
+    print(_report(rates, args.connections, duration, local))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,210 @@
+r"""A standalone flag server: OFREP and the admin API on any store, like a small flagd.
+
+::
+
+    OPENFEATURE_LITESTAR_TOKENS=read-token \\
+    OPENFEATURE_LITESTAR_ADMIN_TOKENS=admin-token \\
+    openfeature-litestar serve --store redis://flags.internal:6379/0
+
+Services in any language read flags with an OFREP provider pointed at the server
+(``Authorization: Bearer <token>``); people and pipelines change them through the admin
+API with an admin token. Tokens come from the environment (comma-separated), never
+from the command line, where other users of the machine could read them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from typing import TYPE_CHECKING, Any, Final
+
+from litestar import Litestar, get
+from litestar.exceptions import ServiceUnavailableException
+from litestar.openapi.config import OpenAPIConfig
+
+from openfeature_litestar.cli import resolve_store_url
+from openfeature_litestar.errors import ConfigurationError, MissingDependencyError
+from openfeature_litestar.provider import FlagProvider
+from openfeature_litestar.stores import WritableFlagStore, store_from_url
+
+from .admin import ActorCallable, AdminConfig
+from .auth import bearer_token_guard
+from .config import OpenFeatureConfig
+from .ofrep import OFREPConfig
+from .plugin import OpenFeaturePlugin
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from litestar.connection import ASGIConnection
+
+__all__ = [
+    "ADMIN_TOKENS_ENV",
+    "TOKENS_ENV",
+    "create_server",
+    "serve",
+]
+
+TOKENS_ENV: Final = "OPENFEATURE_LITESTAR_TOKENS"
+"""The environment variable with the OFREP bearer tokens, comma-separated."""
+
+ADMIN_TOKENS_ENV: Final = "OPENFEATURE_LITESTAR_ADMIN_TOKENS"
+"""The environment variable with the admin API's bearer tokens, comma-separated."""
+
+_BEARER: Final = "bearer"
+
+
+def _tokens(given: Sequence[str], env: str) -> tuple[str, ...]:
+    """``given``, else the comma-separated tokens of the environment variable ``env``."""
+    if isinstance(given, str):
+        given = (given,)
+    if given:
+        return tuple(given)
+    return tuple(token.strip() for token in os.environ.get(env, "").split(",") if token.strip())
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def _token_actor(tokens: Sequence[str]) -> ActorCallable:
+    """Name the writer by the position of their admin token: ``admin-token-2``.
+
+    The guard has already admitted the token; this only finds which one it was,
+    comparing with every token (no early exit) so that the answer's timing says nothing.
+    A token itself never reaches the audit trail.
+    """
+    digests = [_digest(token) for token in tokens]
+
+    def actor(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        scheme, _, presented = connection.headers.get("authorization", "").strip().partition(" ")
+        presented_digest = _digest(presented.strip()) if scheme.lower() == _BEARER else b""
+        position = 0
+        for number, digest in enumerate(digests, start=1):
+            if hmac.compare_digest(presented_digest, digest):
+                position = number
+        return f"admin-token-{position}" if position else "admin-token-unknown"
+
+    return actor
+
+
+def _store(store: str | WritableFlagStore | None, namespace: str | None) -> WritableFlagStore:
+    if store is None or isinstance(store, str):
+        return store_from_url(resolve_store_url(store), namespace=namespace)
+    if namespace is not None and store.namespace != namespace:
+        raise ConfigurationError(
+            f"the store holds namespace {store.namespace!r}, not {namespace!r}: "
+            "leave namespace out, or give a store of that namespace"
+        )
+    return store
+
+
+def _health_routes(plugin: OpenFeaturePlugin) -> list[Any]:
+    @get("/healthz", summary="Liveness", include_in_schema=False, sync_to_thread=False)
+    def healthz() -> dict[str, str]:
+        """Always ``ok`` while the process serves requests."""
+        return {"status": "ok"}
+
+    @get("/readyz", summary="Readiness", include_in_schema=False, sync_to_thread=False)
+    def readyz() -> dict[str, Any]:
+        """``ok`` with the served revision once flags are loaded; ``503`` before."""
+        provider = plugin.provider
+        if not isinstance(provider, FlagProvider) or provider.snapshot.document is None:
+            raise ServiceUnavailableException(detail="the flags are not loaded yet")
+        return {"status": "ok", "revision": provider.snapshot.revision}
+
+    return [healthz, readyz]
+
+
+def create_server(
+    store: str | WritableFlagStore | None = None,
+    *,
+    namespace: str | None = None,
+    tokens: Sequence[str] = (),
+    admin_tokens: Sequence[str] = (),
+    public: bool = False,
+    domain: str | None = None,
+) -> Litestar:
+    """A Litestar application serving one namespace of a store over OFREP and the admin API.
+
+    Routes: OFREP at ``/ofrep/v1`` (bearer ``tokens``, or public), the admin API at
+    ``/admin/v1`` (only with ``admin_tokens``, and only for them; writes are audited as
+    ``admin-token-<n>``, the token's position in the list), ``/healthz`` (liveness),
+    ``/readyz`` (``503`` until the flags are loaded) and the OpenAPI schema at
+    ``/schema``.
+
+    Args:
+        store: A writable store, or a store URL for
+            :func:`~openfeature_litestar.store_from_url`; ``None`` uses the environment
+            variable ``OPENFEATURE_LITESTAR_STORE``, else the embedded SQLite database
+            the command line uses (see :func:`~openfeature_litestar.cli.resolve_store_url`).
+        namespace: The namespace to serve; ``None`` takes the URL's ``?namespace=``, else
+            ``default``.
+        tokens: The bearer tokens OFREP clients present; empty reads
+            :data:`TOKENS_ENV`.
+        admin_tokens: The bearer tokens of the admin API; empty reads
+            :data:`ADMIN_TOKENS_ENV`; none at all leaves the admin API unmounted.
+        public: Serve OFREP without tokens, even when ``tokens`` are given (flags and
+            their metadata are then readable by anyone who reaches the server).
+        domain: The OpenFeature domain to register the server's provider for (``None``:
+            the default provider); set it to run several servers in one process.
+
+    Returns:
+        The application, for uvicorn or any ASGI server.
+
+    Raises:
+        ConfigurationError: No OFREP tokens and not ``public``, an empty token, a bad
+            store URL, or a store of another namespace than ``namespace``.
+    """
+    read_tokens = _tokens(tokens, TOKENS_ENV)
+    write_tokens = _tokens(admin_tokens, ADMIN_TOKENS_ENV)
+    if not read_tokens and not public:
+        raise ConfigurationError(
+            f"the flag server needs OFREP tokens: set {TOKENS_ENV} (comma-separated), "
+            "or serve OFREP publicly on purpose (public=True, --public)"
+        )
+    flag_store = _store(store, namespace)
+    # Public means public: tokens (perhaps set for the whole environment) are not asked for.
+    guards = () if public else (bearer_token_guard(read_tokens),)
+    ofrep = OFREPConfig(guards=guards, public=public)
+    admin = None
+    if write_tokens:
+        admin = AdminConfig(
+            guards=[bearer_token_guard(write_tokens, realm="openfeature-litestar-admin")],
+            actor=_token_actor(write_tokens),
+        )
+    config = OpenFeatureConfig(store=flag_store, domain=domain, ofrep=ofrep, admin=admin)
+    plugin = OpenFeaturePlugin(config)
+
+    async def close_store() -> None:
+        # The admin API used the store on this loop; the provider closes its own loop's.
+        await flag_store.close()
+
+    return Litestar(
+        route_handlers=_health_routes(plugin),
+        plugins=[plugin],
+        on_shutdown=[close_store],
+        openapi_config=OpenAPIConfig(title="openfeature-litestar flag server", version="1"),
+    )
+
+
+def serve(host: str = "127.0.0.1", port: int = 8013, **create_server_kwargs: Any) -> None:
+    """Run :func:`create_server` under uvicorn until interrupted.
+
+    Args:
+        host: The interface to listen on; the default accepts local connections only
+            (put a TLS-terminating reverse proxy in front to serve others).
+        port: The port (8013, flagd's OFREP port, by default).
+        **create_server_kwargs: Passed to :func:`create_server`.
+
+    Raises:
+        MissingDependencyError: uvicorn is not installed.
+        ConfigurationError: As :func:`create_server`.
+    """
+    try:
+        import uvicorn  # noqa: PLC0415 - only the standalone server needs it
+    except ImportError:
+        raise MissingDependencyError("uvicorn", "server") from None
+    app = create_server(**create_server_kwargs)
+    uvicorn.run(app, host=host, port=port, log_level="info")

@@ -1,0 +1,157 @@
+"""The standalone server in a process of its own: tokens from the environment, SQLite store.
+
+OFREP answers with a read token and refuses without one; an admin write made with an
+admin token reaches OFREP answers; the server stops cleanly on SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+from openfeature_litestar import store_from_url
+from openfeature_litestar.cli import STORE_URL_ENV
+from openfeature_litestar.web.server import ADMIN_TOKENS_ENV, TOKENS_ENV
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+pytestmark = pytest.mark.integration
+
+DEADLINE = 20.0
+READ = {"Authorization": "Bearer service-token"}
+ADMIN = {"Authorization": "Bearer admin-token"}
+BANNER: dict[str, Any] = {
+    "state": "ENABLED",
+    "variants": {"on": True, "off": False},
+    "defaultVariant": "off",
+    "targeting": {"if": [{"==": [{"var": "plan"}, "pro"]}, "on", "off"]},
+}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def seed(url: str) -> None:
+    async def write() -> None:
+        store = store_from_url(url)
+        try:
+            await store.replace_document({"flags": {"banner": BANNER}}, actor="test-seed")
+        finally:
+            await store.close()
+
+    asyncio.run(write())
+
+
+def start(tmp_path: Path, port: int, environment: dict[str, str]) -> subprocess.Popen[bytes]:
+    # The command a user runs: `openfeature-litestar serve`.
+    command = ["-m", "openfeature_litestar.cli", "serve", "--port", str(port)]
+    log = (tmp_path / "server.log").open("wb")
+    with log:
+        return subprocess.Popen(  # noqa: S603 - our own command line
+            [sys.executable, *command],
+            cwd=tmp_path,
+            env={**os.environ, **environment},
+            stdout=log,
+            stderr=log,
+        )
+
+
+def wait_until_ready(base: str, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + DEADLINE
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    pytest.fail(f"the server was not ready within {DEADLINE} s:\n{log.read_text()}")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
+    seed(url)
+    port = free_port()
+    environment = {
+        TOKENS_ENV: "service-token",
+        ADMIN_TOKENS_ENV: "admin-token",
+        STORE_URL_ENV: url,
+    }
+    process = start(tmp_path, port, environment)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base, process, tmp_path / "server.log")
+        yield base, process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(DEADLINE)
+
+
+def evaluate(base: str, context: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+    return httpx.post(
+        f"{base}/ofrep/v1/evaluate/flags/banner",
+        json={"context": context},
+        headers=headers,
+        timeout=5,
+    )
+
+
+def test_serves_ofrep_with_a_token_and_admin_writes_reach_it(
+    server: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    base, process = server
+    assert evaluate(base, {"targetingKey": "u"}, {}).status_code == 401
+    assert evaluate(base, {"targetingKey": "u"}, ADMIN).status_code == 401
+    answer = evaluate(base, {"targetingKey": "u", "plan": "pro"}, READ)
+    assert answer.status_code == 200
+    assert (answer.json()["value"], answer.json()["variant"]) == (True, "on")
+    assert evaluate(base, {"targetingKey": "u"}, READ).json()["value"] is False
+
+    admin = f"{base}/admin/v1/namespaces/default"
+    assert httpx.get(f"{admin}/flags/banner", headers=READ).status_code == 401
+    read = httpx.get(f"{admin}/flags/banner", headers=ADMIN)
+    assert read.status_code == 200
+    write = httpx.put(
+        f"{admin}/flags/banner",
+        headers={**ADMIN, "If-Match": read.headers["etag"]},
+        json={"state": "ENABLED", "variants": BANNER["variants"], "defaultVariant": "on"},
+    )
+    assert write.status_code == 200, write.text
+
+    deadline = time.monotonic() + 10
+    while evaluate(base, {"targetingKey": "u"}, READ).json()["value"] is not True:
+        assert time.monotonic() < deadline, "OFREP never served the admin write"
+        time.sleep(0.05)
+    audit = httpx.get(f"{admin}/audit", params={"flag": "banner", "limit": 1}, headers=ADMIN)
+    assert audit.json()["entries"][0]["actor"] == "admin-token-1"
+
+    process.send_signal(signal.SIGTERM)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught.
+    assert process.wait(DEADLINE) in {0, -signal.SIGTERM}
+    assert "Application shutdown complete" in (tmp_path / "server.log").read_text()
+
+
+def test_refuses_to_start_without_tokens(tmp_path: Path) -> None:
+    environment = {STORE_URL_ENV: f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"}
+    process = start(tmp_path, free_port(), {**environment, TOKENS_ENV: ""})
+    assert process.wait(DEADLINE) != 0
+    assert TOKENS_ENV in (tmp_path / "server.log").read_text()
