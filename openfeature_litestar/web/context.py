@@ -151,6 +151,20 @@ class ContextBuilder:
         attributes.update(self.static)
         return EvaluationContext(self._targeting_key(connection), attributes)
 
+    @property
+    def trusted_names(self) -> frozenset[str]:
+        """The attributes the server derives rather than the client sends.
+
+        The client address (read through :attr:`trusted_proxies` only) and the
+        :attr:`static` attributes; the middleware does not pass them through the
+        plugin's :class:`~openfeature_litestar.Sanitizer`, which would otherwise redact
+        an IP address as personal data.
+        """
+        names = set(self.static)
+        if self.client_host is not None:
+            names.add(self.client_host)
+        return frozenset(names)
+
     def _targeting_key(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
         user = connection.scope.get("user")
         if user is not None:

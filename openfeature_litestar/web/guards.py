@@ -111,7 +111,8 @@ def require_variant(
         status_code: The status of the refusal; 404 makes the route look absent.
         domain: The OpenFeature domain to evaluate in; ``None`` is the default
             provider. Pass the plugin's domain when it registers a named one.
-        flag_type: The flag's type, which decides the SDK method the guard calls.
+        flag_type: The flag's type, which decides the SDK method the guard calls (a
+            :class:`~openfeature.flag_evaluation.FlagType` or its name in any case).
 
     Returns:
         The guard, for a handler's, controller's, router's or app's ``guards``.
@@ -123,7 +124,8 @@ def require_variant(
     admitted = frozenset((variant,) if isinstance(variant, str) else variant)
     if not admitted:
         raise ValueError("require_variant needs at least one variant name")
-    flag_type = FlagType(flag_type)
+    # FlagType's values are upper case; accept "boolean" as well as FlagType.BOOLEAN.
+    flag_type = FlagType(str(flag_type).upper())
 
     async def guard(
         connection: ASGIConnection[Any, Any, Any, Any],  # noqa: ARG001 - Litestar's guard signature

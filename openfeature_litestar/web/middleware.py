@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from litestar.connection import ASGIConnection
@@ -85,7 +86,12 @@ class OpenFeatureMiddleware(ASGIMiddleware):
         )
         self.sanitizer = sanitizer
         self.scope_key = scope_key
-        self.exclude_path_pattern = tuple(exclude) if isinstance(exclude, list) else exclude
+        # Litestar skips handle() for excluded paths, which would leave them with the
+        # transaction context of whoever runs the app (a test client's task): the
+        # middleware matches them itself and gives them an empty context instead.
+        self.exclude_path_pattern = None
+        patterns = [exclude] if isinstance(exclude, str) else list(exclude or ())
+        self._excluded = re.compile("|".join(patterns)) if patterns else None
 
     def build_context(self, scope: Scope, receive: Receive, send: Send) -> EvaluationContext:
         """Build and sanitize the context of one connection; never raises.
@@ -106,9 +112,7 @@ class OpenFeatureMiddleware(ASGIMiddleware):
                     "not an EvaluationContext"
                 )
             if self.sanitizer is not None and context.attributes:
-                context = EvaluationContext(
-                    context.targeting_key, self.sanitizer.sanitize(context.attributes)
-                )
+                context = self._sanitized(context)
         except Exception as exc:
             # The exception's message may quote request data (a header, an id): log
             # only its type, and where.
@@ -122,6 +126,25 @@ class OpenFeatureMiddleware(ASGIMiddleware):
             return EvaluationContext()
         return context
 
+    def _sanitized(self, context: EvaluationContext) -> EvaluationContext:
+        assert self.sanitizer is not None  # noqa: S101 - checked by the caller
+        attributes = context.attributes
+        # What the server itself derives (the client address through the trusted
+        # proxies, the developer's static attributes) is not client input: it bypasses
+        # the policy, or an IP-address pattern would hide the very address the
+        # developer asked for. Logs still see it through the audit hook's own policy.
+        trusted = (
+            self.context_builder.trusted_names
+            if isinstance(self.context_builder, ContextBuilder)
+            else frozenset()
+        )
+        if not trusted:
+            return EvaluationContext(context.targeting_key, self.sanitizer.sanitize(attributes))
+        untrusted = {name: value for name, value in attributes.items() if name not in trusted}
+        sanitized = self.sanitizer.sanitize(untrusted)
+        sanitized.update({name: attributes[name] for name in trusted if name in attributes})
+        return EvaluationContext(context.targeting_key, sanitized)
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         """Run the rest of the application with the connection's transaction context.
 
@@ -131,7 +154,8 @@ class OpenFeatureMiddleware(ASGIMiddleware):
             send: The ASGI send channel.
             next_app: The rest of the application.
         """
-        context = self.build_context(scope, receive, send)
+        excluded = self._excluded is not None and self._excluded.search(scope["path"])
+        context = EvaluationContext() if excluded else self.build_context(scope, receive, send)
         # A server without lifespan state support sends no "state".
         scope.setdefault("state", {})[self.scope_key] = context
         previous = api.get_transaction_context()

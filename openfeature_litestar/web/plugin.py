@@ -9,11 +9,13 @@ import uuid
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+import anyio
 import anyio.to_thread
 from litestar.di import NamedDependency, Provide
 from litestar.params import SkipValidation
 from litestar.plugins import InitPlugin
 from openfeature import api
+from openfeature import hook as openfeature_hooks
 from openfeature.client import OpenFeatureClient
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ProviderFatalError
@@ -81,6 +83,46 @@ def _working_propagator_installed() -> bool:
         return api.get_transaction_context() is probe
     finally:
         api.set_transaction_context(previous)
+
+
+# How many running plugins serve from each provider (by identity): one provider may be
+# given to several apps (domains); only the last one to stop shuts it down.
+_users: dict[int, int] = {}
+_users_lock = threading.Lock()
+
+
+def _acquire(provider: FeatureProvider) -> None:
+    with _users_lock:
+        _users[id(provider)] = _users.get(id(provider), 0) + 1
+
+
+def _release(provider: FeatureProvider) -> bool:
+    """Drop one use of ``provider``; whether it was the last one."""
+    with _users_lock:
+        count = _users.get(id(provider), 0) - 1
+        if count > 0:
+            _users[id(provider)] = count
+            return False
+        _users.pop(id(provider), None)
+        return True
+
+
+def _remove_api_hooks(ours: tuple[Hook, ...]) -> None:
+    # The SDK has no remove_hooks(), and clear_hooks() + add_hooks() would leave other
+    # threads evaluating without anyone's API hooks (a SanitizingHook among them) for a
+    # moment; so the SDK's list is replaced in one assignment, as add_hooks() does.
+    openfeature_hooks._hooks = _without(api.get_hooks(), ours)  # noqa: SLF001
+
+
+def _flush_hooks(hooks: tuple[Hook, ...]) -> None:
+    """Let hooks that buffer (the audit hook's queue) hand over what they hold."""
+    for hook in hooks:
+        flush = getattr(hook, "flush", None)
+        if callable(flush):
+            try:
+                flush(5.0)
+            except Exception as exc:  # shutdown goes on; the type only is logged
+                logger.warning("flushing %r failed: %s", hook, type(exc).__name__)
 
 
 def _without(hooks: list[Hook], ours: tuple[Hook, ...]) -> list[Hook]:
@@ -152,7 +194,14 @@ class OpenFeaturePlugin(InitPlugin):
             :func:`~openfeature_litestar.store_from_url` rejects.
     """
 
-    __slots__ = ("_app_loop_stores", "_config", "_hooks_added", "_middleware", "_provider")
+    __slots__ = (
+        "_app_loop_stores",
+        "_config",
+        "_hooks_added",
+        "_middleware",
+        "_provider",
+        "_registered",
+    )
 
     def __init__(self, config: OpenFeatureConfig) -> None:
         """Create the plugin; the provider is built now and registered on start-up."""
@@ -166,6 +215,7 @@ class OpenFeaturePlugin(InitPlugin):
         )
         self._hooks_added: tuple[Hook, ...] = ()
         self._app_loop_stores: tuple[WritableFlagStore, ...] = ()
+        self._registered = False
 
     @staticmethod
     def _build_provider(config: OpenFeatureConfig) -> FeatureProvider:
@@ -294,7 +344,10 @@ class OpenFeaturePlugin(InitPlugin):
         try:
             yield
         finally:
-            await self.shutdown()
+            # A cancelled lifespan (a server stopping hard, a test's timeout) still
+            # unregisters the provider and removes the hooks.
+            with anyio.CancelScope(shield=True):
+                await self.shutdown()
 
     async def startup(self) -> None:
         """Install the propagator, add the hooks and register the provider.
@@ -313,8 +366,13 @@ class OpenFeaturePlugin(InitPlugin):
             api.add_hooks(list(self._hooks_added))
         try:
             await anyio.to_thread.run_sync(self._register)
-        except ProviderFatalError as exc:
-            await self.shutdown()
+        except BaseException as exc:
+            # Whatever ends the start-up (a fatal provider, a cancelled lifespan) must
+            # not leave the hooks or the registration behind.
+            with anyio.CancelScope(shield=True):
+                await self.shutdown()
+            if not isinstance(exc, ProviderFatalError):
+                raise
             raise ConfigurationError(
                 f"the OpenFeature provider {self._provider_name()!r} cannot start: "
                 f"{mask_secrets(str(exc))}"
@@ -327,9 +385,8 @@ class OpenFeaturePlugin(InitPlugin):
         """
         if self._hooks_added:
             ours, self._hooks_added = self._hooks_added, ()
-            remaining = _without(api.get_hooks(), ours)
-            api.clear_hooks()
-            api.add_hooks(remaining)
+            _remove_api_hooks(ours)
+            await anyio.to_thread.run_sync(_flush_hooks, ours)
         await anyio.to_thread.run_sync(self._unregister)
         # The admin API used its stores on this (the application's) loop; the provider
         # closes only what it opened on its own loop.
@@ -352,6 +409,9 @@ class OpenFeaturePlugin(InitPlugin):
         runs on a daemon thread of its own, left to finish when the wait times out.
         """
         config = self._config
+        if not self._registered:
+            self._registered = True
+            _acquire(self._provider)
         registered: concurrent.futures.Future[None] = concurrent.futures.Future()
 
         def register() -> None:
@@ -388,12 +448,17 @@ class OpenFeaturePlugin(InitPlugin):
         The SDK shuts an unbound provider down on a thread of its own; the plugin shuts it
         down as well and waits, so that the store is closed when the lifespan ends.
         """
+        if not self._registered:
+            return
+        self._registered = False
         provider, domain = self._provider, self._config.domain
         if api.get_client(domain).provider is provider:
             if domain is None:
                 api.set_provider(NoOpProvider())
             else:
                 api.set_provider(NoOpProvider(), domain)
+        if not _release(provider) or api.get_client().provider is provider:
+            return  # another app (or the default domain) still serves from it
         try:
             provider.shutdown()
         except Exception as exc:

@@ -131,3 +131,11 @@ def test_invalid_guard_arguments() -> None:
         require_variant("x", "a", status_code=302)
     with pytest.raises(ValueError, match="at least one variant"):
         require_variant("x", [])
+
+
+@pytest.mark.parametrize("name", ["boolean", "BOOLEAN", "Boolean"])
+def test_require_variant_takes_the_type_by_name(make_app: Any, domain: str, name: str) -> None:
+    guard = require_variant("beta", "on", domain=domain, flag_type=name)  # type: ignore[arg-type]
+    with client_for(make_app, guard) as client:
+        assert client.get("/feature", headers={"X-User": "user-1"}).status_code == 200
+        assert client.get("/feature", headers={"X-User": "user-2"}).status_code == 404

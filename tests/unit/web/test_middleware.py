@@ -187,3 +187,46 @@ def test_middleware_restores_the_previous_context_when_the_handler_fails(make_ap
 
     assert asyncio.run(scenario()) is outer
     assert seen == ["user-2"]
+
+
+@get("/address")
+async def address() -> dict[str, Any]:
+    return dict(api.get_transaction_context().attributes)
+
+
+def test_the_client_address_and_static_attributes_pass_the_default_sanitizer(
+    make_app: Any,
+) -> None:
+    # Server-derived attributes the developer asked for are not client input: the
+    # default policy (which redacts IP addresses) must not hide them from targeting.
+    builder = ContextBuilder(
+        client_host="ip", static={"ip_range": "10.0.0.0/8"}, headers={"X-Email": "email"}
+    )
+    app, _ = make_app([address], context_builder=builder)
+
+    async def scenario() -> dict[str, Any]:
+        async with app.lifespan():
+            transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                response = await client.get("/address", headers={"X-Email": "a@b.c"})
+                return dict(response.json())
+
+    seen = asyncio.run(scenario())
+    assert seen == {"ip": "203.0.113.7", "ip_range": "10.0.0.0/8", "email": "[REDACTED]"}
+
+
+def test_an_excluded_path_sees_an_empty_context_not_the_callers(make_app: Any) -> None:
+    @get("/health")
+    async def health() -> str:
+        return str(api.get_transaction_context().targeting_key)
+
+    app, _ = make_app([health], exclude="^/health")
+
+    async def scenario() -> str:
+        async with app.lifespan():
+            api.set_transaction_context(EvaluationContext("the-caller"))
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+                return (await client.get("/health", headers={"X-User": "user-1"})).text
+
+    assert asyncio.run(scenario()) == "None"

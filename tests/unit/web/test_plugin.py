@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import pytest
 from litestar import Litestar, get
 from litestar.di import Provide
@@ -18,7 +20,14 @@ from openfeature.provider import ProviderStatus
 from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
 from openfeature.transaction_context import ContextVarsTransactionContextPropagator
 
-from openfeature_litestar import ConfigurationError, FileStore, FlagProvider, MemoryStore
+from openfeature_litestar import (
+    AuditHook,
+    ConfigurationError,
+    FileStore,
+    FlagProvider,
+    IdentifierHasher,
+    MemoryStore,
+)
 from openfeature_litestar.web import (
     EvaluationContextDependency,
     OFREPConfig,
@@ -369,3 +378,58 @@ def test_the_admin_api_never_mounts_unguarded(make_app: Any) -> None:
 
     with pytest.raises(ConfigurationError):
         make_app([whoami], admin=AdminConfig())
+
+
+def test_one_provider_shared_by_two_apps_keeps_serving_after_one_stops(make_app: Any) -> None:
+    def document(answer: str) -> dict[str, Any]:
+        variants = {"user-1": "user-1", "anonymous": "anonymous"}
+        return {
+            "flags": {
+                "whoami": {"state": "ENABLED", "variants": variants, "defaultVariant": answer}
+            }
+        }
+
+    store = MemoryStore(document("anonymous"))
+    shared = FlagProvider(store)
+    first_domain, second_domain = f"a-{uuid.uuid4()}", f"b-{uuid.uuid4()}"
+    first, _ = make_app([whoami], provider=shared, domain=first_domain)
+    second, _ = make_app([whoami], provider=shared, domain=second_domain)
+
+    async def scenario() -> str:
+        async with AsyncTestClient(second) as two:
+            async with AsyncTestClient(first):
+                pass
+            # The first app's shutdown must not have stopped the shared provider's sync.
+            store.replace(document("user-1"))
+            deadline = time.monotonic() + 10
+            while (answer := (await two.get("/whoami")).text) != "user-1":
+                assert time.monotonic() < deadline, answer
+                await asyncio.sleep(0.02)
+            return answer
+
+    assert asyncio.run(scenario()) == "user-1"
+    assert shared.snapshot.revision == 2
+
+
+class _SlowToStart(InMemoryProvider):
+    """A provider whose initialize() takes a while, so that a start-up can be cancelled."""
+
+    def initialize(self, evaluation_context: EvaluationContext) -> None:
+        time.sleep(0.5)
+        super().initialize(evaluation_context)
+
+
+def test_a_cancelled_lifespan_leaves_no_hooks_or_provider_behind(domain: str) -> None:
+    hook = AuditHook(hasher=IdentifierHasher(ephemeral=True), sink=lambda _record: None)
+    provider = _SlowToStart({"whoami": InMemoryFlag("x", {"x": "slow"})})
+    plugin = OpenFeaturePlugin(OpenFeatureConfig(provider=provider, domain=domain, hooks=[hook]))
+
+    async def scenario() -> None:
+        # Cancelled while the provider starts (a server stopped during start-up).
+        with anyio.move_on_after(0.1):
+            async with plugin.lifespan(Litestar([])):
+                await anyio.sleep(10)
+
+    asyncio.run(scenario())
+    assert hook not in api.get_hooks()
+    assert api.get_client(domain).provider is not provider
