@@ -244,6 +244,23 @@ def _add_demo_command(commands: Any) -> None:
         action="store_true",
         help="serve OFREP without tokens (anyone who reaches the server reads every flag)",
     )
+    serve.add_argument(
+        "--no-sanitize",
+        dest="sanitize",
+        action="store_false",
+        default=None,
+        help="evaluate OFREP contexts as sent, as flagd does (default: redact e-mail "
+        "addresses and similar data first; or OPENFEATURE_LITESTAR_SANITIZE=0)",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        dest="cors_origins",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser origin (https://app.example.com) allowed to call OFREP; repeat for "
+        "more (or OPENFEATURE_LITESTAR_CORS_ORIGINS, comma-separated)",
+    )
 
 
 def _namespace(text: str) -> str:
@@ -631,6 +648,8 @@ def _serve(args: argparse.Namespace, out: TextIO) -> int:
             store=args.store,
             namespace=args.namespace,
             public=args.public,
+            sanitize=args.sanitize,
+            cors_origins=args.cors_origins,
         )
     except SystemExit as exc:  # uvicorn exits when it cannot bind or start the app
         if exc.code not in (None, 0):

@@ -350,7 +350,7 @@ _HEX4: Final = r"[0-9A-Fa-f]{1,4}"
 
 DEFAULT_SENSITIVE_PATTERNS: Final[tuple[str, ...]] = (
     # An e-mail address.
-    r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}",
+    r"[\p{L}\p{N}._%+\-]+@[\p{L}\p{N}\-]+(?:\.[\p{L}\p{N}\-]+)*\.\p{L}{2,}",
     # An HTTP Bearer or Basic credential.
     r"(?i:\b(?:bearer|basic)\s+[A-Za-z0-9\-._~+/]{8,}=*)",
     # A JSON Web Token: base64url of '{"...' (header), a dot, the payload.
@@ -375,13 +375,15 @@ DEFAULT_SENSITIVE_PATTERNS: Final[tuple[str, ...]] = (
 )
 """String-value patterns (RE2 syntax) that make a value sensitive wherever it appears.
 
-In order: an e-mail address; an HTTP ``Bearer``/``Basic`` credential; a JSON Web Token
+In order: an e-mail address (letters and digits of any script, so ``josé@correo.es``
+and ``user@例え.jp`` too); an HTTP ``Bearer``/``Basic`` credential; a JSON Web Token
 (``eyJ...``); a run of 13-19 digits, optionally grouped by spaces or dashes (payment
 cards, but also millisecond timestamps *written as strings*); an IPv4 address (also a
 four-part version such as ``1.2.3.4``); an IPv6 address (eight groups, or groups around
 ``::``); API keys of well-known shapes (Stripe ``sk_live_``, GitHub ``ghp_``, AWS
 ``AKIA``, Slack ``xox?-``); a URL with a password; ``password=...``, ``token: ...``
-and similar. A value *matches* when the pattern is found anywhere in it.
+and similar. A value *matches* when the pattern is found anywhere in it. Integers of
+13 digits or more are scanned as their decimal text (a card number stored as a number).
 """
 
 _SCAN_MARGIN: Final = 1024
@@ -389,7 +391,13 @@ _CACHE_LIMIT: Final = 4096
 _CACHED_VALUE_LENGTH: Final = 256
 _SCALARS: Final = (type(None), bool, int, float)
 _TEMPORAL: Final = (dt.date, dt.time, dt.timedelta)
-_FLAT_SCALARS: Final = frozenset({int, float, bool, type(None)})
+_FLAT_SCALARS: Final = frozenset({float, bool, type(None)})
+# Integers this large (13 digits or more, the shortest payment card) are scanned as text;
+# smaller ones cannot match a default pattern and pass as they are.
+_SCANNED_INT: Final = 10**12
+# A plural field name ("passwords", "api_keys", "addresses") is read as its singular too.
+_PLURAL_ENDINGS: Final = ("s", "es")
+_LONGEST_ENDING: Final = max(map(len, _PLURAL_ENDINGS))
 _DROP: Final[Any] = object()
 
 # Field names are split into words at separators and camelCase boundaries, so that
@@ -460,15 +468,21 @@ class Sanitizer:
     together, equals a sensitive name with its separators removed. So with ``api_key`` in
     the set, ``X-Api-Key``, ``x_api_key``, ``apiKey`` and ``APIKEY`` are sensitive, and
     ``db_password``, ``user.email`` and ``remoteIp`` are too (through ``password``,
-    ``email``, ``ip``), while ``zip`` or ``description`` are not. A name listed in
+    ``email``, ``ip``), while ``zip`` or ``description`` are not. A word run ending in
+    ``s`` or ``es`` at the *end* of the name also matches the sensitive name it is the
+    plural of: ``passwords``, ``api_keys``, ``cookies``, ``addresses`` and ``userIps``
+    are sensitive (and so is ``max_tokens``, as ``max_token`` is), while ``tokens_used``
+    and ``cookies_enabled`` are not, as the last word names what a field holds. A name
+    listed in
     :attr:`actions` is sensitive as well. A sensitive field's whole value (a nested
     structure included) gets the field's action.
 
     **Sensitive values.** A string value in which one of :attr:`sensitive_patterns` is
-    found gets :attr:`default_action`, wherever it sits. Only strings are scanned; of a
-    long string, the first ``max_string_length + 1024`` characters are, which covers
-    everything that is kept. A mapping key that matches a pattern (an e-mail address used
-    as a key) removes its entry.
+    found gets :attr:`default_action`, wherever it sits. Strings are scanned, and so are
+    integers of 13 digits or more, as their decimal text (a card number stored as a
+    number); of a long string, the first ``max_string_length + 1024`` characters are,
+    which covers everything that is kept. A mapping key that matches a pattern (an e-mail
+    address or a card number used as a key) removes its entry. Floats are not scanned.
 
     **Actions.** ``"drop"`` removes the entry (or list item), ``"redact"`` replaces the
     value with :data:`REDACTED`, ``"hash"`` replaces a scalar (string, number, boolean,
@@ -680,7 +694,11 @@ class Sanitizer:
             if allow_mode and not rule[1]:
                 continue
             kind = type(value)
-            if (kind is str and value in clean) or kind in _FLAT_SCALARS:
+            if (
+                (kind is str and value in clean)
+                or kind in _FLAT_SCALARS
+                or (kind is int and -_SCANNED_INT < value < _SCANNED_INT)
+            ):
                 out[key] = value
             else:
                 return None
@@ -692,22 +710,38 @@ class Sanitizer:
         table = self._table
         words = _name_words(name)
         whole = "".join(words)
-        if whole in table:
-            return table[whole]
+        action = table.get(whole) or self._plural_action(whole)
+        if action is not None:
+            return action
         found: Action | None = None
         longest = self._longest
+        last = len(words) - 1
         for start in range(len(words)):
             joined = ""
-            for word in words[start:]:
-                joined += word
-                if len(joined) > longest:
+            for end in range(start, len(words)):
+                joined += words[end]
+                if len(joined) > longest + _LONGEST_ENDING:
                     break
                 action = table.get(joined)
+                if action is None and end == last:
+                    # Only a run at the end of the name is read as a plural: the last
+                    # word names the thing ("user_passwords"), an earlier one
+                    # qualifies it ("tokens_used" is a count).
+                    action = self._plural_action(joined)
                 if action is not None and (
                     found is None or _STRICTNESS[action] > _STRICTNESS[found]
                 ):
                     found = action
         return found
+
+    def _plural_action(self, name: str) -> Action | None:
+        """The action of the singular of ``name`` (a normalised name ending in s or es)."""
+        for ending in _PLURAL_ENDINGS:
+            if name.endswith(ending) and len(name) > len(ending):
+                action = self._table.get(name[: -len(ending)])
+                if action is not None:
+                    return action
+        return None
 
     def _name_rule(self, name: str) -> tuple[Action | None, bool]:
         cached = self._names.get(name)
@@ -751,6 +785,18 @@ class Sanitizer:
             return self.hasher(str(value))
         return REDACTED
 
+    def _integer(self, value: int) -> Any:
+        """``value``, or its action when its digits match a pattern (a card number)."""
+        if -_SCANNED_INT < value < _SCANNED_INT:
+            return value
+        try:
+            text = str(int(value))  # int(): an IntEnum's str() is its name
+        except ValueError:  # more digits than Python prints: nobody's card number
+            return REDACTED
+        if self._sensitive_text(text[: self._scan_limit]):
+            return self._act(self.default_action, text)
+        return value
+
     def _string(self, value: str) -> Any:
         scanned = value if len(value) <= self._scan_limit else value[: self._scan_limit]
         if self._sensitive_text(scanned):
@@ -761,8 +807,8 @@ class Sanitizer:
         return value[: limit - len(TRUNCATED)] + TRUNCATED
 
     def _value(self, value: Any, depth: int, budget: _Budget) -> Any:
-        if isinstance(value, str):
-            return self._string(value)
+        if isinstance(value, (str, int)) and not isinstance(value, bool):
+            return self._string(value) if isinstance(value, str) else self._integer(value)
         if isinstance(value, (*_SCALARS, *_TEMPORAL)):
             return value
         is_mapping = isinstance(value, Mapping)
@@ -806,14 +852,18 @@ class Sanitizer:
                 return _DROP
             if action is not None:
                 return self._act(action, value)
-        elif allow_mode or not isinstance(key, _SCALARS):
+        elif (
+            allow_mode
+            or not isinstance(key, _SCALARS)
+            or (isinstance(key, int) and self._integer(key) is not key)
+        ):
             return _DROP
         kind = type(value)
         # The common flat case (short strings and numbers) is handled without a call.
         if kind is str:
             return self._string(value)
         if kind is int or kind is bool or kind is float or value is None:
-            return value
+            return self._integer(value) if kind is int else value
         return self._value(value, depth, budget)
 
 

@@ -5,9 +5,12 @@ The record is a flat dict whose keys follow the OpenFeature observability conven
 records). Three things never reach it:
 
 * the raw targeting key: ``feature_flag.context.id`` is its keyed hash
-  (:class:`~openfeature_litestar.security.IdentifierHasher`);
+  (:class:`~openfeature_litestar.security.IdentifierHasher`), and a variant, a value
+  or a context entry equal to it is ``[REDACTED]``;
 * the raw evaluation context: ``openfeature_litestar.context`` is the context's
-  attributes after the :class:`~openfeature_litestar.security.Sanitizer` policy;
+  attributes after the :class:`~openfeature_litestar.security.Sanitizer` policy, and a
+  variant (or included value) equal to a context value, or that looks sensitive, is
+  ``[REDACTED]``;
 * context values quoted in an error message: ``error.message`` has every string
   (and longer number) of the evaluation's context cut out, secrets in URLs masked, and
   is replaced whole by ``[REDACTED]`` if it still looks sensitive.
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from random import random
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
@@ -86,6 +89,8 @@ would garble every message that happens to contain those characters.
 """
 
 _MAX_SCRUBBED_VALUES: Final = 10_000
+_MAX_DECIMAL_SUBJECT: Final = 4_000  # longer digit strings cannot become an int
+_NUMBER_START: Final = frozenset("-0123456789in")  # "inf" and "nan" are floats too
 _MESSAGE: Final = "feature flag evaluated: %s"
 _MASK: Final = "***"  # what mask_secrets puts in place of a secret
 
@@ -182,6 +187,7 @@ class AuditHook(Hook):
         self._sampled = sample_rate < 1.0
         self._unrecorded = 0
         self._last_pseudonym: tuple[str | None, str] = (None, "")
+        self._last_subjects: tuple[object, object, frozenset[object]] = (None, None, frozenset())
         self._queue = DrainQueue(
             sink if sink is not None else self._log, size=queue_size, name="openfeature-audit"
         )
@@ -272,25 +278,19 @@ class AuditHook(Hook):
             record[PROVIDER_NAME] = provider.name
         variant = details.variant
         if variant is not None:
-            record[VARIANT] = variant
+            record[VARIANT] = variant  # checked below, once the subject is known
         reason = details.reason
         if reason is not None:
             record[REASON] = _REASONS.get(reason) or str(reason).lower()
         context = hook_context.evaluation_context
-        subject: object = context.targeting_key
-        metadata = details.flag_metadata
-        if metadata:
-            subject = _add_flag_metadata(record, metadata) or subject
-        if subject:
-            # The flags of one request share a targeting key: remembering the last one
-            # (and only it, so no list of raw ids builds up in memory) hashes it once
-            # per request.
-            last = self._last_pseudonym
-            record[CONTEXT_ID] = last[1] if last[0] == subject else self._pseudonym(str(subject))
+        subjects = self._add_subject(record, context.targeting_key, details.flag_metadata)
+        if variant is not None and self._discloses(variant, context, subjects):
+            record[VARIANT] = REDACTED
         if details.error_code is not None or self.include_value:
-            self._add_extras(record, context, details)
+            self._add_extras(record, context, details, subjects)
         if self.include_context:
-            record[CONTEXT] = self.sanitizer.sanitize(context.attributes)
+            attributes = self.sanitizer.sanitize(context.attributes)
+            record[CONTEXT] = _without_subjects(attributes, subjects) if subjects else attributes
         if self._capture is not None:
             for key, value in self.sanitizer.sanitize(self._capture()).items():
                 record.setdefault(key, value)
@@ -301,6 +301,7 @@ class AuditHook(Hook):
         record: dict[str, Any],
         context: EvaluationContext,
         details: FlagEvaluationDetails[FlagValueType],
+        subjects: frozenset[object],
     ) -> None:
         """Add the error and, when asked for, the value: the less common keys."""
         if details.error_code is not None:
@@ -308,7 +309,52 @@ class AuditHook(Hook):
             if self.include_error_message and details.error_message:
                 record[ERROR_MESSAGE] = self.scrub_message(details.error_message, context)
         if self.include_value:
-            record[VALUE] = self.sanitizer.sanitize({VALUE: details.value}).get(VALUE, REDACTED)
+            value = details.value
+            if isinstance(value, str) and self._discloses(value, context, subjects):
+                record[VALUE] = REDACTED
+            else:
+                record[VALUE] = self.sanitizer.sanitize({VALUE: value}).get(VALUE, REDACTED)
+
+    def _discloses(self, text: object, context: Any, subjects: frozenset[object]) -> bool:
+        """Whether a variant or value would show a context value or sensitive data.
+
+        A rule may name variants after users, and a provider may return the targeting
+        key as the variant: such a text equals a value of the context. The cheap checks
+        come first, so a variant such as ``"on"`` costs a few comparisons.
+        """
+        if not isinstance(text, str):
+            text = str(text)
+        if len(text) < MIN_SCRUBBED_LENGTH:
+            return False  # as in scrub_message: too short to identify anybody
+        if text in subjects or _in_context(text, context):
+            return True
+        return self.sanitizer.is_sensitive_value(text)
+
+    def _add_subject(
+        self, record: dict[str, Any], targeting_key: object, metadata: Mapping[str, Any]
+    ) -> frozenset[object]:
+        """Add the flag metadata and the pseudonym; return the subject's identifiers."""
+        subject = targeting_key
+        context_id: object = None
+        if metadata:
+            context_id = _add_flag_metadata(record, metadata)
+            subject = context_id or subject
+        if subject:
+            # The flags of one request share a targeting key: remembering the last one
+            # (and only it, so no list of raw ids builds up in memory) hashes it once
+            # per request.
+            last = self._last_pseudonym
+            record[CONTEXT_ID] = last[1] if last[0] == subject else self._pseudonym(str(subject))
+        return self._subjects_of(targeting_key, context_id)
+
+    def _subjects_of(self, targeting_key: object, context_id: object) -> frozenset[object]:
+        # As with the pseudonym, only the last request's identifiers are remembered.
+        last = self._last_subjects
+        if last[0] == targeting_key and last[1] == context_id:
+            return last[2]
+        subjects = _subjects(targeting_key, context_id)
+        self._last_subjects = (targeting_key, context_id, subjects)
+        return subjects
 
     def _pseudonym(self, subject: str) -> str:
         pseudonym = self.hasher(subject)
@@ -371,6 +417,135 @@ def _add_flag_metadata(record: dict[str, Any], metadata: Mapping[str, Any]) -> o
     return metadata.get("contextId")
 
 
+def _subjects(targeting_key: object, context_id: object) -> frozenset[object]:
+    """The identifiers of the evaluation's subject, as text and, if all digits, as numbers."""
+    subjects: set[object] = set()
+    for subject in (targeting_key, context_id):
+        if subject is None or subject == "" or isinstance(subject, bool):
+            continue
+        text = subject if isinstance(subject, str) else str(subject)
+        subjects.add(text)
+        if text.isdecimal() and len(text) <= _MAX_DECIMAL_SUBJECT:
+            # An attribute such as {"userId": 42} equals the targeting key "42".
+            subjects.add(int(text))
+    return frozenset(subjects)
+
+
+def _in_context(text: str, context: Any) -> bool:
+    """Whether ``text`` equals the text of a value of the context, at any depth.
+
+    The top level is looked at first, without building anything; only a context with
+    containers or other objects in it is walked through completely. A context too large
+    (or too strange) to walk counts as containing ``text``.
+    """
+    attributes = getattr(context, "attributes", None)
+    if not attributes:
+        return False
+    # Only a text that starts like a number can equal a number's str().
+    numeric = text[0] in _NUMBER_START
+    try:
+        found = _in_top_level(text, attributes, numeric=numeric)
+        if found is None:
+            found = any(
+                value == text
+                if type(value) is str
+                else (numeric or not isinstance(value, (int, float))) and str(value) == text
+                for value in _context_scalars(context)
+            )
+    except Exception:  # too large, a mapping that cannot be read, an unprintable value
+        return True
+    return found
+
+
+def _in_top_level(text: str, attributes: Mapping[str, Any], *, numeric: bool) -> bool | None:
+    """Whether a top-level string or number equals ``text``; None: look deeper too."""
+    deeper = False
+    for value in attributes.values():
+        kind = type(value)
+        if kind is str:
+            if value == text:
+                return True
+        elif kind is int or kind is float:
+            if numeric and str(value) == text:
+                return True
+        elif kind is not bool and value is not None:
+            deeper = True  # a container or another object
+    return None if deeper else False
+
+
+def _without_subjects(value: Any, subjects: frozenset[object]) -> Any:
+    """``value`` (a sanitised copy) with every value and key equal to a subject redacted.
+
+    An attribute such as ``userId`` often repeats the targeting key, which the record
+    otherwise only ever shows hashed. A mapping that holds no subject is returned as it
+    is.
+    """
+    kind = type(value)
+    if kind is dict:
+        try:
+            # The common case, at C speed: no key or value equals a subject. A nested
+            # container raises TypeError (unhashable) and a mere equal (True == 1)
+            # returns False: both take the exact path below.
+            if subjects.isdisjoint(value) and subjects.isdisjoint(value.values()):
+                return value
+        except TypeError:
+            pass
+        return {
+            REDACTED if _is_subject(key, subjects) else key: _without_subjects(item, subjects)
+            for key, item in value.items()
+        }
+    if kind is list:
+        return [_without_subjects(item, subjects) for item in value]
+    return REDACTED if _is_subject(value, subjects) else value
+
+
+def _is_subject(value: object, subjects: frozenset[object]) -> bool:
+    # bool is an int (True == 1): a flag such as {"beta": True} is not the user "1".
+    kind = type(value)
+    return (kind is str or kind is int or kind is float) and value in subjects
+
+
+class _ContextTooLargeError(Exception):
+    """The context has more values than are walked through."""
+
+
+def _context_scalars(context: Any) -> Iterator[object]:
+    """Yield every scalar of ``context``: the targeting key, then attribute values.
+
+    Booleans and ``None`` are skipped; mappings, lists, tuples and sets are walked into.
+
+    Raises:
+        _ContextTooLargeError: More than ``_MAX_SCRUBBED_VALUES`` values.
+    """
+    stack: list[Any] = [
+        getattr(context, "targeting_key", None),
+        getattr(context, "attributes", None),
+    ]
+    visited = 0
+    while stack:
+        visited += 1
+        if visited > _MAX_SCRUBBED_VALUES:
+            raise _ContextTooLargeError
+        value = stack.pop()
+        kind = type(value)
+        # Exact types first: isinstance() against an ABC is slow, and this runs for
+        # variants on every evaluation whose context has nested values.
+        if kind is str or kind is int or kind is float:
+            yield value
+        elif kind is dict:
+            stack.extend(value.values())
+        elif kind is list or kind is tuple:
+            stack.extend(value)
+        elif kind is bool or value is None:
+            continue
+        elif isinstance(value, Mapping):
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            stack.extend(value)
+        else:
+            yield value
+
+
 def _context_texts(context: Any) -> set[str] | None:
     """Return the text of every scalar in ``context`` worth cutting out of a message.
 
@@ -378,27 +553,11 @@ def _context_texts(context: Any) -> set[str] | None:
     the caller must then drop the message rather than trust a partial scrub.
     """
     texts: set[str] = set()
-    stack: list[Any] = [
-        getattr(context, "targeting_key", None),
-        getattr(context, "attributes", None),
-    ]
-    visited = 0
     try:
-        while stack:
-            visited += 1
-            if visited > _MAX_SCRUBBED_VALUES:
-                return None
-            value = stack.pop()
-            if isinstance(value, bool) or value is None:
-                continue
-            if isinstance(value, Mapping):
-                stack.extend(value.values())
-            elif isinstance(value, (list, tuple, set, frozenset)):
-                stack.extend(value)
-            else:
-                text = value if isinstance(value, str) else str(value)
-                if len(text) >= MIN_SCRUBBED_LENGTH:
-                    texts.add(text)
-    except Exception:  # an attribute whose str() raises, a number too long to print
+        for value in _context_scalars(context):
+            text = value if isinstance(value, str) else str(value)
+            if len(text) >= MIN_SCRUBBED_LENGTH:
+                texts.add(text)
+    except Exception:  # too large, an attribute whose str() raises, a number too long to print
         return None
     return texts

@@ -47,6 +47,8 @@ from litestar.params import (
 from litestar.status_codes import (
     HTTP_200_OK,
     HTTP_201_CREATED,
+    HTTP_400_BAD_REQUEST,
+    HTTP_409_CONFLICT,
     HTTP_412_PRECONDITION_FAILED,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_428_PRECONDITION_REQUIRED,
@@ -102,7 +104,10 @@ logger = logging.getLogger("openfeature_litestar.web.admin")
 ActorCallable: TypeAlias = Callable[[ASGIConnection[Any, Any, Any, Any]], str]
 """Names who makes a write, from the connection (see :func:`default_actor`)."""
 
-_CREATE_ATTEMPTS = 5
+# A create-only write retries while other writes move the namespace on: every lost
+# race is another writer's success, so even many concurrent creates settle well
+# within this many attempts.
+_CREATE_ATTEMPTS = 64
 
 
 # -- configuration ------------------------------------------------------------------------
@@ -370,6 +375,19 @@ class _Unprocessable(ClientException):
     status_code = HTTP_422_UNPROCESSABLE_ENTITY
 
 
+class _Conflict(ClientException):
+    status_code = HTTP_409_CONFLICT
+
+
+def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:
+    """``400`` for a JSON body nested deeper than the decoder can go (not a server error)."""
+    del request, exc
+    return Response(
+        {"status_code": HTTP_400_BAD_REQUEST, "detail": "the JSON body is nested too deeply"},
+        status_code=HTTP_400_BAD_REQUEST,
+    )
+
+
 def _etag(revision: int) -> str:
     return f'"{revision}"'
 
@@ -602,6 +620,7 @@ _WRITE_ERRORS: list[type[HTTPException]] = [
     *_READ_ERRORS,
     _PreconditionRequired,
 ]
+_PUT_FLAG_ERRORS: list[type[HTTPException]] = [*_WRITE_ERRORS, _Conflict]
 _WRITE_RESPONSES: dict[int, ResponseSpec] = {
     HTTP_412_PRECONDITION_FAILED: ResponseSpec(
         data_container=ConflictError,
@@ -728,8 +747,12 @@ async def read_audit(
         entries = await store.audit_log(flag_key=flag, limit=limit, before=before)
     except StoreError as exc:
         raise _store_unavailable(exc) from None
-    except ValueError as exc:  # a `before` that is no entry id of this store
-        raise ClientException(detail=f"invalid audit query: {exc}") from None
+    except ValueError:  # a `before` that is no entry id of this store
+        # A fixed message: a store's names its file or keys, which are not the client's.
+        raise ClientException(
+            detail="invalid audit query: before is not the id of an entry of this "
+            "namespace's audit trail (pass the next_before of the previous page)"
+        ) from None
     records = [_audit_record(entry) for entry in entries]
     next_before = records[-1].id if len(records) == limit else None
     return _with_etag(AuditPage(namespace, records, next_before), revision)
@@ -807,10 +830,13 @@ async def _create_flag(
     """Create ``key`` only if it is absent (``If-None-Match: *``); return the revision.
 
     The write is conditional on the revision at which the flag was seen absent; a
-    concurrent write to another flag only means looking again.
+    concurrent write to another flag only means looking again, since the precondition
+    is about the flag, not the namespace's revision.
 
     Raises:
         _PreconditionFailed: The flag exists.
+        _Conflict: Other writes moved the namespace on at every attempt (``409``; the
+            flag still does not exist, so the same request may be retried).
     """
     for _ in range(_CREATE_ATTEMPTS):
         stored = await store.load()
@@ -822,8 +848,9 @@ async def _create_flag(
             )
         except RevisionConflict:
             continue
-    raise _conflict(
-        (await store.load()).revision, f"namespace {store.namespace!r} is changing; retry"
+    raise _Conflict(
+        detail=f"namespace {store.namespace!r} changed during each of {_CREATE_ATTEMPTS} "
+        f"attempts to create flag {key!r}; nothing was written: retry"
     )
 
 
@@ -851,7 +878,7 @@ async def _replace_flag(
     "/namespaces/{namespace:str}/flags/{key:str}",
     response_headers=_ETAG_HEADER,
     summary="Create or replace a flag",
-    raises=_WRITE_ERRORS,
+    raises=_PUT_FLAG_ERRORS,
     responses={
         HTTP_201_CREATED: ResponseSpec(
             data_container=FlagResource, description="The flag was created"
@@ -876,7 +903,8 @@ async def put_flag(  # noqa: PLR0917 - Litestar passes every parameter by name
 
     Give ``If-Match: "<revision>"`` (the ETag of your last read) to write based on that
     revision, or ``If-None-Match: *`` to create a flag that must not exist yet; one of
-    them is required (``428`` otherwise). ``201`` when the flag was created.
+    them is required (``428`` otherwise). ``201`` when the flag was created. A create
+    that other writes keep overtaking gets ``409`` (nothing written; retry it).
     """
     store = admin.store(namespace)
     expected = _parse_if_match(if_match)
@@ -1045,5 +1073,8 @@ def admin_router(
             "_NamespacePath": _namespace_path(list(stores)),
         },
         request_max_body_size=config.max_body_bytes,
+        # Litestar decodes JSON bodies before a handler runs; one nested past the
+        # decoder's depth raises RecursionError, which is the client's doing.
+        exception_handlers={RecursionError: _too_deep},
         tags=["admin"],
     )

@@ -28,6 +28,10 @@ request. Decisions this implementation makes where the protocol leaves room:
   single disabled flag and leaves it out of bulk results.)
 * A flag whose rules pick no variant answers its reason (``DEFAULT``) without a value
   either: the caller's default applies.
+* **Reason ``DEFAULT``** (a flag that served its default variant) is not among the
+  reasons the protocol's schema lists. It is the reason flagd sends, and the one an
+  in-process evaluation gives, so it is kept on purpose: OFREP clients pass reasons
+  through as text.
 * **ETag** (bulk only, as the protocol says): a hash of the snapshot's revision, the
   request's context (canonical JSON) and the response body, so it changes when the
   flags change, when the context changes, and when anything else changes an answer
@@ -36,6 +40,11 @@ request. Decisions this implementation makes where the protocol leaves room:
 * Errors: ``404 FLAG_NOT_FOUND`` for an unknown key; ``400`` with the provider's error
   code (``PARSE_ERROR``, ``GENERAL``) when a flag cannot be evaluated; in bulk results,
   a flag that cannot be evaluated is an inline ``{key, errorCode, errorDetails}`` item.
+  Until the provider has loaded its flags, both endpoints answer ``500`` with the
+  protocol's general error body (``{"errorDetails": "the flags are not loaded yet"}``)
+  and no ETag, never "not found" or an empty flag list that a client would cache.
+* **Keys with "/"** cannot be evaluated singly (a path segment cannot hold one, even
+  percent-encoded); bulk evaluation answers them.
 
 The routes are left out of the application's OpenAPI schema: the protocol has its own
 published one.
@@ -52,6 +61,7 @@ from typing import TYPE_CHECKING, Any, Final
 import msgspec
 from litestar import Request, Response, Router, post
 from litestar.enums import MediaType
+from litestar.exceptions import HTTPException
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ErrorCode, InvalidContextError
 
@@ -78,6 +88,7 @@ _BAD_REQUEST: Final = 400
 _NOT_FOUND: Final = 404
 _SERVER_ERROR: Final = 500
 _TARGETING_KEY: Final = "targetingKey"
+_NOT_LOADED: Final = "the flags are not loaded yet"
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
 
@@ -138,8 +149,9 @@ def _json_response(
 
 async def _read_body(request: Request[Any, Any, Any], limit: int) -> bytes:
     """The request body, refused past ``limit`` bytes without reading further."""
-    announced = request.headers.get("content-length")
-    if announced is not None and announced.strip().isdigit() and int(announced) > limit:
+    announced = (request.headers.get("content-length") or "").strip()
+    # ASCII digits only: str.isdigit() also accepts digits int() cannot read ("²").
+    if announced.isascii() and announced.isdigit() and int(announced) > limit:
         raise _BadRequest(f"the request body is {int(announced)} bytes; the limit is {limit}")
     chunks: list[bytes] = []
     size = 0
@@ -245,6 +257,10 @@ class _Evaluator:
         self._provider = provider
         self._limits = SanitizingHook(sanitizer=config.sanitizer)
 
+    def loaded(self) -> bool:
+        """Whether the provider has flags to serve (as the server's readiness says)."""
+        return self._provider.snapshot.document is not None
+
     async def context(self, request: Request[Any, Any, Any]) -> tuple[dict[str, Any], Any]:
         """The request's raw context object and its checked, sanitized evaluation context."""
         raw = _parse_context(await _read_body(request, self._config.max_body_bytes))
@@ -272,6 +288,8 @@ class _Evaluator:
                     "errorDetails": str(exc),
                 },
             )
+        if not self.loaded():
+            return _not_loaded()
         details = self._provider.resolve_any_details(key, context)
         if details.error_code is None:
             return _json_response(_OK, _success(key, details))
@@ -286,6 +304,8 @@ class _Evaluator:
                 _BAD_REQUEST,
                 {"errorCode": ErrorCode.INVALID_CONTEXT.value, "errorDetails": str(exc)},
             )
+        if not self.loaded():
+            return _not_loaded()
         revision, resolved = self._provider.resolve_all_details(context)
         payload: dict[str, Any] = {
             "flags": [
@@ -303,6 +323,12 @@ class _Evaluator:
         if _matches(request.headers.get("if-none-match"), etag):
             return Response(b"", status_code=_NOT_MODIFIED, headers={"ETag": etag})
         return Response(body, status_code=_OK, media_type=_JSON, headers={"ETag": etag})
+
+
+def _not_loaded() -> Response[bytes]:
+    # Not "flag not found" nor an empty list: a client would take (and cache) those as
+    # the answer. The protocol's only status for "could not evaluate" is 500.
+    return _json_response(_SERVER_ERROR, {"errorDetails": _NOT_LOADED})
 
 
 def _internal_error(exc: Exception) -> Response[bytes]:
@@ -351,6 +377,8 @@ def ofrep_router(config: OFREPConfig, provider: FlagProvider) -> Router:
             # Read from the path rather than declared, so the handler's signature is the
             # same across Litestar's parameter styles.
             return await evaluator.one(request, str(request.path_params["key"]))
+        except HTTPException:
+            raise  # Litestar's own answer to a bad request (a malformed Content-Length)
         except Exception as exc:
             return _internal_error(exc)
 
@@ -365,6 +393,8 @@ def ofrep_router(config: OFREPConfig, provider: FlagProvider) -> Router:
         """OFREP bulk evaluation."""
         try:
             return await evaluator.all(request)
+        except HTTPException:
+            raise
         except Exception as exc:
             return _internal_error(exc)
 

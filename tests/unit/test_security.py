@@ -288,7 +288,40 @@ def test_sensitive_names_match_case_and_separator_insensitively(name: str) -> No
 
 
 @pytest.mark.parametrize(
-    "name", ["plan", "zip", "description", "country", "tokens_used", "passage", "ship_to", "key"]
+    "name",
+    [
+        "passwords",
+        "tokens",
+        "api_keys",
+        "apiKeys",
+        "cookies",
+        "secrets",
+        "user_emails",
+        "home_addresses",
+        "remoteIps",
+        "session_ids",
+    ],
+)
+def test_plural_names_are_read_as_their_singular(name: str) -> None:
+    sanitizer = Sanitizer()
+    assert sanitizer.is_sensitive_field(name)
+    assert sanitizer.sanitize({name: ["value"]}) == {name: REDACTED}
+
+
+@pytest.mark.parametrize("name", ["tokens_used", "cookies_enabled", "ips_blocked_count"])
+def test_a_plural_that_is_not_the_last_word_is_not_read_as_a_sensitive_name(name: str) -> None:
+    # The last word names what the field holds: these are counts and switches.
+    assert not Sanitizer().is_sensitive_field(name)
+
+
+def test_a_plural_matches_the_action_of_its_singular() -> None:
+    sanitizer = Sanitizer(actions={"session_id": "drop"})
+    assert sanitizer.sanitize({"sessionIds": ["a"], "plan": "pro"}) == {"plan": "pro"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["plan", "zip", "description", "country", "tokens_used", "passage", "ship_to", "key", "status"],
 )
 def test_ordinary_names_are_not_sensitive(name: str) -> None:
     sanitizer = Sanitizer()
@@ -637,3 +670,43 @@ def test_mask_secrets_is_linear_on_hostile_text() -> None:
     # A long run that a backtracking engine would rescan from every position.
     text = "a" * 200_000 + ":" + "b" * 200_000
     assert mask_secrets(text) == text
+
+
+# --- values of any script, numbers --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "address", ["josé@correo.es", "müller@bücher.de", "user@例え.jp", "имя@почта.рф"]
+)
+def test_an_email_address_with_non_ascii_letters_is_sensitive(address: str) -> None:
+    sanitizer = Sanitizer()
+    assert sanitizer.is_sensitive_value(f"contact: {address}")
+    assert sanitizer.sanitize({"note": address}) == {"note": REDACTED}
+
+
+def test_an_integer_card_number_is_redacted() -> None:
+    sanitizer = Sanitizer()
+    attributes = {"ref": 4111111111111111, "items": [4111111111111111, 7], "n": 999_999_999_999}
+    assert sanitizer.sanitize(attributes) == {
+        "ref": REDACTED,
+        "items": [REDACTED, 7],
+        "n": 999_999_999_999,
+    }
+
+
+def test_an_integer_card_number_is_hashed_as_its_digits() -> None:
+    hasher = IdentifierHasher(KEY)
+    sanitizer = Sanitizer(default_action="hash", hasher=hasher)
+    assert sanitizer.sanitize({"ref": 4111111111111111}) == {"ref": hasher("4111111111111111")}
+
+
+def test_an_integer_card_number_as_a_mapping_key_removes_its_entry() -> None:
+    sanitizer = Sanitizer()
+    attributes = {"m": {4111111111111111: "x", 42: "y"}}
+    assert sanitizer.sanitize(attributes) == {"m": {42: "y"}}
+
+
+def test_booleans_and_long_integers_that_match_nothing_are_kept() -> None:
+    sanitizer = Sanitizer()
+    huge = 10**30  # 31 digits: longer than any card number
+    assert sanitizer.sanitize({"a": True, "b": huge, "c": -5}) == {"a": True, "b": huge, "c": -5}

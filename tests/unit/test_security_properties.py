@@ -15,10 +15,28 @@ from openfeature_litestar.security import REDACTED, IdentifierHasher, Sanitizer
 # "bearer", "basic", "ip", "ssn", "dob", "cvv".
 CLEAN_NAME = st.text("klmnptuvw", min_size=1, max_size=8)
 CLEAN_TEXT = st.text("klmnoptuvw -", max_size=20)
-CLEAN_SCALAR = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), CLEAN_TEXT)
+# Integers of 13 digits or more are scanned (a card number as a number): clean ones are shorter.
+CLEAN_SCALAR = st.one_of(
+    st.none(), st.booleans(), st.integers(-(10**12) + 1, 10**12 - 1), CLEAN_TEXT
+)
 
 SENSITIVE_NAME = st.sampled_from(
-    ["password", "Api-Key", "user_email", "X-Auth-Token", "ssn", "creditCard", "client_ip"]
+    [
+        "password",
+        "Api-Key",
+        "user_email",
+        "X-Auth-Token",
+        "ssn",
+        "creditCard",
+        "client_ip",
+        # plurals, read as their singular
+        "passwords",
+        "api_keys",
+        "sessionCookies",
+        "userTokens",
+        "secrets",
+        "home_addresses",
+    ]
 )
 # Secrets stored under sensitive names: uppercase 'QZ' marks them, and no clean string
 # or marker ([REDACTED], [TOO DEEP]) or hash (lower-case hex) can contain it.
@@ -34,7 +52,15 @@ CARD = st.lists(st.integers(1000, 9999).map(str), min_size=4, max_size=4).map(" 
 BEARER = st.text("ABCDEFGHJKabcdefgh0123456789", min_size=10, max_size=20).map(
     lambda s: f"Bearer {s}"
 )
-VALUE_SECRET = st.one_of(EMAIL, IPV4, CARD, BEARER)
+# A card number stored as a number; _secrets_in finds it by its size.
+CARD_NUMBER = st.integers(10**15, 10**16 - 1)
+UNICODE_EMAIL = st.builds(
+    "{}@{}.{}".format,
+    st.text("äéøßçñ名前", min_size=1, max_size=6),
+    st.text("üö例え", min_size=1, max_size=6),
+    st.sampled_from(["de", "jp", "рф"]),
+)
+VALUE_SECRET = st.one_of(EMAIL, UNICODE_EMAIL, IPV4, CARD, BEARER, CARD_NUMBER)
 
 MAX_DEPTH = 8
 SANITIZERS = st.sampled_from(
@@ -89,6 +115,8 @@ CLEAN_ATTRIBUTES = st.dictionaries(CLEAN_NAME, _tree(CLEAN_SCALAR, MAX_DEPTH - 1
 
 def _secrets_in(value: Any, *, named: bool = False) -> list[str]:
     """Every planted secret in ``value`` (strings under sensitive names, pattern values)."""
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**12:
+        return [str(value)]
     if isinstance(value, str):
         return [value] if named or value.startswith("QZ") or any(c in value for c in "@. ") else []
     if isinstance(value, dict):

@@ -37,6 +37,9 @@ __all__ = [
     "write_flags",
 ]
 
+_MAX_ID = 2**63 - 1  # the audit table's key is a signed 64-bit integer
+_MAX_ID_DIGITS = len(str(_MAX_ID))
+
 
 @dataclass(frozen=True, slots=True)
 class Rows:
@@ -304,10 +307,19 @@ async def audit_page(
 def parse_entry_id(entry_id: str) -> int:
     """The number an audit entry id stands for.
 
+    Ids are the audit table's positive 64-bit keys: anything else is refused here,
+    before the database driver sees a number it cannot bind.
+
     Raises:
         ValueError: ``entry_id`` is not an id this store hands out.
     """
     value: object = entry_id
-    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
-        raise ValueError(f"before={entry_id!r} is not an audit entry id")
+    if (
+        not isinstance(value, str)
+        or not value.isascii()
+        or not value.isdigit()
+        or len(value) > _MAX_ID_DIGITS
+        or not 1 <= int(value) <= _MAX_ID
+    ):
+        raise ValueError(f"before={entry_id!r:.40} is not an audit entry id")
     return int(value)

@@ -247,6 +247,36 @@ def test_audit_pages_and_filters(database: Database) -> None:
     assert [e.revision for e in older_a] == [3, 1]
 
 
+@pytest.mark.parametrize(
+    "before",
+    ["0", str(2**63), "99999999999999999999999", "0" * 20 + "1", "9" * 400, "\u0661\u0662"],
+)
+def test_an_audit_cursor_outside_the_id_range_is_a_value_error(
+    database: Database, before: str
+) -> None:
+    # Never a driver's overflow (a 500) or a store error (a 503) for a client's input.
+    store = database.store()
+
+    async def work() -> None:
+        await store.put_flag("a", _flag(), actor="alice")
+        with pytest.raises(ValueError, match="not an audit entry id") as caught:
+            await store.audit_log(before=before)
+        assert len(str(caught.value)) < 100
+
+    _run(store, work)
+
+
+def test_the_largest_audit_id_is_a_valid_cursor(database: Database) -> None:
+    store = database.store()
+
+    async def work() -> None:
+        await store.put_flag("a", _flag(), actor="alice")
+        with pytest.raises(ValueError, match="not an audit entry of this namespace"):
+            await store.audit_log(before=str(2**63 - 1))
+
+    _run(store, work)
+
+
 def test_a_stale_expected_revision_conflicts_and_writes_nothing(database: Database) -> None:
     store = database.store()
 

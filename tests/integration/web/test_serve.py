@@ -57,9 +57,11 @@ def seed(url: str) -> None:
     asyncio.run(write())
 
 
-def start(tmp_path: Path, port: int, environment: dict[str, str]) -> subprocess.Popen[bytes]:
+def start(
+    tmp_path: Path, port: int, environment: dict[str, str], *options: str
+) -> subprocess.Popen[bytes]:
     # The command a user runs: `openfeature-litestar serve`.
-    command = ["-m", "openfeature_litestar.cli", "serve", "--port", str(port)]
+    command = ["-m", "openfeature_litestar.cli", "serve", "--port", str(port), *options]
     log = (tmp_path / "server.log").open("wb")
     with log:
         return subprocess.Popen(  # noqa: S603 - our own command line
@@ -155,3 +157,50 @@ def test_refuses_to_start_without_tokens(tmp_path: Path) -> None:
     process = start(tmp_path, free_port(), {**environment, TOKENS_ENV: ""})
     assert process.wait(DEADLINE) != 0
     assert TOKENS_ENV in (tmp_path / "server.log").read_text()
+
+
+def test_no_sanitize_and_a_cors_origin_from_the_command_line(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
+    staff = {
+        "state": "ENABLED",
+        "variants": {"yes": True, "no": False},
+        "defaultVariant": "no",
+        "targeting": {"if": [{"ends_with": [{"var": "email"}, "@example.com"]}, "yes", "no"]},
+    }
+
+    async def write() -> None:
+        store = store_from_url(url)
+        try:
+            await store.replace_document({"flags": {"staff": staff}}, actor="test-seed")
+        finally:
+            await store.close()
+
+    asyncio.run(write())
+    port = free_port()
+    origin = "https://app.example.com"
+    environment = {TOKENS_ENV: "service-token", STORE_URL_ENV: url}
+    process = start(tmp_path, port, environment, "--no-sanitize", "--cors-origin", origin)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_ready(base, process, tmp_path / "server.log")
+        answer = httpx.post(
+            f"{base}/ofrep/v1/evaluate/flags/staff",
+            json={"context": {"targetingKey": "u", "email": "bob@example.com"}},
+            headers=READ,
+            timeout=5,
+        )
+        assert answer.json()["value"] is True  # the rule saw the address, as flagd's would
+        preflight = httpx.options(
+            f"{base}/ofrep/v1/evaluate/flags",
+            headers={
+                "Origin": origin,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization, if-none-match",
+            },
+            timeout=5,
+        )
+        assert preflight.status_code == 204
+        assert preflight.headers["access-control-allow-origin"] == origin
+    finally:
+        process.kill()
+        process.wait(DEADLINE)

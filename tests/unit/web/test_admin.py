@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from litestar.handlers import BaseRouteHandler
     from litestar.types import ASGIApp, Receive, Scope, Send
 
-    from openfeature_litestar.stores import WritableFlagStore
+    from openfeature_litestar.stores import StoredDocument, WritableFlagStore
 
 READER, WRITER = "reader-token", "writer-token"
 READ_AUTH = {"Authorization": f"Bearer {READER}"}
@@ -278,6 +278,50 @@ def test_create_only_with_if_none_match(client: TestClient[Litestar]) -> None:
     assert client.get(path, headers=READ_AUTH).json()["definition"] == flag()
 
 
+class OvertakenStore(MemoryStore):
+    """A namespace another writer keeps changing: a write to another flag lands right
+    after each of the first ``overtakes`` reads, as when many clients create flags."""
+
+    def __init__(self, overtakes: int) -> None:
+        super().__init__(document(), namespace="production")
+        self.overtakes = overtakes
+        self.rival = self.with_namespace("production")  # a second writer on the namespace
+
+    async def load(self) -> StoredDocument:
+        stored = await super().load()
+        if self.overtakes > 0:
+            self.overtakes -= 1
+            await self.rival.put_flag(f"rival-{self.overtakes}", flag(), actor="rival")
+        return stored
+
+
+def test_create_only_outlasts_concurrent_writes_to_other_flags() -> None:
+    # The precondition is about the flag: other flags' writes are never a 412.
+    store = OvertakenStore(overtakes=20)
+    with TestClient(admin_app({"production": store})) as client:
+        created = client.put(
+            f"{BASE}/production/flags/checkout",
+            headers={**WRITE_AUTH, "If-None-Match": "*"},
+            json=flag(),
+        )
+    assert created.status_code == 201, created.text
+    assert created.json()["revision"] == 22  # after the 20 rival writes
+    assert "checkout" in store.document.flags
+
+
+def test_create_only_that_never_gets_through_is_409_and_writes_nothing() -> None:
+    store = OvertakenStore(overtakes=10_000)
+    with TestClient(admin_app({"production": store})) as client:
+        response = client.put(
+            f"{BASE}/production/flags/checkout",
+            headers={**WRITE_AUTH, "If-None-Match": "*"},
+            json=flag(),
+        )
+    assert response.status_code == 409
+    assert "nothing was written: retry" in response.json()["detail"]
+    assert "checkout" not in store.document.flags
+
+
 def test_create_with_if_match_is_201(client: TestClient[Litestar]) -> None:
     path = f"{BASE}/production/flags/checkout"
     response = client.put(path, headers={**WRITE_AUTH, "If-Match": '"1"'}, json=flag())
@@ -429,6 +473,40 @@ def test_audit_rejects_bad_queries(client: TestClient[Litestar]) -> None:
     assert client.get(audit, params={"limit": 0}, headers=READ_AUTH).status_code == 400
     assert client.get(audit, params={"limit": 1001}, headers=READ_AUTH).status_code == 400
     assert client.get(audit, params={"before": "no-such"}, headers=READ_AUTH).status_code == 400
+
+
+def test_a_bad_audit_cursor_never_shows_where_the_store_keeps_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "secret-location" / "flags.json"
+    path.parent.mkdir()
+    path.write_text(json.dumps({"flags": {}}))
+    with TestClient(admin_app({"default": FileStore(path)})) as client:
+        response = client.get(f"{BASE}/default/audit", params={"before": "9"}, headers=READ_AUTH)
+    assert response.status_code == 400
+    assert "next_before" in response.json()["detail"]
+    assert "secret-location" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("PUT", "/production/flags/deep", {"If-None-Match": "*"}),
+        ("PUT", "/production/document", {"If-Match": '"1"'}),
+        ("POST", "/production/flags/banner/evaluate", {}),
+    ],
+)
+def test_a_json_body_nested_too_deeply_is_400(
+    client: TestClient[Litestar], method: str, path: str, headers: dict[str, str]
+) -> None:
+    # Deeper than the JSON decoder goes: Litestar raises RecursionError while decoding.
+    body = '{"context": ' + '{"a": ' * 5000 + "1" + "}" * 5001
+    response = client.request(
+        method,
+        f"{BASE}{path}",
+        content=body,
+        headers={**WRITE_AUTH, **headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["detail"] == "the JSON body is nested too deeply"
 
 
 # -- actors -------------------------------------------------------------------------------

@@ -202,7 +202,53 @@ def test_a_missing_context_or_an_empty_body_is_an_empty_context(
     assert client.post(f"{SINGLE}/dark", json={"context": None}).json()["value"] is False
 
 
+def test_before_the_flags_are_loaded_both_endpoints_answer_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Never "not found" or an empty flag list, which a client would take as the answer.
+    unloaded = FlagProvider(MemoryStore(document()))  # not initialized: nothing loaded
+    app = Litestar([ofrep_router(OFREPConfig(public=True), unloaded)])
+    with TestClient(app) as client:
+        single = evaluate(client, "dark")
+        bulk = client.post(SINGLE, json={"context": {}}, headers={"If-None-Match": "*"})
+        malformed = client.post(SINGLE, content=b"[1]")
+    for response in (single, bulk):
+        assert response.status_code == 500
+        assert response.json() == {"errorDetails": "the flags are not loaded yet"}
+        assert "etag" not in response.headers
+    assert malformed.status_code == 400  # the request's own fault comes first
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
+
+
+def test_a_key_with_a_slash_is_answered_in_bulk_only(client: TestClient[Litestar]) -> None:
+    store = MemoryStore({"flags": {"team/dark": document()["flags"]["dark"]}})
+    provider = FlagProvider(store)
+    provider.initialize(EvaluationContext())
+    try:
+        app = Litestar([ofrep_router(OFREPConfig(public=True), provider)])
+        with TestClient(app) as slashed:
+            bulk = slashed.post(SINGLE, json={}).json()
+            assert [item["key"] for item in bulk["flags"]] == ["team/dark"]
+            for path in ("team/dark", "team%2Fdark"):
+                assert slashed.post(f"{SINGLE}/{path}", json={}).status_code == 404
+    finally:
+        provider.shutdown()
+    assert evaluate(client, "dark").status_code == 200
+
+
 # -- malformed and oversized bodies, context limits -----------------------------------
+
+
+# Superscript digits (latin-1 on the wire) pass str.isdigit() but not int().
+@pytest.mark.parametrize("length", [b"\xb2", b"\xb9\xb2", b"12x"])
+def test_a_malformed_content_length_is_a_400_not_a_server_error(
+    client: TestClient[Litestar], length: bytes, caplog: pytest.LogCaptureFixture
+) -> None:
+    headers = {b"Content-Length": length}
+    for path in (f"{SINGLE}/dark", SINGLE):
+        response = client.post(path, content=b"{}", headers=headers)
+        assert response.status_code == 400, response.text
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,13 @@ from litestar.testing import TestClient
 
 from openfeature_litestar import ConfigurationError, MemoryStore
 from openfeature_litestar.cli import DEFAULT_STORE_URL, STORE_URL_ENV
-from openfeature_litestar.web.server import ADMIN_TOKENS_ENV, TOKENS_ENV, create_server
+from openfeature_litestar.web.server import (
+    ADMIN_TOKENS_ENV,
+    CORS_ORIGINS_ENV,
+    SANITIZE_ENV,
+    TOKENS_ENV,
+    create_server,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -38,7 +44,7 @@ def document(variant: str = "off") -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def no_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (TOKENS_ENV, ADMIN_TOKENS_ENV, STORE_URL_ENV):
+    for name in (TOKENS_ENV, ADMIN_TOKENS_ENV, STORE_URL_ENV, SANITIZE_ENV, CORS_ORIGINS_ENV):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -158,3 +164,134 @@ def test_the_default_store_is_the_embedded_sqlite_database(
         assert created.status_code == 201
     database = DEFAULT_STORE_URL.split("///", 1)[1]
     assert (tmp_path / database).is_file()
+
+
+# -- sanitizing, CORS and the schema ------------------------------------------------------
+
+EMAIL_RULE: dict[str, Any] = {
+    "flags": {
+        "staff": {
+            "state": "ENABLED",
+            "variants": {"yes": True, "no": False},
+            "defaultVariant": "no",
+            "targeting": {"if": [{"ends_with": [{"var": "email"}, "@example.com"]}, "yes", "no"]},
+        }
+    }
+}
+
+
+def is_staff(client: TestClient[Litestar]) -> Any:
+    response = client.post(
+        "/ofrep/v1/evaluate/flags/staff",
+        json={"context": {"targetingKey": "u", "email": "bob@example.com"}},
+        headers=READ,
+    )
+    assert response.status_code == 200, response.text
+    return response.json()["value"]
+
+
+@pytest.mark.parametrize(
+    ("sanitize", "environment", "expected"),
+    [
+        (None, None, False),  # redacted by default: the rule sees "[REDACTED]"
+        (False, None, True),  # as sent, as flagd would evaluate it
+        (None, "0", True),
+        (None, "false", True),
+        (None, "1", False),
+        (True, "0", False),  # the argument wins over the environment
+    ],
+)
+def test_sanitizing_ofrep_contexts_can_be_turned_off(
+    monkeypatch: pytest.MonkeyPatch,
+    domain: str,
+    sanitize: bool | None,
+    environment: str | None,
+    expected: bool,
+) -> None:
+    if environment is not None:
+        monkeypatch.setenv(SANITIZE_ENV, environment)
+    app = create_server(
+        MemoryStore(EMAIL_RULE), tokens=["read-token"], sanitize=sanitize, domain=domain
+    )
+    with TestClient(app) as client:
+        assert is_staff(client) is expected
+
+
+def test_the_context_limits_apply_without_the_sanitizer(store: MemoryStore, domain: str) -> None:
+    app = create_server(store, tokens=["read-token"], sanitize=False, domain=domain)
+    with TestClient(app) as client:
+        response = client.post(
+            "/ofrep/v1/evaluate/flags/banner",
+            json={"context": {"name": "x" * 5000}},
+            headers=READ,
+        )
+    assert response.status_code == 400
+    assert response.json()["errorCode"] == "INVALID_CONTEXT"
+
+
+def test_a_sanitize_setting_that_is_not_a_boolean_is_refused(
+    monkeypatch: pytest.MonkeyPatch, store: MemoryStore
+) -> None:
+    monkeypatch.setenv(SANITIZE_ENV, "maybe")
+    with pytest.raises(ConfigurationError, match=SANITIZE_ENV):
+        create_server(store, tokens=["read-token"])
+
+
+ORIGIN = "https://app.example.com"
+PREFLIGHT = {
+    "Origin": ORIGIN,
+    "Access-Control-Request-Method": "POST",
+    "Access-Control-Request-Headers": "authorization, content-type, if-none-match",
+}
+
+
+@pytest.mark.parametrize("from_environment", [False, True])
+def test_a_browser_origin_may_call_ofrep(
+    monkeypatch: pytest.MonkeyPatch, store: MemoryStore, domain: str, from_environment: bool
+) -> None:
+    if from_environment:
+        monkeypatch.setenv(CORS_ORIGINS_ENV, f"https://other.example.com, {ORIGIN}")
+    origins = () if from_environment else [ORIGIN]
+    app = create_server(store, tokens=["read-token"], cors_origins=origins, domain=domain)
+    with TestClient(app) as client:
+        # The pre-flight carries no token: it is answered before the guard.
+        preflight = client.options("/ofrep/v1/evaluate/flags", headers=PREFLIGHT)
+        assert preflight.status_code == 204
+        assert preflight.headers["access-control-allow-origin"] == ORIGIN
+        assert preflight.headers["access-control-allow-methods"] == "POST"
+        allowed = preflight.headers["access-control-allow-headers"].lower()
+        assert {"authorization", "content-type", "if-none-match"} <= {
+            name.strip() for name in allowed.split(",")
+        }
+        bulk = client.post("/ofrep/v1/evaluate/flags", json={}, headers={**READ, "Origin": ORIGIN})
+        assert bulk.status_code == 200
+        assert bulk.headers["access-control-allow-origin"] == ORIGIN
+        assert bulk.headers["access-control-expose-headers"] == "ETag"
+        # The token is still required.
+        refused = client.post("/ofrep/v1/evaluate/flags", json={}, headers={"Origin": ORIGIN})
+        assert refused.status_code == 401
+        other = client.options(
+            "/ofrep/v1/evaluate/flags", headers={**PREFLIGHT, "Origin": "https://evil.example"}
+        )
+        assert "access-control-allow-origin" not in other.headers
+
+
+def test_without_origins_there_are_no_cors_headers(client: TestClient[Litestar]) -> None:
+    preflight = client.options("/ofrep/v1/evaluate/flags", headers=PREFLIGHT)
+    assert "access-control-allow-origin" not in preflight.headers
+    bulk = client.post("/ofrep/v1/evaluate/flags", json={}, headers={**READ, "Origin": ORIGIN})
+    assert "access-control-allow-origin" not in bulk.headers
+
+
+def test_the_schema_is_for_admin_tokens_only(client: TestClient[Litestar]) -> None:
+    # It lists the namespaces the admin API manages.
+    assert client.get("/schema/openapi.json").status_code == 401
+    assert client.get("/schema/openapi.json", headers=READ).status_code == 401
+    schema = client.get("/schema/openapi.json", headers=ADMIN_ONE)
+    assert schema.status_code == 200
+    assert any(path.startswith("/admin/v1/") for path in schema.json()["paths"])
+
+
+def test_without_the_admin_api_there_is_no_schema(store: MemoryStore, domain: str) -> None:
+    with TestClient(create_server(store, tokens=["read-token"], domain=domain)) as client:
+        assert client.get("/schema/openapi.json", headers=READ).status_code == 404
