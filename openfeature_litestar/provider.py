@@ -202,6 +202,7 @@ class FlagProvider(AbstractProvider):
         # never takes it, it reads whichever snapshot is current.
         self._serving = threading.Lock()
         self._loop = BackgroundLoop(f"{name}-sync")
+        self._following: asyncio.Task[None] | None = None  # the watch, on the loop
 
     # -- what the provider serves -------------------------------------------------------
 
@@ -269,7 +270,7 @@ class FlagProvider(AbstractProvider):
         with self._lifecycle:
             if not self._loop.running:
                 return
-            closing = self._loop.submit(self.store.close())
+            closing = self._loop.submit(self._stop_following())
             if not self._loop.is_current_thread():  # a handler on the loop cannot wait on it
                 try:
                     closing.result(self._init_timeout)
@@ -277,10 +278,24 @@ class FlagProvider(AbstractProvider):
                     logger.exception("closing %r failed", self.store)
             self._loop.stop(self._init_timeout)
 
+    async def _stop_following(self) -> None:
+        """End the watch, and only then close the store (on the background loop).
+
+        Cancelling the watch first lets a load or poll in flight give its connection
+        back before the store closes its pools; closed the other way round, the
+        connection would be left to the garbage collector, unclosed.
+        """
+        following, self._following = self._following, None
+        if following is not None and not following.done():
+            following.cancel()
+            await asyncio.wait({following}, timeout=self._init_timeout)
+        await self.store.close()
+
     async def _follow_changes(self, first_load: concurrent.futures.Future[None]) -> None:
         # A store's changes() yields once as soon as it is watching, so the first load
         # happens after the subscription: no change can fall between the two. A store
         # raises out of changes() when it loses the connection; retrying is ours.
+        self._following = asyncio.current_task()
         attempt = 0
         while True:
             try:
