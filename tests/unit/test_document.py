@@ -924,3 +924,19 @@ def test_array_entries_are_validated_like_map_entries() -> None:
     problems = _problems(lambda: document_from_data(data))
 
     assert [p.path for p in problems] == ["flags.a.state"]
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_loading_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> None:
+    import gc  # noqa: PLC0415 - only this test touches the collector
+
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        document_from_data({"flags": {}})
+        assert gc.isenabled() is enabled
+        with pytest.raises(DocumentError):
+            document_from_data({"flags": {"x": {"state": "nope"}}})
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
