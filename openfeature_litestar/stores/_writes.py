@@ -8,6 +8,7 @@ are pure, so every store validates and audits the same way.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from openfeature_litestar.document import FlagDocument, document_from_data, is_v
 from openfeature_litestar.errors import DocumentError, FlagNotFound, Problem
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Callable, Mapping
 
     from ._base import AuditAction, FlagStore, WritableFlagStore
 
@@ -24,6 +25,7 @@ __all__ = [
     "MAX_ACTOR_LENGTH",
     "MAX_AUDIT_PAGE",
     "Change",
+    "DocumentWrites",
     "as_document",
     "changes_between",
     "check_actor",
@@ -201,3 +203,92 @@ async def copy_namespace(
         expected_revision=expected_revision,
         note=f"promoted from {origin!r} at revision {stored.revision}",
     )
+
+
+class DocumentWrites(ABC):
+    """The write operations of :class:`WritableFlagStore`, written once for every store.
+
+    Each is "build the next document from the current one" handed to the store's own
+    :meth:`_write`, which reads, commits atomically (with the audit entries of
+    :func:`changes_between`) and checks ``expected_revision``; so the stores differ only
+    in how they commit, not in what a write means.
+    """
+
+    namespace: str
+
+    @abstractmethod
+    async def _write(
+        self,
+        build: Callable[[FlagDocument], FlagDocument],
+        *,
+        actor: str,
+        expected_revision: int | None,
+        note: str | None = None,
+    ) -> int:
+        """Commit ``build(current document)`` with its audit entries; return the revision."""
+
+    async def put_flag(
+        self,
+        key: str,
+        definition: Mapping[str, Any],
+        *,
+        actor: str,
+        expected_revision: int | None = None,
+    ) -> int:
+        """Create or replace flag ``key``; return the new revision.
+
+        Raises:
+            DocumentError: The flag (or the document with it) is invalid.
+            RevisionConflict: ``expected_revision`` is not the current revision.
+            StoreError: The store cannot be reached or written.
+            ValueError: ``actor`` is empty, too long or not printable.
+        """
+        return await self._write(
+            lambda current: with_flag(current, key, definition),
+            actor=actor,
+            expected_revision=expected_revision,
+        )
+
+    async def delete_flag(
+        self, key: str, *, actor: str, expected_revision: int | None = None
+    ) -> int:
+        """Delete flag ``key``; return the new revision.
+
+        Raises:
+            FlagNotFound: The namespace holds no flag ``key``.
+            RevisionConflict: ``expected_revision`` is not the current revision.
+            StoreError: The store cannot be reached or written.
+            ValueError: ``actor`` is empty, too long or not printable.
+        """
+        return await self._write(
+            lambda current: without_flag(current, key, self.namespace),
+            actor=actor,
+            expected_revision=expected_revision,
+        )
+
+    async def replace_document(
+        self,
+        document: FlagDocument | Mapping[str, Any],
+        *,
+        actor: str,
+        expected_revision: int | None = None,
+        note: str | None = None,
+    ) -> int:
+        """Replace the namespace's whole document; return the new revision.
+
+        Only the flags that change are audited (with ``note``); a replace that changes
+        nothing still bumps the revision.
+
+        Raises:
+            DocumentError: The document is invalid (data is validated strictly).
+            RevisionConflict: ``expected_revision`` is not the current revision.
+            StoreError: The store cannot be reached or written.
+            ValueError: ``actor`` is empty, too long or not printable.
+        """
+        replacement = as_document(document)
+        return await self._write(
+            lambda _current: replacement,
+            actor=actor,
+            expected_revision=expected_revision,
+            note=note,
+        )

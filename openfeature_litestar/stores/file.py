@@ -40,21 +40,19 @@ from openfeature_litestar.errors import DocumentError, RevisionConflict, StoreEr
 from ._base import AuditEntry, StoredDocument
 from ._names import check_namespace
 from ._writes import (
-    as_document,
+    DocumentWrites,
     changes_between,
     check_actor,
     check_audit_limit,
     empty_document,
     utc_now,
-    with_flag,
-    without_flag,
 )
 
 if sys.platform != "win32":
     import fcntl
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+    from collections.abc import AsyncIterator, Callable, Iterator
 
     from openfeature_litestar.document import DocumentFormat, FlagDocument
 
@@ -89,7 +87,7 @@ def _digest(data: bytes | None) -> str:
     return "" if data is None else hashlib.sha256(data).hexdigest()
 
 
-class FileStore:
+class FileStore(DocumentWrites):
     """A flag store backed by one flag-document file (JSON or YAML): watched, writable.
 
     **Reading.** The file is polled with :func:`os.stat` rather than watched with
@@ -283,69 +281,6 @@ class FileStore:
         self._closed_loops.add(asyncio.get_running_loop())
 
     # -- writing ----------------------------------------------------------------------------
-
-    async def put_flag(
-        self,
-        key: str,
-        definition: Mapping[str, Any],
-        *,
-        actor: str,
-        expected_revision: int | None = None,
-    ) -> int:
-        """Create or replace flag ``key``; return the new revision.
-
-        Raises:
-            DocumentError: The flag (or the document with it) is invalid.
-            RevisionConflict: ``expected_revision`` is not the current revision.
-            StoreError: The file cannot be written, or holds an invalid document.
-            ValueError: ``actor`` is empty or not printable.
-        """
-        return await self._write(
-            lambda current: with_flag(current, key, definition),
-            actor=actor,
-            expected_revision=expected_revision,
-        )
-
-    async def delete_flag(
-        self, key: str, *, actor: str, expected_revision: int | None = None
-    ) -> int:
-        """Delete flag ``key``; return the new revision.
-
-        Raises:
-            FlagNotFound: The file holds no flag ``key``.
-            RevisionConflict: ``expected_revision`` is not the current revision.
-            StoreError: The file cannot be written, or holds an invalid document.
-            ValueError: ``actor`` is empty or not printable.
-        """
-        return await self._write(
-            lambda current: without_flag(current, key, self.namespace),
-            actor=actor,
-            expected_revision=expected_revision,
-        )
-
-    async def replace_document(
-        self,
-        document: FlagDocument | Mapping[str, Any],
-        *,
-        actor: str,
-        expected_revision: int | None = None,
-        note: str | None = None,
-    ) -> int:
-        """Replace the whole document; return the new revision.
-
-        Raises:
-            DocumentError: The document is invalid.
-            RevisionConflict: ``expected_revision`` is not the current revision.
-            StoreError: The file cannot be written, or holds an invalid document.
-            ValueError: ``actor`` is empty or not printable.
-        """
-        new_document = as_document(document)
-        return await self._write(
-            lambda _current: new_document,
-            actor=actor,
-            expected_revision=expected_revision,
-            note=note,
-        )
 
     async def _write(
         self,

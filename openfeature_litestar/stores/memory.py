@@ -15,14 +15,13 @@ from openfeature_litestar.errors import RevisionConflict
 from ._base import AuditEntry, StoredDocument
 from ._names import check_namespace
 from ._writes import (
+    DocumentWrites,
     as_document,
     changes_between,
     check_actor,
     check_audit_limit,
     empty_document,
     utc_now,
-    with_flag,
-    without_flag,
 )
 
 if TYPE_CHECKING:
@@ -71,7 +70,7 @@ class _Memory:
         return space
 
 
-class MemoryStore:
+class MemoryStore(DocumentWrites):
     """A writable flag store in process memory: for tests, embedded defaults, prototypes.
 
     Writes are validated, conditional on ``expected_revision`` when given, recorded in
@@ -181,68 +180,24 @@ class MemoryStore:
             ValueError: ``actor`` is empty or not printable.
         """
         new_document = as_document(document)
-        return self._write(
+        return self._commit(
             lambda _current: new_document,
             actor=actor,
             expected_revision=expected_revision,
             note=note,
         )
 
-    async def put_flag(
+    async def _write(
         self,
-        key: str,
-        definition: Mapping[str, Any],
+        build: Callable[[FlagDocument], FlagDocument],
         *,
         actor: str,
-        expected_revision: int | None = None,
-    ) -> int:
-        """Create or replace flag ``key``; return the new revision.
-
-        Raises:
-            DocumentError: The flag (or the document with it) is invalid.
-            RevisionConflict: ``expected_revision`` is not the current revision.
-            ValueError: ``actor`` is empty or not printable.
-        """
-        return self._write(
-            lambda current: with_flag(current, key, definition),
-            actor=actor,
-            expected_revision=expected_revision,
-        )
-
-    async def delete_flag(
-        self, key: str, *, actor: str, expected_revision: int | None = None
-    ) -> int:
-        """Delete flag ``key``; return the new revision.
-
-        Raises:
-            FlagNotFound: The namespace holds no flag ``key``.
-            RevisionConflict: ``expected_revision`` is not the current revision.
-            ValueError: ``actor`` is empty or not printable.
-        """
-        return self._write(
-            lambda current: without_flag(current, key, self.namespace),
-            actor=actor,
-            expected_revision=expected_revision,
-        )
-
-    async def replace_document(
-        self,
-        document: FlagDocument | Mapping[str, Any],
-        *,
-        actor: str,
-        expected_revision: int | None = None,
+        expected_revision: int | None,
         note: str | None = None,
     ) -> int:
-        """Replace the namespace's whole document; return the new revision.
+        return self._commit(build, actor=actor, expected_revision=expected_revision, note=note)
 
-        Raises:
-            DocumentError: The document is invalid.
-            RevisionConflict: ``expected_revision`` is not the current revision.
-            ValueError: ``actor`` is empty or not printable.
-        """
-        return self.replace(document, expected_revision=expected_revision, actor=actor, note=note)
-
-    def _write(
+    def _commit(
         self,
         build: Callable[[FlagDocument], FlagDocument],
         *,

@@ -42,14 +42,12 @@ from ._base import AuditEntry, StoredDocument
 from ._names import check_namespace, check_prefix
 from ._writes import (
     Change,
-    as_document,
+    DocumentWrites,
     changes_between,
     check_actor,
     check_audit_limit,
     empty_document,
     utc_now,
-    with_flag,
-    without_flag,
 )
 
 try:
@@ -136,7 +134,7 @@ class _LoopClient:
     closing: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class RedisStore:
+class RedisStore(DocumentWrites):
     """A flag store in Redis, shared by every process that points at the same server.
 
     Writes are atomic and conditional on the revision (one Lua script), each recorded in
@@ -212,72 +210,6 @@ class RedisStore:
             StoreError: Redis cannot be reached or read.
         """
         return await self._read(self._loop_client())
-
-    async def put_flag(
-        self,
-        key: str,
-        definition: Mapping[str, Any],
-        *,
-        actor: str,
-        expected_revision: int | None = None,
-    ) -> int:
-        """Create or replace one flag; return the new revision.
-
-        Raises:
-            DocumentError: The flag (or the document with it) is invalid.
-            RevisionConflict: ``expected_revision`` is not the current revision.
-            StoreError: Redis cannot be reached or written.
-            ValueError: ``actor`` is not a name.
-        """
-        return await self._write(
-            lambda document: with_flag(document, key, definition),
-            actor=actor,
-            expected_revision=expected_revision,
-        )
-
-    async def delete_flag(
-        self, key: str, *, actor: str, expected_revision: int | None = None
-    ) -> int:
-        """Delete one flag; return the new revision.
-
-        Raises:
-            FlagNotFound: The namespace holds no flag ``key``.
-            RevisionConflict: ``expected_revision`` is not the current revision.
-            StoreError: Redis cannot be reached or written.
-            ValueError: ``actor`` is not a name.
-        """
-        return await self._write(
-            lambda document: without_flag(document, key, self.namespace),
-            actor=actor,
-            expected_revision=expected_revision,
-        )
-
-    async def replace_document(
-        self,
-        document: FlagDocument | Mapping[str, Any],
-        *,
-        actor: str,
-        expected_revision: int | None = None,
-        note: str | None = None,
-    ) -> int:
-        """Replace the namespace's whole document; return the new revision.
-
-        Only the flags that change are audited (with ``note``); a replace that changes
-        nothing still bumps the revision.
-
-        Raises:
-            DocumentError: The document is invalid (data is validated strictly).
-            RevisionConflict: ``expected_revision`` is not the current revision.
-            StoreError: Redis cannot be reached or written.
-            ValueError: ``actor`` is not a name.
-        """
-        new_document = as_document(document)
-        return await self._write(
-            lambda _current: new_document,
-            actor=actor,
-            expected_revision=expected_revision,
-            note=note,
-        )
 
     async def audit_log(
         self, *, flag_key: str | None = None, limit: int = 50, before: str | None = None

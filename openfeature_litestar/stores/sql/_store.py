@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import threading
 import weakref
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -17,13 +17,11 @@ from openfeature_litestar.security import mask_url
 from openfeature_litestar.stores._base import AuditEntry, StoredDocument
 from openfeature_litestar.stores._names import check_namespace, check_prefix
 from openfeature_litestar.stores._writes import (
-    as_document,
+    DocumentWrites,
     changes_between,
     check_actor,
     check_audit_limit,
     utc_now,
-    with_flag,
-    without_flag,
 )
 
 from ._engines import (
@@ -51,7 +49,7 @@ from ._schema import Tables, check_schema, create_schema
 from ._watch import Watch, discard_connection, listen
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+    from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
     from openfeature_litestar.document import FlagDocument
 
@@ -66,7 +64,7 @@ class _LostRaceError(Exception):
     """Another writer created the namespace first; read again and retry."""
 
 
-class SQLAlchemyStore:
+class SQLAlchemyStore(DocumentWrites):
     """A shared, writable flag store in SQL tables: PostgreSQL (asyncpg) or SQLite (aiosqlite).
 
     Each namespace (an environment such as ``production``) is one row of
@@ -189,72 +187,6 @@ class SQLAlchemyStore:
                 )
 
         return await self._run("read the audit trail", read)
-
-    async def put_flag(
-        self,
-        key: str,
-        definition: Mapping[str, Any],
-        *,
-        actor: str,
-        expected_revision: int | None = None,
-    ) -> int:
-        """Create or replace one flag; return the new revision.
-
-        Raises:
-            DocumentError: The flag (or the document with it) is invalid.
-            RevisionConflict: ``expected_revision`` is not the current revision.
-            StoreError: The database cannot be reached or written in time.
-            ValueError: ``actor`` names no one.
-        """
-        return await self._write(
-            lambda document: with_flag(document, key, definition),
-            actor=actor,
-            expected_revision=expected_revision,
-        )
-
-    async def delete_flag(
-        self, key: str, *, actor: str, expected_revision: int | None = None
-    ) -> int:
-        """Delete one flag; return the new revision.
-
-        Raises:
-            FlagNotFound: The namespace holds no flag ``key``.
-            RevisionConflict: ``expected_revision`` is not the current revision.
-            StoreError: The database cannot be reached or written in time.
-            ValueError: ``actor`` names no one.
-        """
-        return await self._write(
-            lambda document: without_flag(document, key, self.namespace),
-            actor=actor,
-            expected_revision=expected_revision,
-        )
-
-    async def replace_document(
-        self,
-        document: FlagDocument | Mapping[str, Any],
-        *,
-        actor: str,
-        expected_revision: int | None = None,
-        note: str | None = None,
-    ) -> int:
-        """Replace the namespace's whole document; return the new revision.
-
-        Only the flags that change are recorded in the audit trail (with ``note``); a
-        replace that changes nothing still bumps the revision.
-
-        Raises:
-            DocumentError: The document is invalid (data is validated strictly).
-            RevisionConflict: ``expected_revision`` is not the current revision.
-            StoreError: The database cannot be reached or written in time.
-            ValueError: ``actor`` names no one.
-        """
-        replacement = as_document(document)
-        return await self._write(
-            lambda _current: replacement,
-            actor=actor,
-            expected_revision=expected_revision,
-            note=note,
-        )
 
     async def changes(self) -> AsyncGenerator[None, None]:
         """Yield once when watching starts, then whenever the namespace may have changed.
