@@ -22,22 +22,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.metadata
 import json
 import os
 import platform
-import signal
-import socket
-import subprocess
 import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from litestar import Litestar
 from openfeature.evaluation_context import EvaluationContext
 
+from benchmarks._uvicorn import Server, package_version, start_server, stop_server
 from openfeature_litestar import FlagProvider, document_from_data
 from openfeature_litestar.web import OFREPConfig, ofrep_router
 
@@ -48,7 +43,6 @@ __all__ = ["app", "main"]
 
 USERS: Final = tuple(f"user-{number}" for number in range(64))
 PLANS: Final = ("free", "pro", "team")
-ROOT: Final = Path(__file__).resolve().parent.parent
 STARTUP_DEADLINE: Final = 60.0
 BASE: Final = "/ofrep/v1/evaluate/flags"
 
@@ -104,45 +98,6 @@ def app() -> Litestar:
 
     router = ofrep_router(OFREPConfig(public=True), provider)
     return Litestar([router], on_startup=[start], on_shutdown=[stop])
-
-
-# -- the server -----------------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    """The uvicorn process and its port."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _start() -> Server:
-    port = _free_port()
-    command = [
-        sys.executable, "-m", "uvicorn", "--factory", "benchmarks.ofrep:app",
-        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
-        "--no-access-log", "--log-level", "warning",
-    ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=ROOT)  # noqa: S603 - this interpreter, fixed arguments
-    return Server(process, port)
-
-
-def _stop(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGINT)
-        try:
-            server.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
 
 
 # -- HTTP/1.1 on keep-alive connections ---------------------------------------------------
@@ -299,21 +254,15 @@ def _wait_until_ready(server: Server) -> None:
 # -- the run --------------------------------------------------------------------------------
 
 
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "?"
-
-
 def _report(
     rates: dict[str, tuple[float, float]], connections: int, duration: float, local: float
 ) -> str:
     lines = [
         f"OFREP evaluation: requests/s over HTTP vs. evaluations/s in process ({len(FLAGS)} flags)",
         (
-            f"uvicorn {_version('uvicorn')} (1 worker, --no-access-log), litestar "
-            f"{_version('litestar')}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
+            f"uvicorn {package_version('uvicorn')} (1 worker, --no-access-log), "
+            f"litestar {package_version('litestar')}, "
+            f"Python {platform.python_version()}, {os.cpu_count()} CPUs"
         ),
         (
             f"load: asyncio keep-alive generator, {connections} connections, {duration:g} s "
@@ -345,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     duration = args.duration or (3.0 if args.quick else 10.0)
     warmup = 0.5 if args.quick else 2.0
     local = 1.0 if args.quick else 3.0
-    server = _start()
+    server = start_server("benchmarks.ofrep:app")
     try:
         _wait_until_ready(server)
         _check(server)
@@ -358,7 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"benchmarks.ofrep: {exc}\n")
         return 1
     finally:
-        _stop(server)
+        stop_server(server)
     single, bulk = _in_process(local)
     rates = {mode: (http[mode], rate) for mode, rate in zip(http, (single, bulk), strict=True)}
     print(_report(rates, args.connections, duration, local))

@@ -27,14 +27,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import importlib.metadata
 import json
 import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,6 +46,7 @@ from litestar import Litestar, Request, get
 from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 
+from benchmarks._uvicorn import Server, package_version, start_server, stop_server
 from openfeature_litestar import FlagProvider, document_from_data
 from openfeature_litestar.web import ContextBuilder, OpenFeatureConfig, OpenFeaturePlugin
 
@@ -73,7 +71,6 @@ DOCUMENT: Final[dict[str, Any]] = {
     }
 }
 TARGET_COST: Final = 0.10
-ROOT: Final = Path(__file__).resolve().parent.parent
 STARTUP_DEADLINE: Final = 60.0
 
 
@@ -138,54 +135,6 @@ _APPS: Final = {
 
 
 # -- the servers ----------------------------------------------------------------------------
-
-
-@dataclass
-class Server:
-    """One uvicorn process serving one of the applications."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    port: int
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _start(name: str, factory: str) -> Server:
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "uvicorn",
-        "--factory",
-        f"benchmarks.plugin:{factory}",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ]
-    process = subprocess.Popen(command, cwd=ROOT)  # noqa: S603 - this interpreter, fixed arguments
-    return Server(name, process, port)
-
-
-def _stop(server: Server) -> None:
-    if server.process.poll() is None:
-        server.process.send_signal(signal.SIGINT)
-        try:
-            server.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait()
 
 
 async def _get(port: int, user: str) -> tuple[int, bytes]:
@@ -386,13 +335,6 @@ def _measure(
     return samples
 
 
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "?"
-
-
 def _paired_ratio(without: list[float], with_plugin: list[float]) -> float:
     """The median over the rounds of with/without.
 
@@ -408,8 +350,9 @@ def _report(samples: dict[str, list[Sample]], settings: Settings, generator: str
     without, with_plugin = (samples[name] for name in _APPS)
     rate_ratio = _paired_ratio([s.rate for s in without], [s.rate for s in with_plugin])
     header = (
-        f"uvicorn {_version('uvicorn')} (1 worker, --no-access-log), litestar "
-        f"{_version('litestar')}, Python {platform.python_version()}, {os.cpu_count()} CPUs"
+        f"uvicorn {package_version('uvicorn')} (1 worker, --no-access-log), "
+        f"litestar {package_version('litestar')}, "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs"
     )
     load = (
         f"load: {generator}, {settings.connections} keep-alive connections, "
@@ -470,7 +413,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     wrk = None if args.python_load else shutil.which("wrk")
     generator = "wrk (1 thread)" if wrk else "the asyncio generator of benchmarks/plugin.py"
-    servers = [_start(name, factory) for name, factory in _APPS.items()]
+    servers = [
+        start_server(f"benchmarks.plugin:{factory}", name) for name, factory in _APPS.items()
+    ]
     try:
         expected = _expected_answers()
         for server in servers:
@@ -483,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     finally:
         for server in servers:
-            _stop(server)
+            stop_server(server)
     print(_report(samples, settings, generator))
     return 0
 
