@@ -25,7 +25,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-import mmh3
 import re2
 
 from openfeature_litestar.errors import DocumentError, Problem
@@ -45,6 +44,7 @@ from ._js import (
     truthy,
 )
 from ._semver import SEMVER_OPERATORS, compare, parse_version
+from ._text import well_formed
 
 __all__ = ["MAX_TARGETING_DEPTH", "MAX_TARGETING_NODES", "Rule", "compile_targeting"]
 
@@ -1131,7 +1131,10 @@ def _build_matches(c: _Compiler, args: list[_Node], raw: list[Any], path: str, d
         value = subject(data)
         if type(value) is not str:
             return False
-        return search(value) is not None
+        try:
+            return search(value) is not None
+        except UnicodeEncodeError:  # a lone surrogate: RE2's binding cannot encode it
+            return search(well_formed(value)) is not None
 
     return _Node(matches, boolish=True)
 
@@ -1210,13 +1213,13 @@ def _build_fractional(  # noqa: C901, PLR0911, PLR0912, PLR0915 - validation, th
 
     if static and all(variant.const for variant in variants):
         choices = tuple(variant.value for variant in variants)
-        hash32 = mmh3.hash
+        bucket_hash = frac.bucket_hash
 
         def fractional_constant(data: Any) -> Any:
             key = key_fn(data)
             if key is None:
                 return None
-            return choices[bisect_right(bounds, (hash32(key, 0, signed=False) * total) >> 32)]
+            return choices[bisect_right(bounds, (bucket_hash(key) * total) >> 32)]
 
         return _Node(fractional_constant)
     if static:

@@ -1,9 +1,9 @@
 """flagd's ``fractional`` bucketing, version 2: MurmurHash3 x86_32 scaled by the weight sum.
 
-A subject's bucketing string is hashed (UTF-8, seed 0) to an unsigned 32-bit ``h``; with
-integer weights summing to ``total`` the chosen slot is ``(h * total) >> 32`` and the
-bucket is the first whose cumulative weight exceeds it. Growing one bucket's weight only
-moves subjects into that bucket.
+A subject's bucketing string is hashed (UTF-8, lone surrogates as U+FFFD, seed 0) to an
+unsigned 32-bit ``h``; with integer weights summing to ``total`` the chosen slot is
+``(h * total) >> 32`` and the bucket is the first whose cumulative weight exceeds it.
+Growing one bucket's weight only moves subjects into that bucket.
 """
 
 from __future__ import annotations
@@ -14,8 +14,16 @@ from typing import Any, Final
 import mmh3
 
 from ._js import js_string
+from ._text import utf8
 
-__all__ = ["MAX_TOTAL_WEIGHT", "bucket_index", "bucketing_string", "cumulative", "weight_of"]
+__all__ = [
+    "MAX_TOTAL_WEIGHT",
+    "bucket_hash",
+    "bucket_index",
+    "bucketing_string",
+    "cumulative",
+    "weight_of",
+]
 
 MAX_TOTAL_WEIGHT: Final = 2_147_483_647
 """flagd's limit on the sum of a ``fractional``'s weights (the largest int32)."""
@@ -55,7 +63,18 @@ def cumulative(weights: list[int]) -> tuple[list[int], int]:
     return bounds, running
 
 
+def bucket_hash(key: str) -> int:
+    """The unsigned MurmurHash3 x86_32 (seed 0) of ``key``'s UTF-8; never raises.
+
+    ``mmh3`` is handed a ``str`` only when it is ASCII (its fastest path); any other key
+    is encoded here first, because ``mmh3`` crashes the process on a lone surrogate.
+    """
+    return _murmur3(key if key.isascii() else utf8(key), 0, signed=False)
+
+
+_murmur3: Final = mmh3.hash
+
+
 def bucket_index(key: str, bounds: list[int], total: int) -> int:
     """The index of the bucket ``key`` falls into (``total`` must be positive)."""
-    slot = (mmh3.hash(key, 0, signed=False) * total) >> 32
-    return bisect_right(bounds, slot)
+    return bisect_right(bounds, (bucket_hash(key) * total) >> 32)
