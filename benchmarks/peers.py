@@ -506,8 +506,8 @@ def add_ours_with_hooks(setup: Setup, cases: Sequence[Case]) -> None:
         MemoryStore,
         document_from_data,
     )
+    from openfeature_litestar._security import IdentifierHasher  # noqa: PLC0415
     from openfeature_litestar.hooks import AuditHook, HookChain, SanitizingHook  # noqa: PLC0415
-    from openfeature_litestar.security import IdentifierHasher  # noqa: PLC0415
 
     provider = FlagProvider(MemoryStore(document_from_data({"flags": flagd_flags()})))
     _register(setup, provider, HOOKS_DOMAIN)

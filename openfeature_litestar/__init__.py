@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import typing
 
-from .document import (
+from ._document import (
     FlagDefinition,
     FlagDocument,
     document_from_data,
@@ -19,7 +19,7 @@ from .document import (
     load_document,
     parse_document,
 )
-from .errors import (
+from ._errors import (
     ConfigurationError,
     DocumentError,
     FlagNotFound,
@@ -29,11 +29,10 @@ from .errors import (
     RevisionConflict,
     StoreError,
 )
-from .hooks import AuditHook, HookChain, SanitizingHook
-from .provider import FlagProvider
-from .security import IdentifierHasher, Sanitizer, hash_identifier, mask_secrets, mask_url
-from .snapshot import Snapshot
-from .stores import (
+from ._provider import FlagProvider
+from ._security import IdentifierHasher, Sanitizer, hash_identifier, mask_secrets, mask_url
+from ._snapshot import Snapshot
+from ._stores import (
     AuditEntry,
     FileStore,
     FlagStore,
@@ -43,9 +42,10 @@ from .stores import (
     copy_namespace,
     store_from_url,
 )
+from .hooks import AuditHook, HookChain, SanitizingHook
 
 if typing.TYPE_CHECKING:
-    from .stores import RedisStore, SQLAlchemyStore
+    from ._stores import RedisStore, SQLAlchemyStore
 
 __all__ = [
     "AuditEntry",
@@ -88,7 +88,7 @@ __all__ = [
 def __getattr__(name: str) -> object:
     """Load the stores that need an optional driver only when they are asked for."""
     if name in {"RedisStore", "SQLAlchemyStore"}:
-        from . import stores  # noqa: PLC0415 - deferred: the drivers are optional
+        from . import _stores as stores  # noqa: PLC0415 - deferred: the drivers are optional
 
         return getattr(stores, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

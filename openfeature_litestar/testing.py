@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 from openfeature import api
 
-from .engine import CompiledFlag
-from .provider import FlagProvider
+from ._engine import CompiledFlag
+from ._provider import FlagProvider
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping

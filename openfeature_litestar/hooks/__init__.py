@@ -12,8 +12,8 @@ the API, client or invocation level as usual.
   hook's bookkeeping cost.
 """
 
-from .audit import AuditHook, AuditSink
-from .chain import HookChain
-from .context import SanitizingHook
+from ._audit import AuditHook, AuditSink
+from ._chain import HookChain
+from ._context import SanitizingHook
 
 __all__ = ["AuditHook", "AuditSink", "HookChain", "SanitizingHook"]

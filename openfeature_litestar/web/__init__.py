@@ -26,15 +26,15 @@ This package imports Litestar (the ``[litestar]`` extra); the rest of
 
 from __future__ import annotations
 
-from .admin import AdminConfig, admin_router
-from .auth import bearer_token_guard
-from .config import OpenFeatureConfig
-from .context import ContextBuilder
-from .guards import require_flag, require_variant
-from .middleware import OpenFeatureMiddleware
-from .ofrep import OFREPConfig, ofrep_router
-from .plugin import EvaluationContextDependency, OpenFeatureClientDependency, OpenFeaturePlugin
-from .server import create_server, serve
+from ._admin import AdminConfig, admin_router
+from ._auth import bearer_token_guard
+from ._config import OpenFeatureConfig
+from ._context import ContextBuilder
+from ._guards import require_flag, require_variant
+from ._middleware import OpenFeatureMiddleware
+from ._ofrep import OFREPConfig, ofrep_router
+from ._plugin import EvaluationContextDependency, OpenFeatureClientDependency, OpenFeaturePlugin
+from ._server import create_server, serve
 
 __all__ = [
     "AdminConfig",

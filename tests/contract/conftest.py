@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pytest
 
 from openfeature_litestar import MemoryStore
-from openfeature_litestar.stores._url import store_from_url
+from openfeature_litestar._stores._url import store_from_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Iterator

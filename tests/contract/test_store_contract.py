@@ -21,7 +21,7 @@ from openfeature_litestar import (
     WritableFlagStore,
     copy_namespace,
 )
-from openfeature_litestar.stores._url import store_from_url
+from openfeature_litestar._stores._url import store_from_url
 
 if TYPE_CHECKING:
     from tests.contract.conftest import Backend

@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from openfeature_litestar import cli
-from openfeature_litestar.cli import main
+from openfeature_litestar import _cli as cli
+from openfeature_litestar._cli import main
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -279,7 +279,7 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_the_installed_command(flags: Path) -> None:
     validate = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
-        [sys.executable, "-m", "openfeature_litestar.cli", "validate", str(flags)],
+        [sys.executable, "-m", "openfeature_litestar._cli", "validate", str(flags)],
         capture_output=True,
         text=True,
         check=False,
@@ -290,7 +290,7 @@ def test_the_installed_command(flags: Path) -> None:
         [
             sys.executable,
             "-m",
-            "openfeature_litestar.cli",
+            "openfeature_litestar._cli",
             "evaluate",
             str(flags),
             "limit",

@@ -1,4 +1,4 @@
-"""Unit tests of openfeature_litestar.document: loading, validating, compiling, dumping.
+"""Unit tests of openfeature_litestar._document: loading, validating, compiling, dumping.
 
 The flagd-schemas test documents (``fixtures/flagd-schemas``) are the acceptance suite:
 every positive document must load strictly, every negative one must be rejected with a
@@ -27,18 +27,18 @@ from openfeature_litestar import (
     load_document,
     parse_document,
 )
-from openfeature_litestar.document import (
+from openfeature_litestar._document import (
     MAX_DOCUMENT_BYTES,
     MAX_FLAG_KEY_LENGTH,
     MAX_FLAGS,
     is_valid_flag_key,
 )
-from openfeature_litestar.engine import MAX_TARGETING_DEPTH
+from openfeature_litestar._engine import MAX_TARGETING_DEPTH
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from openfeature_litestar.document import DocumentFormat
+    from openfeature_litestar._document import DocumentFormat
 
 FIXTURES = Path(__file__).parent / "fixtures" / "flagd-schemas" / "flags"
 POSITIVE = sorted((FIXTURES / "positive").glob("*.json"))

@@ -1,4 +1,4 @@
-"""Unit tests of openfeature_litestar.errors: the exception tree and its messages."""
+"""Unit tests of openfeature_litestar._errors: the exception tree and its messages."""
 
 from __future__ import annotations
 

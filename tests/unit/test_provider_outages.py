@@ -28,7 +28,7 @@ from openfeature_litestar import (
     StoredDocument,
     StoreError,
 )
-from openfeature_litestar.provider import _retry_delay
+from openfeature_litestar._provider import _retry_delay
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable

@@ -12,7 +12,10 @@ import typing
 import pytest
 
 import openfeature_litestar
-from openfeature_litestar import cli, hooks, security, stores, testing
+from openfeature_litestar import _cli as cli
+from openfeature_litestar import _security as security
+from openfeature_litestar import _stores as stores
+from openfeature_litestar import hooks, testing
 
 LAZY = {"RedisStore", "SQLAlchemyStore"}  # loaded on first use: their drivers are extras
 

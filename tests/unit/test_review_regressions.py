@@ -15,7 +15,7 @@ from openfeature_litestar import (
     document_from_data,
     parse_document,
 )
-from openfeature_litestar.cli import main
+from openfeature_litestar._cli import main
 
 OBJECT_FLAGS = {
     "flags": {

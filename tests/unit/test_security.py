@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from openfeature_litestar.errors import ConfigurationError
-from openfeature_litestar.security import (
+from openfeature_litestar._errors import ConfigurationError
+from openfeature_litestar._security import (
     DEFAULT_SENSITIVE_FIELDS,
     DEFAULT_SENSITIVE_PATTERNS,
     HASH_KEY_ENV,

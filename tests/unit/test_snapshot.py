@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from openfeature_litestar import Snapshot, document_from_data
-from openfeature_litestar.engine import CompiledFlag
+from openfeature_litestar._engine import CompiledFlag
 
 
 def _flag(variant: str = "on", **extra: Any) -> dict[str, Any]:

@@ -30,7 +30,7 @@ from openfeature_litestar import (
     StoreError,
     WritableFlagStore,
 )
-from openfeature_litestar.stores.redis import RedisStore
+from openfeature_litestar._stores._redis import RedisStore
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
@@ -701,7 +701,7 @@ def test_without_redis_installed_the_import_names_the_extra() -> None:
         "import sys\n"
         "sys.modules['redis'] = None\n"
         "try:\n"
-        "    import openfeature_litestar.stores.redis\n"
+        "    import openfeature_litestar._stores._redis\n"
         "except ImportError as exc:\n"
         "    print(type(exc).__name__, exc)\n"
     )

@@ -24,8 +24,8 @@ from openfeature_litestar import (
     StoreError,
     WritableFlagStore,
 )
-from openfeature_litestar.stores.sql import SCHEMA_VERSION, SQLAlchemyStore
-from openfeature_litestar.stores.sql._engines import parse_url
+from openfeature_litestar._stores._sql import SCHEMA_VERSION, SQLAlchemyStore
+from openfeature_litestar._stores._sql._engines import parse_url
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -766,7 +766,7 @@ def test_a_least_privilege_role_is_enough(postgres: Database, unique_name: str) 
 def test_an_older_schema_is_upgraded_by_the_shipped_steps(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from openfeature_litestar.stores.sql import _schema  # noqa: PLC0415 - patched below
+    from openfeature_litestar._stores._sql import _schema  # noqa: PLC0415 - patched below
 
     first = database.store()
     _run(first, lambda: first.put_flag("a", _flag(), actor="alice"))

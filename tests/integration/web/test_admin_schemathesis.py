@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 
 from openfeature_litestar import MemoryStore
 from openfeature_litestar.web import bearer_token_guard
-from openfeature_litestar.web.admin import AdminConfig, admin_router
+from openfeature_litestar.web._admin import AdminConfig, admin_router
 
 TOKEN = "schemathesis-admin-token"  # noqa: S105 - a test token
 

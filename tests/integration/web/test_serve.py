@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from openfeature_litestar import store_from_url
-from openfeature_litestar.cli import STORE_URL_ENV
-from openfeature_litestar.web.server import ADMIN_TOKENS_ENV, TOKENS_ENV
+from openfeature_litestar._cli import STORE_URL_ENV
+from openfeature_litestar.web._server import ADMIN_TOKENS_ENV, TOKENS_ENV
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -61,7 +61,7 @@ def start(
     tmp_path: Path, port: int, environment: dict[str, str], *options: str
 ) -> subprocess.Popen[bytes]:
     # The command a user runs: `openfeature-litestar serve`.
-    command = ["-m", "openfeature_litestar.cli", "serve", "--port", str(port), *options]
+    command = ["-m", "openfeature_litestar._cli", "serve", "--port", str(port), *options]
     log = (tmp_path / "server.log").open("wb")
     with log:
         return subprocess.Popen(  # noqa: S603 - our own command line

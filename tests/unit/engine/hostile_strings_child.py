@@ -36,8 +36,8 @@ from openfeature_litestar import (
     SanitizingHook,
     hash_identifier,
 )
-from openfeature_litestar.engine import compile_targeting
-from openfeature_litestar.engine._text import well_formed
+from openfeature_litestar._engine import compile_targeting
+from openfeature_litestar._engine._text import well_formed
 
 # Every code point, the surrogates (category Cs) included.
 ANY_TEXT = st.text(st.characters(exclude_categories=()), max_size=40)

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from openfeature_litestar.engine import MAX_TARGETING_DEPTH, compile_targeting
-from openfeature_litestar.errors import DocumentError
+from openfeature_litestar._engine import MAX_TARGETING_DEPTH, compile_targeting
+from openfeature_litestar._errors import DocumentError
 
 
 def _problems(targeting: Any, **options: Any) -> list[tuple[str, str]]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from openfeature_litestar.engine import compile_targeting
+from openfeature_litestar._engine import compile_targeting
 
 CARDS = [["clubs", 25], ["diamonds", 25], ["hearts", 25], ["spades", 25]]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from openfeature_litestar.engine._text import utf8, well_formed
+from openfeature_litestar._engine._text import utf8, well_formed
 
 CHILD = Path(__file__).with_name("hostile_strings_child.py")
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from openfeature_litestar.engine import compile_targeting
+from openfeature_litestar._engine import compile_targeting
 
 DATA: dict[str, Any] = {
     "s": "abc",
@@ -216,7 +216,7 @@ def test_huge_integers_do_not_blow_up() -> None:
 
 def test_log_is_identity_when_lenient_and_unknown_when_strict() -> None:
     assert compile_targeting({"log": [{"var": "s"}]}, strict=False)(DATA) == "abc"
-    from openfeature_litestar.errors import DocumentError  # noqa: PLC0415
+    from openfeature_litestar._errors import DocumentError  # noqa: PLC0415
 
     with pytest.raises(DocumentError):
         compile_targeting({"log": [{"var": "s"}]})

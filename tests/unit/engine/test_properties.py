@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openfeature_litestar.engine import compile_targeting
+from openfeature_litestar._engine import compile_targeting
 
 SCALARS = st.one_of(
     st.none(),

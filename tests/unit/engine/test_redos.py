@@ -20,7 +20,7 @@ from openfeature.evaluation_context import EvaluationContext
 from openfeature.flag_evaluation import Reason
 
 from openfeature_litestar import DocumentError, FlagProvider, MemoryStore, document_from_data
-from openfeature_litestar.engine import compile_targeting
+from openfeature_litestar._engine import compile_targeting
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from openfeature_litestar.engine import compile_targeting
-from openfeature_litestar.errors import DocumentError
+from openfeature_litestar._engine import compile_targeting
+from openfeature_litestar._errors import DocumentError
 
 FIXTURES = Path(__file__).parent / "fixtures" / "flagd-schemas"
 # if-shorthand.json refers to an evaluator it does not define; supply one.

@@ -10,7 +10,7 @@ from openfeature.flag_evaluation import FlagResolutionDetails, Reason
 from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
 
 from openfeature_litestar import FlagProvider, document_from_data
-from openfeature_litestar.security import IdentifierHasher
+from openfeature_litestar._security import IdentifierHasher
 
 if TYPE_CHECKING:
     from openfeature.client import OpenFeatureClient

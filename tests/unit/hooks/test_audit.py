@@ -17,9 +17,10 @@ from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import FlagEvaluationOptions, FlagResolutionDetails, Reason
 from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
 
-from openfeature_litestar.errors import ConfigurationError
+from openfeature_litestar._errors import ConfigurationError
+from openfeature_litestar._security import HASH_KEY_ENV, REDACTED, IdentifierHasher, Sanitizer
 from openfeature_litestar.hooks import AuditHook
-from openfeature_litestar.hooks.audit import (
+from openfeature_litestar.hooks._audit import (
     CONTEXT,
     CONTEXT_ID,
     ERROR_MESSAGE,
@@ -33,7 +34,6 @@ from openfeature_litestar.hooks.audit import (
     VALUE,
     VARIANT,
 )
-from openfeature_litestar.security import HASH_KEY_ENV, REDACTED, IdentifierHasher, Sanitizer
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping

@@ -15,14 +15,14 @@ from openfeature.flag_evaluation import FlagEvaluationDetails, FlagType
 from openfeature.hook import Hook, HookContext
 
 from openfeature_litestar.hooks import AuditHook, HookChain, SanitizingHook
-from openfeature_litestar.hooks.audit import ERROR_TYPE, FLAG_KEY
+from openfeature_litestar.hooks._audit import ERROR_TYPE, FLAG_KEY
 
 if TYPE_CHECKING:
     from openfeature.client import OpenFeatureClient
     from openfeature.flag_evaluation import FlagValueType
     from openfeature.hook import HookHints
 
-    from openfeature_litestar.security import IdentifierHasher
+    from openfeature_litestar._security import IdentifierHasher
 
 
 class Recorder(Hook):

@@ -21,9 +21,9 @@ from openfeature.flag_evaluation import (
 from openfeature.hook import HookContext
 from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
 
-from openfeature_litestar.errors import ConfigurationError
+from openfeature_litestar._errors import ConfigurationError
+from openfeature_litestar._security import REDACTED, IdentifierHasher, Sanitizer
 from openfeature_litestar.hooks import SanitizingHook
-from openfeature_litestar.security import REDACTED, IdentifierHasher, Sanitizer
 
 if TYPE_CHECKING:
     from openfeature.client import OpenFeatureClient

@@ -30,7 +30,7 @@ from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvid
 
 from openfeature_litestar import FileStore, FlagProvider, document_from_data
 from openfeature_litestar.hooks import AuditHook, HookChain, SanitizingHook
-from openfeature_litestar.hooks.audit import CONTEXT_ID, ERROR_TYPE
+from openfeature_litestar.hooks._audit import CONTEXT_ID, ERROR_TYPE
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from openfeature.client import OpenFeatureClient
     from openfeature.flag_evaluation import FlagEvaluationDetails
 
-    from openfeature_litestar.security import IdentifierHasher
+    from openfeature_litestar._security import IdentifierHasher
 
 WAIT = 10.0
 POLL = 0.05

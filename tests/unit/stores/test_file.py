@@ -31,7 +31,7 @@ from openfeature_litestar import (
     WritableFlagStore,
     load_document,
 )
-from openfeature_litestar.stores import file as file_module
+from openfeature_litestar._stores import _file as file_module
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from openfeature_litestar.stores._names import MAX_NAME_LENGTH, check_namespace, check_prefix
+from openfeature_litestar._stores._names import MAX_NAME_LENGTH, check_namespace, check_prefix
 
 
 @pytest.mark.parametrize(

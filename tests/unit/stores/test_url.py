@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from openfeature_litestar import ConfigurationError, FileStore, MemoryStore, WritableFlagStore
-from openfeature_litestar.stores._url import store_from_url
+from openfeature_litestar._stores._url import store_from_url
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -142,7 +142,7 @@ def test_an_invalid_keyword_namespace_is_a_value_error() -> None:
 
 
 def test_sqlite_relative_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from openfeature_litestar.stores.sql import SQLAlchemyStore  # noqa: PLC0415 - optional
+    from openfeature_litestar._stores._sql import SQLAlchemyStore  # noqa: PLC0415 - optional
 
     monkeypatch.chdir(tmp_path)
     store = store_from_url("sqlite+aiosqlite:///flags.db?namespace=qa", poll_interval=0.5)
@@ -154,7 +154,7 @@ def test_sqlite_relative_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
 
 @pytest.mark.parametrize("scheme", ["sqlite", "sqlite+aiosqlite", "SQLite"])
 def test_sqlite_absolute_url(tmp_path: Path, scheme: str) -> None:
-    from openfeature_litestar.stores.sql import SQLAlchemyStore  # noqa: PLC0415 - optional
+    from openfeature_litestar._stores._sql import SQLAlchemyStore  # noqa: PLC0415 - optional
 
     path = tmp_path / "abs.db"
     store = store_from_url(f"{scheme}:///{path}")
@@ -165,7 +165,7 @@ def test_sqlite_absolute_url(tmp_path: Path, scheme: str) -> None:
 
 @pytest.mark.parametrize("scheme", ["postgresql", "postgres", "postgresql+asyncpg"])
 def test_postgres_urls(postgres_url: str, unique_name: str, scheme: str) -> None:
-    from openfeature_litestar.stores.sql import SQLAlchemyStore  # noqa: PLC0415 - optional
+    from openfeature_litestar._stores._sql import SQLAlchemyStore  # noqa: PLC0415 - optional
 
     rest = postgres_url.partition("://")[2]
     url = f"{scheme}://{rest}?namespace={unique_name}"
@@ -194,7 +194,7 @@ async def _drop_tables(postgres_url: str, prefix: str) -> None:
 
 @pytest.mark.parametrize("query", ["?namespace={ns}", "?namespace={ns}&health_check_interval=10"])
 def test_redis_url(redis_url: str, unique_name: str, query: str) -> None:
-    from openfeature_litestar.stores.redis import RedisStore  # noqa: PLC0415 - optional
+    from openfeature_litestar._stores._redis import RedisStore  # noqa: PLC0415 - optional
 
     prefix = f"{unique_name}:"
     query = query.format(ns=unique_name)
@@ -220,7 +220,7 @@ async def _delete_keys(redis_url: str, prefix: str) -> None:
 
 
 def test_rediss_url_is_a_redis_store() -> None:
-    from openfeature_litestar.stores.redis import RedisStore  # noqa: PLC0415 - optional
+    from openfeature_litestar._stores._redis import RedisStore  # noqa: PLC0415 - optional
 
     store = store_from_url("rediss://:hunter2@cache.example:6380/1?namespace=prod")
     assert isinstance(store, RedisStore)

@@ -16,7 +16,7 @@ from openfeature_litestar import (
     RevisionConflict,
     document_from_data,
 )
-from openfeature_litestar.stores._writes import (
+from openfeature_litestar._stores._writes import (
     MAX_ACTOR_LENGTH,
     MAX_AUDIT_PAGE,
     Change,

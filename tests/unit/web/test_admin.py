@@ -17,7 +17,7 @@ from openfeature import api
 
 from openfeature_litestar import ConfigurationError, FileStore, MemoryStore, RedisStore
 from openfeature_litestar.web import OpenFeatureConfig, OpenFeaturePlugin, bearer_token_guard
-from openfeature_litestar.web.admin import AdminConfig, admin_router, default_actor
+from openfeature_litestar.web._admin import AdminConfig, admin_router, default_actor
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from litestar.handlers import BaseRouteHandler
     from litestar.types import ASGIApp, Receive, Scope, Send
 
-    from openfeature_litestar.stores import StoredDocument, WritableFlagStore
+    from openfeature_litestar._stores import StoredDocument, WritableFlagStore
 
 READER, WRITER = "reader-token", "writer-token"
 READ_AUTH = {"Authorization": f"Bearer {READER}"}

@@ -12,7 +12,7 @@ from litestar.testing import TestClient
 from openfeature import api
 
 from openfeature_litestar.web import ContextBuilder
-from openfeature_litestar.web.context import MAX_CLIENT_TARGETING_KEY_LENGTH
+from openfeature_litestar.web._context import MAX_CLIENT_TARGETING_KEY_LENGTH
 
 
 def connection(

@@ -36,7 +36,7 @@ from openfeature_litestar.web import (
     OpenFeaturePlugin,
     bearer_token_guard,
 )
-from openfeature_litestar.web.admin import AdminConfig
+from openfeature_litestar.web._admin import AdminConfig
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -342,7 +342,7 @@ def test_ofrep_needs_a_flag_provider(make_app: Any) -> None:
 
 
 def test_the_admin_api_is_mounted_on_the_plugins_store(make_app: Any, domain: str) -> None:
-    from openfeature_litestar.web.admin import AdminConfig  # noqa: PLC0415
+    from openfeature_litestar.web._admin import AdminConfig  # noqa: PLC0415
 
     store = MemoryStore({"flags": {}}, namespace=f"ns-{domain}")
     admin = AdminConfig(guards=[bearer_token_guard(OFREP_TOKEN)])
@@ -357,7 +357,7 @@ def test_the_admin_api_is_mounted_on_the_plugins_store(make_app: Any, domain: st
 
 
 def test_the_admin_api_needs_a_writable_store_or_its_own(make_app: Any) -> None:
-    from openfeature_litestar.web.admin import AdminConfig  # noqa: PLC0415
+    from openfeature_litestar.web._admin import AdminConfig  # noqa: PLC0415
 
     provider = InMemoryProvider({"x": InMemoryFlag("on", {"on": True})})
     admin = AdminConfig(guards=[bearer_token_guard(OFREP_TOKEN)])

@@ -1,0 +1,69 @@
+"""The immutable set of compiled flags that evaluation reads, and what changed between two.
+
+A provider holds exactly one current :class:`Snapshot` and replaces it whole when its
+store reports a new document; evaluation reads it without locks, because a snapshot is
+never changed after it is built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ._document import FlagDocument
+    from ._engine import CompiledFlag
+
+__all__ = ["Snapshot"]
+
+_EMPTY: Mapping[str, CompiledFlag] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """An immutable, compiled flag set at one revision of its store.
+
+    Attributes:
+        flags: Flag key to compiled flag.
+        revision: The store's revision this snapshot was built from (0 when unknown).
+        document: The document it was compiled from, or ``None`` for the empty snapshot.
+    """
+
+    flags: Mapping[str, CompiledFlag] = field(default_factory=lambda: _EMPTY)
+    revision: int = 0
+    document: FlagDocument | None = None
+
+    @classmethod
+    def from_document(cls, document: FlagDocument, revision: int = 0) -> Snapshot:
+        """Build the snapshot of ``document`` (compiled when it was loaded).
+
+        Raises:
+            DocumentError: The document was built without loading and does not compile.
+        """
+        return cls(MappingProxyType(dict(document.compiled_flags())), revision, document)
+
+    def with_flags(self, flags: Mapping[str, CompiledFlag]) -> Snapshot:
+        """A snapshot serving ``flags`` in place of (or beside) this one's; self if empty."""
+        if not flags:
+            return self
+        merged = MappingProxyType({**self.flags, **flags})
+        return Snapshot(merged, self.revision, self.document)
+
+    def changed_keys(self, newer: Snapshot) -> list[str]:
+        """The keys of flags added, removed or changed in ``newer``, sorted.
+
+        A flag counts as changed when anything that can change its evaluation or its
+        metadata differs, including flag-set metadata it inherits.
+        """
+        old, new = self.flags, newer.flags
+        keys = old.keys() | new.keys()
+        return sorted(
+            key for key in keys if _fingerprint(old.get(key)) != _fingerprint(new.get(key))
+        )
+
+
+def _fingerprint(flag: CompiledFlag | None) -> str | None:
+    return None if flag is None else flag.fingerprint

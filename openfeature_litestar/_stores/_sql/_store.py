@@ -1,0 +1,391 @@
+"""SQLAlchemyStore: flags in SQL tables, with versioned, audited writes and live changes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import weakref
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from openfeature_litestar._errors import RevisionConflict, StoreError
+from openfeature_litestar._security import mask_url
+from openfeature_litestar._stores._base import AuditEntry, StoredDocument
+from openfeature_litestar._stores._names import check_namespace, check_prefix
+from openfeature_litestar._stores._writes import (
+    DocumentWrites,
+    changes_between,
+    check_actor,
+    check_audit_limit,
+    utc_now,
+)
+
+from ._engines import (
+    DRIVER_ERRORS,
+    WRITE_OPTION,
+    LoopEngines,
+    backend_of,
+    engine_factory,
+    parse_url,
+    store_error,
+)
+from ._rows import (
+    Commit,
+    Rows,
+    advance,
+    append_audit,
+    audit_page,
+    document_of,
+    parse_entry_id,
+    read_revision,
+    read_rows,
+    write_flags,
+)
+from ._schema import Tables, check_schema, create_schema
+from ._watch import Watch, discard_connection, listen
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+
+    from openfeature_litestar._document import FlagDocument
+
+__all__ = ["SQLAlchemyStore"]
+
+_T = TypeVar("_T")
+
+_MAX_WRITE_ATTEMPTS = 10
+
+
+class _LostRaceError(Exception):
+    """Another writer created the namespace first; read again and retry."""
+
+
+class SQLAlchemyStore(DocumentWrites):
+    """A shared, writable flag store in SQL tables: PostgreSQL (asyncpg) or SQLite (aiosqlite).
+
+    Each namespace (an environment such as ``production``) is one row of
+    ``{table_prefix}namespaces`` with its revision, plus one row per flag in
+    ``{table_prefix}flags``; every write also appends to ``{table_prefix}audit``. A write
+    is validated whole before anything is written and commits in one transaction, only
+    if the namespace is still at the revision it read.
+
+    Changes reach watchers through PostgreSQL's ``LISTEN``/``NOTIFY`` (sent inside the
+    writing transaction, so delivered on commit) and, as a fallback that also catches
+    changes made by hand, a check of the revision every ``poll_interval`` seconds, which
+    is SQLite's only mechanism between processes.
+
+    The store keeps one engine per running event loop. Given an engine, it copies that
+    engine's configuration (URL, connect arguments, pool settings) into pools of its own
+    and never uses or disposes the given one.
+
+    Args:
+        url_or_engine: A database URL (``postgresql+asyncpg://user@host/db``,
+            ``sqlite+aiosqlite:///flags.db``; ``postgresql://`` and ``sqlite://`` mean
+            those drivers) or an :class:`~sqlalchemy.ext.asyncio.AsyncEngine` to copy.
+        namespace: The namespace read and written (1-64 of ``A-Z a-z 0-9 _ . -``).
+        table_prefix: Prepended to the four table names (at most 53 characters).
+        poll_interval: Seconds between revision checks while watching.
+        timeout: Seconds one database operation (connecting, a query, waiting for
+            another writer's lock) may take before it fails with :class:`StoreError`.
+        create_schema: Create or upgrade the tables on first use (needs the CREATE
+            privilege). With ``False`` the tables must exist at this code's version.
+
+    Raises:
+        ConfigurationError: The URL is malformed or names an unsupported database.
+        MissingDependencyError: The database's driver is not installed.
+        ValueError: A name, interval or timeout is out of range.
+        TypeError: ``url_or_engine`` is neither a string nor an ``AsyncEngine``.
+    """
+
+    def __init__(
+        self,
+        url_or_engine: str | AsyncEngine,
+        *,
+        namespace: str = "default",
+        table_prefix: str = "openfeature_",
+        poll_interval: float = 1.0,
+        timeout: float = 5.0,
+        create_schema: bool = True,
+    ) -> None:
+        """Create the store (nothing is connected until first use)."""
+        self.namespace = check_namespace(namespace)
+        self.table_prefix = check_prefix(table_prefix)
+        self.poll_interval = _positive("poll_interval", poll_interval)
+        self.timeout = _positive("timeout", timeout)
+        self.create_schema = create_schema
+        self._tables = Tables.with_prefix(table_prefix)
+        source: object = url_or_engine  # callers without type checking may pass anything
+        if isinstance(source, str):
+            url = parse_url(source)
+            self._backend = url.get_backend_name()
+            self._shown = mask_url(source)
+            self._engines = LoopEngines(engine_factory(url, timeout=timeout))
+        elif isinstance(source, AsyncEngine):
+            self._backend = backend_of(source)
+            self._shown = mask_url(source.url.render_as_string(hide_password=False))
+            self._engines = LoopEngines(engine_factory(source, timeout=timeout))
+        else:
+            kind = type(source).__name__
+            raise TypeError(f"url_or_engine must be a URL string or an AsyncEngine, not {kind}")
+        # One channel per table prefix; the payload names the namespace and its revision.
+        self._channel = f"{table_prefix}changes"
+        self._source = f"namespace {namespace!r} of {self._tables.namespaces.name}"
+        self._schema_ready = False
+        self._lock = threading.Lock()
+        self._watches: set[Watch] = set()
+        # Closing is per event loop: one provider's shutdown must not end the watch of
+        # another provider (or an admin endpoint's writes) sharing this store.
+        # Weak: a store used from many short-lived loops must not keep them all alive.
+        self._closed_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+    async def load(self) -> StoredDocument:
+        """Return the namespace's document and revision (an empty document at 0 if new).
+
+        Raises:
+            DocumentError: The stored rows do not make a valid document (edited by hand).
+            StoreError: The database cannot be reached or read in time.
+        """
+
+        async def read(engine: AsyncEngine) -> Rows:
+            async with self._transaction(engine, snapshot=True) as connection:
+                return await self._read_rows(connection, lock=False)
+
+        rows = await self._run("load the flags", read)
+        return StoredDocument(document_of(rows, source=self._source), rows.revision)
+
+    async def audit_log(
+        self, *, flag_key: str | None = None, limit: int = 50, before: str | None = None
+    ) -> list[AuditEntry]:
+        """The namespace's audit trail, newest first.
+
+        Args:
+            flag_key: Only the entries of this flag.
+            limit: At most this many entries (1-1000).
+            before: Only entries older than the entry with this id (the last ``id`` of
+                the previous page).
+
+        Raises:
+            ValueError: ``limit`` is out of range, or ``before`` is no entry's id.
+            StoreError: The database cannot be reached or read in time.
+        """
+        check_audit_limit(limit)
+        before_id = None if before is None else parse_entry_id(before)
+
+        async def read(engine: AsyncEngine) -> list[AuditEntry]:
+            async with self._transaction(engine) as connection:
+                return await audit_page(
+                    connection,
+                    self._tables,
+                    self.namespace,
+                    flag_key=flag_key,
+                    limit=limit,
+                    before=before_id,
+                )
+
+        return await self._run("read the audit trail", read)
+
+    async def changes(self) -> AsyncGenerator[None, None]:
+        """Yield once when watching starts, then whenever the namespace may have changed.
+
+        On PostgreSQL a connection of its own listens for the writers' notifications; on
+        every database the revision is also checked every ``poll_interval`` seconds.
+        Watching again after :meth:`close` reopens the store.
+
+        Raises:
+            StoreError: The database cannot be reached, or the listening connection was
+                lost; the caller retries by iterating again.
+        """
+        loop = asyncio.get_running_loop()
+        watch = Watch(loop)
+        with self._lock:
+            self._closed_loops.discard(loop)
+            self._watches.add(watch)
+        listener: AsyncConnection | None = None
+        try:
+            if self._backend == "postgresql":
+                listening = listen(self._engines.get(), self._channel, self.namespace, watch)
+                listener = await self._bounded("listen for changes", listening)
+            seen = await self._run("read the revision", self._read_revision)
+            yield None
+            while True:
+                woke = await watch.wait(self.poll_interval)
+                if loop in self._closed_loops:
+                    return
+                if watch.lost:
+                    raise StoreError(f"lost the connection listening for changes at {self._shown}")
+                current = watch.take_revision() if woke else await self._check(listener)
+                if current is not None and current != seen:
+                    seen = current
+                    yield None
+        finally:
+            with self._lock:
+                self._watches.discard(watch)
+            if listener is not None:
+                await discard_connection(listener)
+
+    async def close(self) -> None:
+        """End the calling event loop's watches and release its connections.
+
+        Never deletes data; safe to call twice. Other loops' watches go on.
+        """
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            self._closed_loops.add(loop)
+            watches = [watch for watch in self._watches if watch.loop is loop]
+        for watch in watches:
+            watch.event.set()
+        engine = self._engines.pop()
+        if engine is not None:
+            # A dead server must not make closing hang or fail: there is nothing to release.
+            with contextlib.suppress(asyncio.TimeoutError, *DRIVER_ERRORS):
+                await asyncio.wait_for(engine.dispose(), self.timeout)
+
+    def __repr__(self) -> str:
+        """Show the database (password masked), the namespace and the table prefix."""
+        return (
+            f"SQLAlchemyStore({self._shown!r}, namespace={self.namespace!r}, "
+            f"table_prefix={self.table_prefix!r})"
+        )
+
+    async def _run(self, action: str, work: Callable[[AsyncEngine], Awaitable[_T]]) -> _T:
+        """Run ``work`` with the loop's engine, the tables ready, bounded in time."""
+        engine = self._engines.get()
+
+        async def ready_then_work() -> _T:
+            if not self._schema_ready:
+                await self._prepare_schema(engine)
+            return await work(engine)
+
+        return await self._bounded(action, ready_then_work())
+
+    async def _bounded(self, action: str, operation: Awaitable[_T]) -> _T:
+        # Driver messages can quote the connection URL: they are masked, and the original
+        # exception is not chained (its message would travel with it).
+        try:
+            return await asyncio.wait_for(operation, self.timeout)
+        except asyncio.TimeoutError:
+            raise StoreError(
+                f"cannot {action} at {self._shown}: no answer within {self.timeout} s"
+            ) from None
+        except DRIVER_ERRORS as exc:
+            raise store_error(action, exc, self._shown) from None
+
+    async def _prepare_schema(self, engine: AsyncEngine) -> None:
+        prepare = create_schema if self.create_schema else check_schema
+        async with self._transaction(engine, writes=self.create_schema) as connection:
+            await connection.run_sync(prepare, self._tables)
+        self._schema_ready = True
+
+    @contextlib.asynccontextmanager
+    async def _transaction(
+        self, engine: AsyncEngine, *, writes: bool = False, snapshot: bool = False
+    ) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction, committed at the end (rolled back on error).
+
+        ``writes`` takes SQLite's write lock at once; ``snapshot`` reads every statement
+        from one PostgreSQL snapshot (a SQLite transaction always does).
+        """
+        async with engine.connect() as connection:
+            if writes and self._backend == "sqlite":
+                await connection.execution_options(**{WRITE_OPTION: True})
+            if snapshot and self._backend == "postgresql":
+                await connection.execution_options(isolation_level="REPEATABLE READ")
+            async with connection.begin():
+                yield connection
+
+    async def _read_rows(self, connection: AsyncConnection, *, lock: bool) -> Rows:
+        return await read_rows(
+            connection, self._tables, self.namespace, lock=lock, source=self._source
+        )
+
+    async def _read_revision(self, engine: AsyncEngine) -> int:
+        async with self._transaction(engine) as connection:
+            return await read_revision(connection, self._tables, self.namespace)
+
+    async def _check(self, listener: AsyncConnection | None) -> int:
+        if listener is None:
+            return await self._run("read the revision", self._read_revision)
+
+        # On PostgreSQL the periodic check runs on the listening connection: one that no
+        # longer answers fails the check, instead of waiting for notifications forever.
+        async def on_listener(_engine: AsyncEngine) -> int:
+            async with listener.begin():
+                return await read_revision(listener, self._tables, self.namespace)
+
+        return await self._run("check the revision", on_listener)
+
+    async def _write(
+        self,
+        build: Callable[[FlagDocument], FlagDocument],
+        *,
+        actor: str,
+        expected_revision: int | None,
+        note: str | None = None,
+    ) -> int:
+        check_actor(actor)
+
+        async def attempt(engine: AsyncEngine) -> int:
+            return await self._attempt_write(engine, build, actor, expected_revision, note)
+
+        for _ in range(_MAX_WRITE_ATTEMPTS):
+            try:
+                revision = await self._run("write the flags", attempt)
+            except _LostRaceError:
+                continue  # the next attempt reads the winner's revision (and may conflict)
+            self._announce_locally(revision)
+            return revision
+        raise StoreError(
+            f"a write to namespace {self.namespace!r} lost {_MAX_WRITE_ATTEMPTS} races with "
+            "other writers; try again"
+        )
+
+    async def _attempt_write(
+        self,
+        engine: AsyncEngine,
+        build: Callable[[FlagDocument], FlagDocument],
+        actor: str,
+        expected_revision: int | None,
+        note: str | None,
+    ) -> int:
+        try:
+            async with self._transaction(engine, writes=True) as connection:
+                rows = await self._read_rows(connection, lock=True)
+                if expected_revision is not None and expected_revision != rows.revision:
+                    raise RevisionConflict(expected_revision, rows.revision)
+                before = document_of(rows, source=self._source)
+                after = build(before)
+                commit = Commit(self._tables, self.namespace, rows.revision + 1, utc_now(), actor)
+                if not await advance(connection, rows, after, commit):
+                    raise _LostRaceError
+                changes = changes_between(before, after)
+                changed = {change.flag_key for change in changes if change.flag_key is not None}
+                await write_flags(connection, rows, after, changed, commit)
+                await append_audit(connection, changes, commit, note)
+                if self._backend == "postgresql":
+                    # Delivered to the listeners when, and only if, the transaction commits.
+                    payload = f"{self.namespace} {commit.revision}"
+                    await connection.execute(select(func.pg_notify(self._channel, payload)))
+        except IntegrityError:
+            # Two first writes both inserted the namespace row; the loser starts over.
+            raise _LostRaceError from None
+        return commit.revision
+
+    def _announce_locally(self, revision: int) -> None:
+        # Watchers of this very store object learn of its own writes at once: PostgreSQL
+        # notifies them anyway; on SQLite this saves them up to a poll interval.
+        if self._backend == "postgresql":
+            return
+        with self._lock:
+            watches = list(self._watches)
+        for watch in watches:
+            watch.announce_threadsafe(revision)
+
+
+def _positive(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    return float(value)

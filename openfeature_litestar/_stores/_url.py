@@ -1,0 +1,173 @@
+"""Build a store from one URL, so that deployments configure flags with a single setting."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, unquote_plus, urlsplit
+
+from openfeature_litestar._errors import ConfigurationError
+from openfeature_litestar._security import mask_url
+
+from ._file import FileStore
+from ._memory import MemoryStore
+from ._names import check_namespace
+
+if TYPE_CHECKING:
+    from ._base import WritableFlagStore
+
+__all__ = ["store_from_url"]
+
+# Only the asynchronous drivers the [sqlalchemy] extra installs; the plain scheme names
+# (what most tools and platforms hand out) map to them.
+_SQL_SCHEMES = {
+    "sqlite": "sqlite+aiosqlite",
+    "sqlite+aiosqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+    "postgresql+asyncpg": "postgresql+asyncpg",
+}
+_REDIS_SCHEMES = frozenset({"redis", "rediss"})
+_FILE_HOSTS = frozenset({"", "localhost"})
+
+
+def store_from_url(url: str, *, namespace: str | None = None, **options: Any) -> WritableFlagStore:
+    """Create the store a URL names.
+
+    ===================================================  =====================================
+    URL                                                  Store
+    ===================================================  =====================================
+    ``memory://``                                        :class:`MemoryStore` (empty)
+    ``file:///abs/path/flags.yaml``                      :class:`FileStore` (absolute path)
+    ``file:relative/flags.yaml``                         :class:`FileStore` (relative to the
+                                                         working directory)
+    ``redis://[user:password@]host:6379/0``,             :class:`RedisStore`
+    ``rediss://…`` (TLS)
+    ``sqlite+aiosqlite:///flags.db`` (relative),         :class:`SQLAlchemyStore` on SQLite
+    ``sqlite+aiosqlite:////abs/flags.db``; ``sqlite:``
+    means the same
+    ``postgresql+asyncpg://user:password@host/db``;      :class:`SQLAlchemyStore` on PostgreSQL
+    ``postgresql://`` and ``postgres://`` mean the same
+    ===================================================  =====================================
+
+    Every URL may carry a ``namespace`` query parameter (``redis://host/0?namespace=staging``);
+    it is taken out before the URL reaches the driver. Other query parameters of Redis and
+    SQL URLs are the driver's (``?ssl_cert_reqs=required``); memory and file URLs take none.
+    Percent-encode reserved characters in passwords and paths.
+
+    Args:
+        url: The store's URL.
+        namespace: The namespace, unless the URL names it (naming two different ones is an
+            error). Default ``"default"``.
+        **options: Passed on to the store's constructor (``poll_interval``, ``timeout``,
+            ``key_prefix``, ``table_prefix``, ...).
+
+    Returns:
+        The store; nothing is connected or read yet.
+
+    Raises:
+        ConfigurationError: The scheme is unknown, or the URL is malformed or names an
+            invalid or a second namespace. The message shows the URL with its password
+            masked.
+        MissingDependencyError: The store's driver is not installed.
+        TypeError: ``options`` has an option the store does not take.
+    """
+    masked = mask_url(url)
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:  # an unbalanced IPv6 bracket in the host
+        raise ConfigurationError(f"malformed store URL {masked!r}") from None
+    base, query, fragment = _split(url)
+    url_namespace, driver_query = _take_namespace(query, masked)
+    chosen = _choose_namespace(namespace, url_namespace, masked)
+    if scheme == "memory":
+        _refuse_extras(base.lower() not in {"memory:", "memory://"}, driver_query, masked)
+        return MemoryStore(namespace=chosen, **options)
+    if scheme == "file":
+        _refuse_extras(fragment is not None, driver_query, masked)
+        return FileStore(_file_path(base, masked), namespace=chosen, **options)
+    driver_url = _join(base, driver_query, fragment)
+    if scheme in _REDIS_SCHEMES:
+        from ._redis import RedisStore  # noqa: PLC0415 - the driver is an optional extra
+
+        return RedisStore(driver_url, namespace=chosen, **options)
+    if scheme in _SQL_SCHEMES:
+        from ._sql import SQLAlchemyStore  # noqa: PLC0415 - the driver is an optional extra
+
+        driver_url = _SQL_SCHEMES[scheme] + driver_url[len(scheme) :]
+        return SQLAlchemyStore(driver_url, namespace=chosen, **options)
+    known = ", ".join(sorted({"memory", "file", *_REDIS_SCHEMES, *_SQL_SCHEMES}))
+    raise ConfigurationError(
+        f"unknown store URL scheme {scheme!r} in {masked!r}; use one of: {known}"
+    )
+
+
+def _split(url: str) -> tuple[str, list[str], str | None]:
+    """Split ``url`` into the part before ``?``, its query pairs (raw) and its fragment.
+
+    The text is split rather than parsed and re-assembled: :func:`urllib.parse.urlunsplit`
+    drops the empty authority of ``sqlite:////abs/flags.db``, changing the path.
+    """
+    rest, hash_mark, fragment = url.partition("#")
+    base, _, query = rest.partition("?")
+    pairs = [pair for pair in query.split("&") if pair]
+    return base, pairs, fragment if hash_mark else None
+
+
+def _join(base: str, pairs: list[str], fragment: str | None) -> str:
+    query = f"?{'&'.join(pairs)}" if pairs else ""
+    return f"{base}{query}{'' if fragment is None else f'#{fragment}'}"
+
+
+def _take_namespace(pairs: list[str], masked: str) -> tuple[str | None, list[str]]:
+    """The ``namespace`` query parameter's value, and the other pairs untouched."""
+    values = [
+        unquote_plus(pair.partition("=")[2])
+        for pair in pairs
+        if unquote_plus(pair.partition("=")[0]) == "namespace"
+    ]
+    if len(values) > 1:
+        raise ConfigurationError(f"the store URL {masked!r} names more than one namespace")
+    others = [pair for pair in pairs if unquote_plus(pair.partition("=")[0]) != "namespace"]
+    if not values:
+        return None, others
+    try:
+        return check_namespace(values[0]), others
+    except ValueError as exc:
+        raise ConfigurationError(f"{exc} (in the store URL {masked!r})") from None
+
+
+def _choose_namespace(given: str | None, in_url: str | None, masked: str) -> str:
+    if given is not None and in_url is not None and given != in_url:
+        raise ConfigurationError(
+            f"the store URL {masked!r} names namespace {in_url!r} but {given!r} was passed"
+        )
+    return in_url or given or "default"
+
+
+def _refuse_extras(malformed: bool, pairs: list[str], masked: str) -> None:
+    if malformed:
+        raise ConfigurationError(f"malformed store URL {masked!r}")
+    if pairs:
+        names = ", ".join(sorted({unquote_plus(pair.partition("=")[0]) for pair in pairs}))
+        raise ConfigurationError(
+            f"the store URL {masked!r} has query parameters this store does not take: "
+            f"{names} (only namespace)"
+        )
+
+
+def _file_path(base: str, masked: str) -> str:
+    """The path of a ``file:`` URL: ``file:///abs``, ``file://localhost/abs``, ``file:rel``."""
+    rest = base[len("file:") :]
+    if rest.startswith("//"):
+        host, slash, path = rest[2:].partition("/")
+        if host.lower() not in _FILE_HOSTS:
+            raise ConfigurationError(
+                f"the file URL {masked!r} names a host ({host!r}); write file:///absolute/path "
+                "or file:relative/path"
+            )
+        path = slash + path
+    else:
+        path = rest
+    if not path or path == "/":
+        raise ConfigurationError(f"the file URL {masked!r} names no file")
+    return unquote(path)

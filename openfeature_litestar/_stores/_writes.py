@@ -1,0 +1,294 @@
+"""What every writable store shares: building the next document, and what the trail records.
+
+A store's write is read-modify-write: read the namespace's document and revision, build
+the next document here (validated whole, so nothing invalid is ever stored), then commit
+it only if the revision is still the one read. These helpers are the middle step; they
+are pure, so every store validates and audits the same way.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from openfeature_litestar._document import FlagDocument, document_from_data, is_valid_flag_key
+from openfeature_litestar._errors import DocumentError, FlagNotFound, Problem
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from ._base import AuditAction, FlagStore, WritableFlagStore
+
+__all__ = [
+    "MAX_ACTOR_LENGTH",
+    "MAX_AUDIT_PAGE",
+    "Change",
+    "DocumentWrites",
+    "as_document",
+    "changes_between",
+    "check_actor",
+    "check_audit_limit",
+    "copy_namespace",
+    "definition_data",
+    "empty_document",
+    "shared_parts",
+    "utc_now",
+    "with_flag",
+    "without_flag",
+]
+
+MAX_ACTOR_LENGTH = 256
+"""The longest ``actor`` a write accepts, in characters."""
+
+MAX_AUDIT_PAGE = 1000
+"""The most audit entries one :meth:`~WritableFlagStore.audit_log` call returns."""
+
+_SHARED_KEYS = ("$evaluators", "metadata")
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One audited difference between two documents (see :class:`AuditEntry`)."""
+
+    flag_key: str | None
+    action: AuditAction
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+def empty_document() -> FlagDocument:
+    """A document with no flags: what a namespace holds before its first write."""
+    return document_from_data({"flags": {}})
+
+
+def as_document(document: FlagDocument | Mapping[str, Any]) -> FlagDocument:
+    """``document`` itself, or the data validated strictly into a document.
+
+    Raises:
+        DocumentError: The data is not a valid document.
+    """
+    if isinstance(document, FlagDocument):
+        return document
+    return document_from_data(document)
+
+
+def definition_data(document: FlagDocument, key: str) -> dict[str, Any] | None:
+    """Flag ``key``'s definition as flagd JSON, or ``None`` if the document lacks it."""
+    flag = document.flags.get(key)
+    if flag is None:
+        return None
+    return flag.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+def shared_parts(document: FlagDocument) -> dict[str, Any]:
+    """The document's parts shared by all flags (``$evaluators``, ``metadata``), as JSON."""
+    data = document.dump()
+    return {key: data[key] for key in _SHARED_KEYS if key in data}
+
+
+def with_flag(document: FlagDocument, key: str, definition: Mapping[str, Any]) -> FlagDocument:
+    """``document`` with flag ``key`` created or replaced by ``definition``, validated.
+
+    Raises:
+        DocumentError: The key or the definition is invalid, or the document with it is
+            (an unknown ``$ref``, say); problem paths start at ``flags.<key>``.
+    """
+    if not is_valid_flag_key(key):
+        problem = Problem(
+            f"flags.{key}",
+            "a flag key is 1-256 printable characters without leading or trailing whitespace",
+        )
+        raise DocumentError([problem])
+    flags: dict[str, Any] = dict(document.flags)
+    flags[key] = dict(definition)
+    return document.with_flags(flags)
+
+
+def without_flag(document: FlagDocument, key: str, namespace: str) -> FlagDocument:
+    """``document`` without flag ``key``.
+
+    Raises:
+        FlagNotFound: The document has no flag ``key``.
+    """
+    if key not in document.flags:
+        raise FlagNotFound(key, namespace)
+    flags = {name: flag for name, flag in document.flags.items() if name != key}
+    return document.with_flags(flags)
+
+
+def changes_between(before: FlagDocument, after: FlagDocument) -> list[Change]:
+    """What the audit trail records for a write from ``before`` to ``after``.
+
+    One change per flag created, updated or deleted (in ``after``'s order, deletions
+    last), then one for the shared parts if they changed.
+    """
+    changes: list[Change] = []
+    for key in after.flags:
+        old, new = definition_data(before, key), definition_data(after, key)
+        if old != new:
+            changes.append(Change(key, "create" if old is None else "update", old, new))
+    changes.extend(
+        Change(key, "delete", definition_data(before, key), None)
+        for key in before.flags
+        if key not in after.flags
+    )
+    old_shared, new_shared = shared_parts(before), shared_parts(after)
+    if old_shared != new_shared:
+        changes.append(Change(None, "update", old_shared, new_shared))
+    return changes
+
+
+def check_actor(actor: str) -> str:
+    """Return ``actor`` if it names someone.
+
+    Raises:
+        ValueError: ``actor`` is empty, too long or not printable text.
+    """
+    value: object = actor
+    if (
+        not isinstance(value, str)
+        or not value.strip()
+        or len(value) > MAX_ACTOR_LENGTH
+        or not value.isprintable()
+    ):
+        raise ValueError(
+            f"actor must be 1-{MAX_ACTOR_LENGTH} printable characters naming who writes"
+        )
+    return value
+
+
+def check_audit_limit(limit: int) -> int:
+    """Return ``limit`` if it is a page size :meth:`audit_log` accepts.
+
+    Raises:
+        ValueError: ``limit`` is not between 1 and :data:`MAX_AUDIT_PAGE`.
+    """
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_AUDIT_PAGE:
+        raise ValueError(f"limit must be an integer from 1 to {MAX_AUDIT_PAGE}, not {limit!r}")
+    return limit
+
+
+def utc_now() -> datetime:
+    """The current time as an aware UTC datetime (what audit entries carry)."""
+    return datetime.now(timezone.utc)
+
+
+async def copy_namespace(
+    source: FlagStore,
+    target: WritableFlagStore,
+    *,
+    actor: str,
+    expected_revision: int | None = None,
+) -> int:
+    """Copy ``source``'s whole document into ``target``: promotion, audited at the target.
+
+    ``source`` may be any store (a staging namespace of the same Redis, a reviewed file);
+    the copy is one atomic, validated :meth:`~WritableFlagStore.replace_document` of the
+    target, recorded with the note ``promoted from <source namespace or store>``.
+
+    Returns:
+        The target's new revision.
+
+    Raises:
+        RevisionConflict: ``expected_revision`` is not the target's current revision.
+        StoreError: Either store cannot be reached.
+    """
+    stored = await source.load()
+    origin = getattr(source, "namespace", None) or repr(source)
+    return await target.replace_document(
+        stored.document,
+        actor=actor,
+        expected_revision=expected_revision,
+        note=f"promoted from {origin!r} at revision {stored.revision}",
+    )
+
+
+class DocumentWrites(ABC):
+    """The write operations of :class:`WritableFlagStore`, written once for every store.
+
+    Each is "build the next document from the current one" handed to the store's own
+    :meth:`_write`, which reads, commits atomically (with the audit entries of
+    :func:`changes_between`) and checks ``expected_revision``; so the stores differ only
+    in how they commit, not in what a write means.
+    """
+
+    namespace: str
+
+    @abstractmethod
+    async def _write(
+        self,
+        build: Callable[[FlagDocument], FlagDocument],
+        *,
+        actor: str,
+        expected_revision: int | None,
+        note: str | None = None,
+    ) -> int:
+        """Commit ``build(current document)`` with its audit entries; return the revision."""
+
+    async def put_flag(
+        self,
+        key: str,
+        definition: Mapping[str, Any],
+        *,
+        actor: str,
+        expected_revision: int | None = None,
+    ) -> int:
+        """Create or replace flag ``key``; return the new revision.
+
+        Raises:
+            DocumentError: The flag (or the document with it) is invalid.
+            RevisionConflict: ``expected_revision`` is not the current revision.
+            StoreError: The store cannot be reached or written.
+            ValueError: ``actor`` is empty, too long or not printable.
+        """
+        return await self._write(
+            lambda current: with_flag(current, key, definition),
+            actor=actor,
+            expected_revision=expected_revision,
+        )
+
+    async def delete_flag(
+        self, key: str, *, actor: str, expected_revision: int | None = None
+    ) -> int:
+        """Delete flag ``key``; return the new revision.
+
+        Raises:
+            FlagNotFound: The namespace holds no flag ``key``.
+            RevisionConflict: ``expected_revision`` is not the current revision.
+            StoreError: The store cannot be reached or written.
+            ValueError: ``actor`` is empty, too long or not printable.
+        """
+        return await self._write(
+            lambda current: without_flag(current, key, self.namespace),
+            actor=actor,
+            expected_revision=expected_revision,
+        )
+
+    async def replace_document(
+        self,
+        document: FlagDocument | Mapping[str, Any],
+        *,
+        actor: str,
+        expected_revision: int | None = None,
+        note: str | None = None,
+    ) -> int:
+        """Replace the namespace's whole document; return the new revision.
+
+        Only the flags that change are audited (with ``note``); a replace that changes
+        nothing still bumps the revision.
+
+        Raises:
+            DocumentError: The document is invalid (data is validated strictly).
+            RevisionConflict: ``expected_revision`` is not the current revision.
+            StoreError: The store cannot be reached or written.
+            ValueError: ``actor`` is empty, too long or not printable.
+        """
+        replacement = as_document(document)
+        return await self._write(
+            lambda _current: replacement,
+            actor=actor,
+            expected_revision=expected_revision,
+            note=note,
+        )

@@ -1,0 +1,563 @@
+"""AuditHook: one structured, privacy-safe record per flag evaluation.
+
+The record is a flat dict whose keys follow the OpenFeature observability conventions
+(Appendix D of the specification, which maps to OpenTelemetry's feature-flag event
+records). Three things never reach it:
+
+* the raw targeting key: ``feature_flag.context.id`` is its keyed hash
+  (:class:`~openfeature_litestar._security.IdentifierHasher`), and a variant, a value
+  or a context entry equal to it is ``[REDACTED]``;
+* the raw evaluation context: ``openfeature_litestar.context`` is the context's
+  attributes after the :class:`~openfeature_litestar._security.Sanitizer` policy, and a
+  variant (or included value) equal to a context value, or that looks sensitive, is
+  ``[REDACTED]``;
+* context values quoted in an error message: ``error.message`` has every string
+  (and longer number) of the evaluation's context cut out, secrets in URLs masked, and
+  is replaced whole by ``[REDACTED]`` if it still looks sensitive.
+
+The flag's value is left out unless asked for (``include_value=True``): a value can be
+personal (a per-user setting) or large.
+
+The hook runs in OpenFeature's ``finally_after`` stage, so failed evaluations are
+recorded too. It builds the record on the evaluating thread (so raw context values never
+leave the call) and appends it to a bounded queue; a daemon thread hands records to the
+logger or the sink. A slow, blocked or failing sink never delays or changes an
+evaluation: a full queue drops new records and counts them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping
+from random import random
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
+
+from openfeature.flag_evaluation import FlagType, Reason
+from openfeature.hook import Hook
+
+from openfeature_litestar._errors import ConfigurationError
+from openfeature_litestar._security import REDACTED, IdentifierHasher, Sanitizer, mask_secrets
+
+from ._drain import DrainQueue
+
+if TYPE_CHECKING:
+    from openfeature.evaluation_context import EvaluationContext
+    from openfeature.flag_evaluation import FlagEvaluationDetails, FlagValueType
+    from openfeature.hook import HookContext, HookHints
+
+__all__ = [
+    "CONTEXT",
+    "CONTEXT_ID",
+    "ERROR_MESSAGE",
+    "ERROR_TYPE",
+    "FLAG_KEY",
+    "FLAG_SET_ID",
+    "FLAG_TYPE",
+    "FLAG_VERSION",
+    "MIN_SCRUBBED_LENGTH",
+    "PROVIDER_NAME",
+    "REASON",
+    "VALUE",
+    "VARIANT",
+    "AuditHook",
+    "AuditSink",
+]
+
+AuditSink: TypeAlias = Callable[[Mapping[str, Any]], object]
+"""A sink: called with each audit record, on the hook's drain thread."""
+
+# The record's keys: OpenFeature's observability appendix, then our own two.
+FLAG_KEY: Final = "feature_flag.key"
+VARIANT: Final = "feature_flag.result.variant"
+VALUE: Final = "feature_flag.result.value"
+REASON: Final = "feature_flag.result.reason"
+ERROR_TYPE: Final = "error.type"
+ERROR_MESSAGE: Final = "error.message"
+PROVIDER_NAME: Final = "feature_flag.provider.name"
+FLAG_SET_ID: Final = "feature_flag.set.id"
+FLAG_VERSION: Final = "feature_flag.version"
+CONTEXT_ID: Final = "feature_flag.context.id"
+FLAG_TYPE: Final = "openfeature_litestar.flag_type"
+CONTEXT: Final = "openfeature_litestar.context"
+
+MIN_SCRUBBED_LENGTH: Final = 3
+"""Context values shorter than this (as text) are not cut out of error messages.
+
+One- and two-character values (``"DE"``, ``7``) identify nobody, and cutting them out
+would garble every message that happens to contain those characters.
+"""
+
+_MAX_SCRUBBED_VALUES: Final = 10_000
+_MAX_DECIMAL_SUBJECT: Final = 4_000  # longer digit strings cannot become an int
+_NUMBER_START: Final = frozenset("-0123456789in")  # "inf" and "nan" are floats too
+_MESSAGE: Final = "feature flag evaluated: %s"
+_MASK: Final = "***"  # what mask_secrets puts in place of a secret
+
+# The appendix wants OpenTelemetry's lower snake_case for reasons and error codes.
+_REASONS: Final[dict[str, str]] = {str(reason): str(reason).lower() for reason in Reason}
+_FLAG_TYPES: Final[dict[FlagType, str]] = {kind: kind.value.lower() for kind in FlagType}
+
+
+class _Rendered:
+    """Renders a record as JSON only if a handler formats the log message."""
+
+    __slots__ = ("record",)
+
+    def __init__(self, record: Mapping[str, Any]) -> None:
+        self.record = record
+
+    def __str__(self) -> str:
+        return json.dumps(self.record, default=str, ensure_ascii=False)
+
+
+class AuditHook(Hook):
+    """An OpenFeature hook that records every flag evaluation, without personal data.
+
+    Register it like any hook: ``api.add_hooks([AuditHook()])`` for every client,
+    ``client.add_hooks([...])`` for one client, or per call through
+    ``FlagEvaluationOptions(hooks=[...])``. It works with any provider.
+
+    Each record is a flat dict (see the module documentation and the audit guide for
+    every key). By default it is logged on ``logger`` at ``level`` as
+    ``"feature flag evaluated: <record as JSON>"`` with the dict itself in the log
+    record's ``audit`` attribute (``extra={"audit": record}``), which structured
+    handlers (structlog's ``ProcessorFormatter`` with ``ExtraAdder``, JSON formatters)
+    pick up. With ``sink``, records go to the sink instead of the logger.
+
+    Args:
+        hasher: Hashes the targeting key for ``feature_flag.context.id``. ``None`` builds
+            ``IdentifierHasher()``, which reads the key from the
+            ``OPENFEATURE_LITESTAR_HASH_KEY`` environment variable and refuses to run
+            without one; pass ``IdentifierHasher(ephemeral=True)`` in development.
+        sanitizer: The policy applied to the context's attributes (and to the value,
+            when included). ``None`` uses ``Sanitizer()``, the default policy.
+        sink: Called with each record on the drain thread, instead of logging it.
+        logger: The logger (or its name) records go to when there is no sink.
+        level: The logging level of the records.
+        sample_rate: The share of evaluations recorded, from 0.0 to 1.0; decided first,
+            so an evaluation not sampled costs one ``random()`` call.
+        queue_size: The most records waiting for the drain thread; beyond it, new
+            records are dropped and counted in :attr:`dropped`.
+        include_value: Add the flag's value (``feature_flag.result.value``), passed
+            through the sanitizer.
+        include_context: Add the sanitised context (``openfeature_litestar.context``).
+        include_error_message: Add ``error.message`` (scrubbed) when the evaluation
+            failed; ``error.type`` is always there.
+        capture: Called on the evaluating thread for each sampled record; what it
+            returns (sanitised, and never overriding the hook's own keys) is added to
+            the record. Use it for what only the request's thread knows, such as a
+            trace id or a request id.
+
+    Raises:
+        ConfigurationError: ``hasher`` is ``None`` and no hashing key is configured;
+            ``sample_rate`` is outside [0, 1]; ``queue_size`` is not a positive integer.
+    """
+
+    def __init__(
+        self,
+        *,
+        hasher: IdentifierHasher | None = None,
+        sanitizer: Sanitizer | None = None,
+        sink: AuditSink | None = None,
+        logger: logging.Logger | str = "openfeature_litestar.audit",
+        level: int = logging.INFO,
+        sample_rate: float = 1.0,
+        queue_size: int = 10_000,
+        include_value: bool = False,
+        include_context: bool = True,
+        include_error_message: bool = True,
+        capture: Callable[[], Mapping[str, Any]] | None = None,
+    ) -> None:
+        """Create the hook; its drain thread starts with the first record."""
+        if not 0.0 <= sample_rate <= 1.0:
+            raise ConfigurationError(f"sample_rate must be between 0 and 1, not {sample_rate!r}")
+        if isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size < 1:
+            raise ConfigurationError(f"queue_size must be a positive integer, not {queue_size!r}")
+        self.hasher = hasher if hasher is not None else IdentifierHasher()
+        self.sanitizer = sanitizer if sanitizer is not None else Sanitizer()
+        self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger
+        self.level = level
+        self.sample_rate = sample_rate
+        self.include_value = include_value
+        self.include_context = include_context
+        self.include_error_message = include_error_message
+        self._sink = sink
+        self._capture = capture
+        self._sampled = sample_rate < 1.0
+        self._unrecorded = 0
+        self._last_pseudonym: tuple[str | None, str] = (None, "")
+        self._last_subjects: tuple[object, object, frozenset[object]] = (None, None, frozenset())
+        self._queue = DrainQueue(
+            sink if sink is not None else self._log, size=queue_size, name="openfeature-audit"
+        )
+
+    # -- counters and lifecycle ---------------------------------------------------------
+
+    @property
+    def dropped(self) -> int:
+        """Records dropped: the queue was full (a slow sink) or the hook was closed."""
+        return self._queue.dropped
+
+    @property
+    def emitted(self) -> int:
+        """Records handed to the logger or the sink, which returned without raising."""
+        return self._queue.emitted
+
+    @property
+    def failed(self) -> int:
+        """Records whose sink call raised, plus evaluations the hook could not record."""
+        return self._queue.failed + self._unrecorded
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every queued record has been emitted.
+
+        Args:
+            timeout: Seconds to wait at most; ``None`` waits as long as it takes.
+
+        Returns:
+            True when nothing is left queued; False when ``timeout`` ran out first.
+        """
+        return self._queue.flush(timeout)
+
+    def close(self, timeout: float | None = 5.0) -> None:
+        """Emit what is queued (within ``timeout``), then stop; idempotent.
+
+        Records still queued at the timeout, and records of later evaluations, are
+        dropped and counted in :attr:`dropped`.
+
+        Args:
+            timeout: Seconds to wait for the queue to drain.
+        """
+        self._queue.close(timeout)
+
+    # -- the OpenFeature hook -----------------------------------------------------------
+
+    def finally_after(
+        self,
+        hook_context: HookContext,
+        details: FlagEvaluationDetails[FlagValueType],
+        hints: HookHints,  # noqa: ARG002 - the SDK's signature
+    ) -> None:
+        """Record the evaluation (sampled); never raises and never blocks.
+
+        Args:
+            hook_context: The evaluation's flag, context and provider.
+            details: The evaluation's outcome, errors included.
+            hints: Unused.
+        """
+        try:
+            if self._sampled and random() >= self.sample_rate:  # noqa: S311 - sampling, not a secret
+                return
+            self._queue.put(self.build_record(hook_context, details))
+        except Exception:
+            # The SDK would log a traceback, whose message could quote context values.
+            self._unrecorded += 1
+
+    def build_record(
+        self, hook_context: HookContext, details: FlagEvaluationDetails[FlagValueType]
+    ) -> dict[str, Any]:
+        """Build the audit record of one evaluation, without queueing it.
+
+        Useful for a hook of your own that must act on the evaluating thread (adding a
+        span event to the current span, for example).
+
+        Args:
+            hook_context: The evaluation's flag, context and provider.
+            details: The evaluation's outcome.
+
+        Returns:
+            The record: a new flat dict, safe to log.
+        """
+        record: dict[str, Any] = {
+            FLAG_KEY: hook_context.flag_key,
+            FLAG_TYPE: _FLAG_TYPES.get(hook_context.flag_type, "unknown"),
+        }
+        provider = hook_context.provider_metadata
+        if provider is not None:
+            record[PROVIDER_NAME] = provider.name
+        variant = details.variant
+        if variant is not None:
+            record[VARIANT] = variant  # checked below, once the subject is known
+        reason = details.reason
+        if reason is not None:
+            record[REASON] = _REASONS.get(reason) or str(reason).lower()
+        context = hook_context.evaluation_context
+        subjects = self._add_subject(record, context.targeting_key, details.flag_metadata)
+        if variant is not None and self._discloses(variant, context, subjects):
+            record[VARIANT] = REDACTED
+        if details.error_code is not None or self.include_value:
+            self._add_extras(record, context, details, subjects)
+        if self.include_context:
+            attributes = self.sanitizer.sanitize(context.attributes)
+            record[CONTEXT] = _without_subjects(attributes, subjects) if subjects else attributes
+        if self._capture is not None:
+            for key, value in self.sanitizer.sanitize(self._capture()).items():
+                record.setdefault(key, value)
+        return record
+
+    def _add_extras(
+        self,
+        record: dict[str, Any],
+        context: EvaluationContext,
+        details: FlagEvaluationDetails[FlagValueType],
+        subjects: frozenset[object],
+    ) -> None:
+        """Add the error and, when asked for, the value: the less common keys."""
+        if details.error_code is not None:
+            record[ERROR_TYPE] = str(details.error_code).lower()
+            if self.include_error_message and details.error_message:
+                record[ERROR_MESSAGE] = self.scrub_message(details.error_message, context)
+        if self.include_value:
+            value = details.value
+            if isinstance(value, str) and self._discloses(value, context, subjects):
+                record[VALUE] = REDACTED
+            else:
+                record[VALUE] = self.sanitizer.sanitize({VALUE: value}).get(VALUE, REDACTED)
+
+    def _discloses(self, text: object, context: Any, subjects: frozenset[object]) -> bool:
+        """Whether a variant or value would show a context value or sensitive data.
+
+        A rule may name variants after users, and a provider may return the targeting
+        key as the variant: such a text equals a value of the context. The cheap checks
+        come first, so a variant such as ``"on"`` costs a few comparisons.
+        """
+        if not isinstance(text, str):
+            text = str(text)
+        if len(text) < MIN_SCRUBBED_LENGTH:
+            return False  # as in scrub_message: too short to identify anybody
+        if text in subjects or _in_context(text, context):
+            return True
+        return self.sanitizer.is_sensitive_value(text)
+
+    def _add_subject(
+        self, record: dict[str, Any], targeting_key: object, metadata: Mapping[str, Any]
+    ) -> frozenset[object]:
+        """Add the flag metadata and the pseudonym; return the subject's identifiers."""
+        subject = targeting_key
+        context_id: object = None
+        if metadata:
+            context_id = _add_flag_metadata(record, metadata)
+            subject = context_id or subject
+        if subject:
+            # The flags of one request share a targeting key: remembering the last one
+            # (and only it, so no list of raw ids builds up in memory) hashes it once
+            # per request.
+            last = self._last_pseudonym
+            record[CONTEXT_ID] = last[1] if last[0] == subject else self._pseudonym(str(subject))
+        return self._subjects_of(targeting_key, context_id)
+
+    def _subjects_of(self, targeting_key: object, context_id: object) -> frozenset[object]:
+        # As with the pseudonym, only the last request's identifiers are remembered.
+        last = self._last_subjects
+        if last[0] == targeting_key and last[1] == context_id:
+            return last[2]
+        subjects = _subjects(targeting_key, context_id)
+        self._last_subjects = (targeting_key, context_id, subjects)
+        return subjects
+
+    def _pseudonym(self, subject: str) -> str:
+        pseudonym = self.hasher(subject)
+        self._last_pseudonym = (subject, pseudonym)
+        return pseudonym
+
+    def scrub_message(self, message: str, context: Any) -> str:
+        """Return ``message`` with the evaluation context's values cut out.
+
+        Every string value of the context (the targeting key included, at any depth)
+        and every number of at least :data:`MIN_SCRUBBED_LENGTH` characters is replaced
+        by ``[REDACTED]``; then passwords in URLs and ``key=value`` secrets are masked.
+        A message that still looks sensitive to the sanitizer (an e-mail address, a
+        token), or whose context was too large to scrub completely, becomes
+        ``[REDACTED]`` whole.
+
+        Args:
+            message: An error message from the provider or the SDK.
+            context: The evaluation's ``EvaluationContext``.
+
+        Returns:
+            The scrubbed message, at most the sanitizer's ``max_string_length`` long.
+        """
+        values = _context_texts(context)
+        if values is None:
+            return REDACTED
+        for value in sorted(values, key=len, reverse=True):
+            message = message.replace(value, REDACTED)
+        message = mask_secrets(message)
+        # A masked secret ("user:***@host", "password=***") is safe; whatever else
+        # still matches a sensitive pattern is not.
+        if self.sanitizer.is_sensitive_value(message.replace(_MASK, "")):
+            return REDACTED
+        return message[: self.sanitizer.max_string_length]
+
+    def _log(self, record: Mapping[str, Any]) -> None:
+        self.logger.log(self.level, _MESSAGE, _Rendered(record), extra={"audit": record})
+
+    def __repr__(self) -> str:
+        """Show the settings and counters (never the key)."""
+        target = "sink" if self._sink is not None else f"logger={self.logger.name!r}"
+        return (
+            f"AuditHook({target}, sample_rate={self.sample_rate}, "
+            f"emitted={self.emitted}, dropped={self.dropped}, failed={self.failed})"
+        )
+
+
+def _add_flag_metadata(record: dict[str, Any], metadata: Mapping[str, Any]) -> object:
+    """Add the flag set and the version to ``record``; return the provider's contextId.
+
+    The appendix prefers a provider's ``contextId`` to the targeting key as the
+    subject; it identifies a person too, so the caller hashes it.
+    """
+    flag_set = metadata.get("flagSetId")
+    if flag_set is not None:
+        record[FLAG_SET_ID] = str(flag_set)
+    version = metadata.get("version")
+    if version is not None:
+        record[FLAG_VERSION] = str(version)
+    return metadata.get("contextId")
+
+
+def _subjects(targeting_key: object, context_id: object) -> frozenset[object]:
+    """The identifiers of the evaluation's subject, as text and, if all digits, as numbers."""
+    subjects: set[object] = set()
+    for subject in (targeting_key, context_id):
+        if subject is None or subject == "" or isinstance(subject, bool):
+            continue
+        text = subject if isinstance(subject, str) else str(subject)
+        subjects.add(text)
+        if text.isdecimal() and len(text) <= _MAX_DECIMAL_SUBJECT:
+            # An attribute such as {"userId": 42} equals the targeting key "42".
+            subjects.add(int(text))
+    return frozenset(subjects)
+
+
+def _in_context(text: str, context: Any) -> bool:
+    """Whether ``text`` equals the text of a value of the context, at any depth.
+
+    The top level is looked at first, without building anything; only a context with
+    containers or other objects in it is walked through completely. A context too large
+    (or too strange) to walk counts as containing ``text``.
+    """
+    attributes = getattr(context, "attributes", None)
+    if not attributes:
+        return False
+    # Only a text that starts like a number can equal a number's str().
+    numeric = text[0] in _NUMBER_START
+    try:
+        found = _in_top_level(text, attributes, numeric=numeric)
+        if found is None:
+            found = any(
+                value == text
+                if type(value) is str
+                else (numeric or not isinstance(value, (int, float))) and str(value) == text
+                for value in _context_scalars(context)
+            )
+    except Exception:  # too large, a mapping that cannot be read, an unprintable value
+        return True
+    return found
+
+
+def _in_top_level(text: str, attributes: Mapping[str, Any], *, numeric: bool) -> bool | None:
+    """Whether a top-level string or number equals ``text``; None: look deeper too."""
+    deeper = False
+    for value in attributes.values():
+        kind = type(value)
+        if kind is str:
+            if value == text:
+                return True
+        elif kind is int or kind is float:
+            if numeric and str(value) == text:
+                return True
+        elif kind is not bool and value is not None:
+            deeper = True  # a container or another object
+    return None if deeper else False
+
+
+def _without_subjects(value: Any, subjects: frozenset[object]) -> Any:
+    """``value`` (a sanitised copy) with every value and key equal to a subject redacted.
+
+    An attribute such as ``userId`` often repeats the targeting key, which the record
+    otherwise only ever shows hashed. A mapping that holds no subject is returned as it
+    is.
+    """
+    kind = type(value)
+    if kind is dict:
+        try:
+            # The common case, at C speed: no key or value equals a subject. A nested
+            # container raises TypeError (unhashable) and a mere equal (True == 1)
+            # returns False: both take the exact path below.
+            if subjects.isdisjoint(value) and subjects.isdisjoint(value.values()):
+                return value
+        except TypeError:
+            pass
+        return {
+            REDACTED if _is_subject(key, subjects) else key: _without_subjects(item, subjects)
+            for key, item in value.items()
+        }
+    if kind is list:
+        return [_without_subjects(item, subjects) for item in value]
+    return REDACTED if _is_subject(value, subjects) else value
+
+
+def _is_subject(value: object, subjects: frozenset[object]) -> bool:
+    # bool is an int (True == 1): a flag such as {"beta": True} is not the user "1".
+    kind = type(value)
+    return (kind is str or kind is int or kind is float) and value in subjects
+
+
+class _ContextTooLargeError(Exception):
+    """The context has more values than are walked through."""
+
+
+def _context_scalars(context: Any) -> Iterator[object]:
+    """Yield every scalar of ``context``: the targeting key, then attribute values.
+
+    Booleans and ``None`` are skipped; mappings, lists, tuples and sets are walked into.
+
+    Raises:
+        _ContextTooLargeError: More than ``_MAX_SCRUBBED_VALUES`` values.
+    """
+    stack: list[Any] = [
+        getattr(context, "targeting_key", None),
+        getattr(context, "attributes", None),
+    ]
+    visited = 0
+    while stack:
+        visited += 1
+        if visited > _MAX_SCRUBBED_VALUES:
+            raise _ContextTooLargeError
+        value = stack.pop()
+        kind = type(value)
+        # Exact types first: isinstance() against an ABC is slow, and this runs for
+        # variants on every evaluation whose context has nested values.
+        if kind is str or kind is int or kind is float:
+            yield value
+        elif kind is dict:
+            stack.extend(value.values())
+        elif kind is list or kind is tuple:
+            stack.extend(value)
+        elif kind is bool or value is None:
+            continue
+        elif isinstance(value, Mapping):
+            stack.extend(value.values())
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            stack.extend(value)
+        else:
+            yield value
+
+
+def _context_texts(context: Any) -> set[str] | None:
+    """Return the text of every scalar in ``context`` worth cutting out of a message.
+
+    ``None`` when the context is too large (or too strange) to go through completely:
+    the caller must then drop the message rather than trust a partial scrub.
+    """
+    texts: set[str] = set()
+    try:
+        for value in _context_scalars(context):
+            text = value if isinstance(value, str) else str(value)
+            if len(text) >= MIN_SCRUBBED_LENGTH:
+                texts.add(text)
+    except Exception:  # too large, an attribute whose str() raises, a number too long to print
+        return None
+    return texts

@@ -1,0 +1,406 @@
+"""The OpenFeature Remote Evaluation Protocol (OFREP) server side, as a Litestar router.
+
+OFREP lets clients that are not in this process (browser and mobile apps, services in
+other languages) evaluate the same flags through OpenFeature's own remote providers:
+
+* ``POST {path}/evaluate/flags/{key}``: one flag, for a context sent with every request
+  (server-side providers);
+* ``POST {path}/evaluate/flags``: every flag at once for one context (client-side
+  providers, which cache the answers and poll with ``If-None-Match``).
+
+Both read the request body ``{"context": {"targetingKey": ..., ...}}`` and evaluate
+with :meth:`FlagProvider.resolve_any_details
+<openfeature_litestar.FlagProvider.resolve_any_details>` and
+:meth:`~openfeature_litestar.FlagProvider.resolve_all_details`: no I/O, one snapshot per
+request. Decisions this implementation makes where the protocol leaves room:
+
+* **Context.** ``targetingKey`` is optional (flags without targeting do not need one); a
+  body without ``context``, or an empty body, evaluates with an empty context. The body
+  is refused with ``400 INVALID_CONTEXT`` and a message that says why when it is larger
+  than ``max_body_bytes``, is not a JSON object, has a ``context`` that is not an
+  object, or breaks the context limits (entries per object, string length, nesting,
+  values in all: those of :class:`~openfeature_litestar.hooks.SanitizingHook` with the
+  configured sanitizer's limits). The context's attributes then go through the
+  sanitizer before any rule sees them.
+* **Disabled flags** answer ``200`` with ``reason: DISABLED`` and no ``value`` or
+  ``variant`` (the protocol's "use the code default"), in single and bulk evaluation
+  alike: the same answer an in-process evaluation gives. (flagd answers ``404`` for a
+  single disabled flag and leaves it out of bulk results.)
+* A flag whose rules pick no variant answers its reason (``DEFAULT``) without a value
+  either: the caller's default applies.
+* **Reason ``DEFAULT``** (a flag that served its default variant) is not among the
+  reasons the protocol's schema lists. It is the reason flagd sends, and the one an
+  in-process evaluation gives, so it is kept on purpose: OFREP clients pass reasons
+  through as text.
+* **ETag** (bulk only, as the protocol says): a hash of the snapshot's revision, the
+  request's context (canonical JSON) and the response body, so it changes when the
+  flags change, when the context changes, and when anything else changes an answer
+  (a rule that reads ``$flagd.timestamp``). ``If-None-Match`` with the current ETag (or
+  ``*``) answers ``304 Not Modified``.
+* Errors: ``404 FLAG_NOT_FOUND`` for an unknown key; ``400`` with the provider's error
+  code (``PARSE_ERROR``, ``GENERAL``) when a flag cannot be evaluated; in bulk results,
+  a flag that cannot be evaluated is an inline ``{key, errorCode, errorDetails}`` item.
+  Until the provider has loaded its flags, both endpoints answer ``500`` with the
+  protocol's general error body (``{"errorDetails": "the flags are not loaded yet"}``)
+  and no ETag, never "not found" or an empty flag list that a client would cache.
+* **Keys with "/"** cannot be evaluated singly (a path segment cannot hold one, even
+  percent-encoded); bulk evaluation answers them.
+
+The routes are left out of the application's OpenAPI schema: the protocol has its own
+published one.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Final
+
+import msgspec
+from litestar import Request, Response, Router, post
+from litestar.enums import MediaType
+from litestar.exceptions import HTTPException
+from openfeature.evaluation_context import EvaluationContext
+from openfeature.exception import ErrorCode, InvalidContextError
+
+from openfeature_litestar._errors import ConfigurationError
+from openfeature_litestar._security import Sanitizer
+from openfeature_litestar.hooks._context import SanitizingHook
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
+    from litestar.types import Guard
+    from openfeature.flag_evaluation import FlagResolutionDetails
+
+    from openfeature_litestar._provider import FlagProvider
+
+__all__ = ["OFREPConfig", "ofrep_router"]
+
+logger = logging.getLogger("openfeature_litestar.web")
+
+_JSON: Final = MediaType.JSON
+_OK: Final = 200
+_NOT_MODIFIED: Final = 304
+_BAD_REQUEST: Final = 400
+_NOT_FOUND: Final = 404
+_SERVER_ERROR: Final = 500
+_TARGETING_KEY: Final = "targetingKey"
+_NOT_LOADED: Final = "the flags are not loaded yet"
+_encode = msgspec.json.Encoder().encode
+_decode = msgspec.json.Decoder().decode
+
+
+@dataclass
+class OFREPConfig:
+    """Where and how the OFREP endpoints are mounted.
+
+    Attributes:
+        path: The protocol's base path; the endpoints are ``{path}/evaluate/flags`` and
+            ``{path}/evaluate/flags/{key}``. OFREP clients append ``/ofrep/v1`` to their
+            base URL, so keep the default unless a proxy rewrites paths.
+        guards: Litestar guards every request must pass (for example
+            :func:`~openfeature_litestar.web.bearer_token_guard`). Required unless
+            :attr:`public` is set.
+        public: Serve without any guard. Flags and their metadata are then readable by
+            anyone who can reach the application: say so explicitly.
+        max_body_bytes: The largest request body accepted; a larger one gets ``400``.
+        sanitizer: Applied to the context's attributes before evaluation (the targeting
+            key is kept); its limits are also the context limits. ``None`` evaluates
+            the attributes as sent (the limits are then the default policy's). The
+            default policy redacts e-mail addresses and similar data: rules that target
+            on them need ``None`` or a policy of your own.
+
+    Raises:
+        ConfigurationError: ``path`` does not start with ``/`` or ``max_body_bytes`` is
+            not a positive integer.
+    """
+
+    path: str = "/ofrep/v1"
+    guards: Sequence[Guard] = ()
+    public: bool = False
+    max_body_bytes: int = 65_536
+    sanitizer: Sanitizer | None = field(default_factory=Sanitizer)
+
+    def __post_init__(self) -> None:
+        """Check the settings that can never work."""
+        if not isinstance(self.path, str) or not self.path.startswith("/"):
+            raise ConfigurationError(f"OFREPConfig.path must start with '/', not {self.path!r}")
+        self.path = self.path.rstrip("/") or "/"
+        size: object = self.max_body_bytes
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise ConfigurationError(
+                f"OFREPConfig.max_body_bytes must be a positive integer, not {size!r}"
+            )
+        self.guards = tuple(self.guards)
+
+
+class _BadRequest(Exception):  # noqa: N818 - internal signal, turned into a 400 answer
+    """The request cannot be evaluated; the message says why (never quoting its data)."""
+
+
+def _json_response(
+    status: int, payload: Any, headers: Mapping[str, str] | None = None
+) -> Response[bytes]:
+    return Response(_encode(payload), status_code=status, media_type=_JSON, headers=headers)
+
+
+async def _read_body(request: Request[Any, Any, Any], limit: int) -> bytes:
+    """The request body, refused past ``limit`` bytes without reading further."""
+    announced = (request.headers.get("content-length") or "").strip()
+    # ASCII digits only: str.isdigit() also accepts digits int() cannot read ("²").
+    if announced.isascii() and announced.isdigit() and int(announced) > limit:
+        raise _BadRequest(f"the request body is {int(announced)} bytes; the limit is {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _BadRequest(f"the request body is larger than the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse_context(body: bytes) -> dict[str, Any]:
+    """The ``context`` object of a request body (empty when the body has none)."""
+    if not body.strip():
+        return {}
+    try:
+        document = _decode(body)
+    except (msgspec.DecodeError, RecursionError):
+        raise _BadRequest("the request body is not valid JSON") from None
+    if not isinstance(document, dict):
+        raise _BadRequest(
+            f"the request body must be a JSON object with a 'context' object, "
+            f"not a JSON {_json_type(document)}"
+        )
+    context = document.get("context")
+    if context is None:
+        return {}
+    if not isinstance(context, dict):
+        raise _BadRequest(f"'context' must be a JSON object, not a JSON {_json_type(context)}")
+    return context
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "null" if value is None else "value"
+
+
+def _success(key: str, details: FlagResolutionDetails[Any]) -> dict[str, Any]:
+    reason = details.reason
+    item: dict[str, Any] = {
+        "key": key,
+        "reason": reason.value if isinstance(reason, enum.Enum) else reason or "UNKNOWN",
+        "metadata": dict(details.flag_metadata),
+    }
+    # No variant means the flag defers to the caller's default (disabled, or no rule
+    # picked a variant): the protocol says so by leaving out the value.
+    if details.variant is not None:
+        item["variant"] = details.variant
+        item["value"] = details.value
+    return item
+
+
+def _failure(key: str, details: FlagResolutionDetails[Any]) -> dict[str, Any]:
+    code = details.error_code
+    item: dict[str, Any] = {
+        "key": key,
+        "errorCode": str(code.value if isinstance(code, ErrorCode) else code),
+        "errorDetails": details.error_message or f"flag {key!r} could not be evaluated",
+    }
+    if details.flag_metadata:
+        item["metadata"] = dict(details.flag_metadata)
+    return item
+
+
+def _etag(revision: int, context: Mapping[str, Any], body: bytes) -> str:
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(str(revision).encode("ascii"))
+    digest.update(b"\0")
+    digest.update(msgspec.json.encode(context, order="sorted"))
+    digest.update(b"\0")
+    digest.update(body)
+    return f'"{digest.hexdigest()}"'
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag`` (weak comparison, or ``*``)."""
+    if if_none_match is None:
+        return False
+    for candidate in if_none_match.split(","):
+        tag = candidate.strip()
+        if tag == "*":
+            return True
+        tag = tag.removeprefix("W/")
+        if tag in {etag, etag.strip('"')}:  # some clients send the tag unquoted
+            return True
+    return False
+
+
+class _Evaluator:
+    """Turns request bodies into evaluation contexts and answers into OFREP bodies."""
+
+    __slots__ = ("_config", "_limits", "_provider")
+
+    def __init__(self, config: OFREPConfig, provider: FlagProvider) -> None:
+        self._config = config
+        self._provider = provider
+        self._limits = SanitizingHook(sanitizer=config.sanitizer)
+
+    def loaded(self) -> bool:
+        """Whether the provider has flags to serve (as the server's readiness says)."""
+        return self._provider.snapshot.document is not None
+
+    async def context(self, request: Request[Any, Any, Any]) -> tuple[dict[str, Any], Any]:
+        """The request's raw context object and its checked, sanitized evaluation context."""
+        raw = _parse_context(await _read_body(request, self._config.max_body_bytes))
+        attributes = dict(raw)
+        targeting_key = attributes.pop(_TARGETING_KEY, None)
+        context = EvaluationContext(targeting_key, attributes)
+        try:
+            self._limits.validate(context)
+        except InvalidContextError as exc:
+            raise _BadRequest(str(exc.error_message)) from None
+        sanitizer = self._config.sanitizer
+        if sanitizer is not None and attributes:
+            context = EvaluationContext(targeting_key, sanitizer.sanitize(attributes))
+        return raw, context
+
+    async def one(self, request: Request[Any, Any, Any], key: str) -> Response[bytes]:
+        try:
+            _, context = await self.context(request)
+        except _BadRequest as exc:
+            return _json_response(
+                _BAD_REQUEST,
+                {
+                    "key": key,
+                    "errorCode": ErrorCode.INVALID_CONTEXT.value,
+                    "errorDetails": str(exc),
+                },
+            )
+        if not self.loaded():
+            return _not_loaded()
+        details = self._provider.resolve_any_details(key, context)
+        if details.error_code is None:
+            return _json_response(_OK, _success(key, details))
+        status = _NOT_FOUND if details.error_code == ErrorCode.FLAG_NOT_FOUND else _BAD_REQUEST
+        return _json_response(status, _failure(key, details))
+
+    async def all(self, request: Request[Any, Any, Any]) -> Response[bytes]:
+        try:
+            raw, context = await self.context(request)
+        except _BadRequest as exc:
+            return _json_response(
+                _BAD_REQUEST,
+                {"errorCode": ErrorCode.INVALID_CONTEXT.value, "errorDetails": str(exc)},
+            )
+        if not self.loaded():
+            return _not_loaded()
+        revision, resolved = self._provider.resolve_all_details(context)
+        payload: dict[str, Any] = {
+            "flags": [
+                _success(key, details) if details.error_code is None else _failure(key, details)
+                for key, details in resolved.items()
+            ]
+        }
+        snapshot = self._provider.snapshot
+        document = snapshot.document
+        # Flag-set metadata of the snapshot the flags came from, when it is still current.
+        if snapshot.revision == revision and document is not None and document.metadata:
+            payload["metadata"] = dict(document.metadata)
+        body = _encode(payload)
+        etag = _etag(revision, raw, body)
+        if _matches(request.headers.get("if-none-match"), etag):
+            return Response(b"", status_code=_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(body, status_code=_OK, media_type=_JSON, headers={"ETag": etag})
+
+
+def _not_loaded() -> Response[bytes]:
+    # Not "flag not found" nor an empty list: a client would take (and cache) those as
+    # the answer. The protocol's only status for "could not evaluate" is 500.
+    return _json_response(_SERVER_ERROR, {"errorDetails": _NOT_LOADED})
+
+
+def _internal_error(exc: Exception) -> Response[bytes]:
+    # The type only: an exception's text could quote the request's context.
+    logger.error("an OFREP evaluation failed: %s", type(exc).__name__)
+    return _json_response(_SERVER_ERROR, {"errorDetails": "the flags could not be evaluated"})
+
+
+def ofrep_router(config: OFREPConfig, provider: FlagProvider) -> Router:
+    """The OFREP endpoints for ``provider``, as a router to mount in an application.
+
+    :class:`~openfeature_litestar.web.OpenFeaturePlugin` mounts it when its
+    configuration has ``ofrep=OFREPConfig(...)``; mount it yourself to serve a provider
+    the plugin does not own (its lifecycle is then yours)::
+
+        app = Litestar([ofrep_router(OFREPConfig(guards=[guard]), provider)])
+
+    Args:
+        config: The path, guards and limits.
+        provider: The provider whose flags are served.
+
+    Returns:
+        The router, with ``config.guards`` on every route.
+
+    Raises:
+        ConfigurationError: ``config.guards`` is empty and ``config.public`` is not set.
+    """
+    if not config.guards and not config.public:
+        raise ConfigurationError(
+            "the OFREP endpoints would be readable by anyone: give OFREPConfig(guards=[...]) "
+            "(for example bearer_token_guard(tokens)) or, to serve them without "
+            "authorization on purpose, OFREPConfig(public=True)"
+        )
+    evaluator = _Evaluator(config, provider)
+
+    @post(
+        "/evaluate/flags/{key:str}",
+        status_code=_OK,
+        include_in_schema=False,
+        request_max_body_size=None,  # the evaluator enforces its own limit, with a 400
+        name="ofrep-evaluate-flag",
+    )
+    async def evaluate_flag(request: Request[Any, Any, Any]) -> Response[bytes]:
+        """OFREP single-flag evaluation."""
+        try:
+            # Read from the path rather than declared, so the handler's signature is the
+            # same across Litestar's parameter styles.
+            return await evaluator.one(request, str(request.path_params["key"]))
+        except HTTPException:
+            raise  # Litestar's own answer to a bad request (a malformed Content-Length)
+        except Exception as exc:
+            return _internal_error(exc)
+
+    @post(
+        "/evaluate/flags",
+        status_code=_OK,
+        include_in_schema=False,
+        request_max_body_size=None,
+        name="ofrep-evaluate-flags",
+    )
+    async def evaluate_flags(request: Request[Any, Any, Any]) -> Response[bytes]:
+        """OFREP bulk evaluation."""
+        try:
+            return await evaluator.all(request)
+        except HTTPException:
+            raise
+        except Exception as exc:
+            return _internal_error(exc)
+
+    return Router(
+        path=config.path,
+        route_handlers=[evaluate_flag, evaluate_flags],
+        guards=list(config.guards),
+        signature_namespace={"Request": Request, "Response": Response},
+    )
