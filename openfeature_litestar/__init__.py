@@ -31,7 +31,7 @@ from ._errors import (
 )
 from ._provider import FlagProvider
 from ._security import IdentifierHasher, Sanitizer, hash_identifier, mask_secrets, mask_url
-from ._snapshot import Snapshot
+from ._snapshot import Snapshot, SnapshotSource
 from ._stores import (
     AuditEntry,
     FileStore,
@@ -70,6 +70,7 @@ __all__ = [
     "Sanitizer",
     "SanitizingHook",
     "Snapshot",
+    "SnapshotSource",
     "StoreError",
     "StoredDocument",
     "WritableFlagStore",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from ._document import FlagDocument
     from ._engine import CompiledFlag
 
-__all__ = ["Snapshot"]
+__all__ = ["Snapshot", "SnapshotSource"]
 
 _EMPTY: Mapping[str, CompiledFlag] = MappingProxyType({})
 
@@ -67,3 +67,18 @@ class Snapshot:
 
 def _fingerprint(flag: CompiledFlag | None) -> str | None:
     return None if flag is None else flag.fingerprint
+
+
+class SnapshotSource(Protocol):
+    """Anything that holds a current snapshot: a provider, a follower, a test double.
+
+    Readers (the OFREP endpoints, for one) take the snapshot once per request and answer
+    from it alone, so one answer never mixes two revisions.
+
+    .. versionadded:: 0.2.0
+    """
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The snapshot to answer from now."""
+        ...  # pragma: no cover - a protocol

@@ -83,7 +83,7 @@ def override_flags(
     """
     target = provider if provider is not None else _registered_provider(domain)
     mine = {key: _override(key, value) for key, value in values.items()}
-    before = target._update_overrides(lambda current: {**current, **mine})  # noqa: SLF001
+    before = target.update_overrides(lambda current: {**current, **mine})
     try:
         yield target
     finally:
@@ -100,4 +100,4 @@ def override_flags(
                     del restored[key]
             return restored
 
-        target._update_overrides(undo)  # noqa: SLF001
+        target.update_overrides(undo)

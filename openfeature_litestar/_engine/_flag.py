@@ -32,7 +32,7 @@ class Resolution:
         error_code: The OpenFeature error code when ``reason`` is ``ERROR``.
         error_message: A human-readable explanation of the error.
         cache: Free for the caller to memoise what it derives from this outcome (the
-            provider keeps its per-type OpenFeature details here).
+            evaluation keeps its per-type OpenFeature details here).
     """
 
     value: Any
@@ -40,7 +40,7 @@ class Resolution:
     reason: str
     error_code: ErrorCode | None = None
     error_message: str | None = None
-    cache: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    cache: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 _DISABLED = Resolution(None, None, Reason.DISABLED)

@@ -9,10 +9,11 @@ other languages) evaluate the same flags through OpenFeature's own remote provid
   providers, which cache the answers and poll with ``If-None-Match``).
 
 Both read the request body ``{"context": {"targetingKey": ..., ...}}`` and evaluate
-with :meth:`FlagProvider.resolve_any_details
-<openfeature_litestar.FlagProvider.resolve_any_details>` and
-:meth:`~openfeature_litestar.FlagProvider.resolve_all_details`: no I/O, one snapshot per
-request. Decisions this implementation makes where the protocol leaves room:
+with :func:`~openfeature_litestar.evaluation.resolve` and
+:func:`~openfeature_litestar.evaluation.resolve_all` on the current snapshot of a
+:class:`~openfeature_litestar.SnapshotSource` (a provider, or anything else that keeps
+one): no I/O, one snapshot per request. Decisions this implementation makes where the
+protocol leaves room:
 
 * **Context.** ``targetingKey`` is optional (flags without targeting do not need one); a
   body without ``context``, or an empty body, evaluates with an empty context. The body
@@ -67,6 +68,7 @@ from openfeature.exception import ErrorCode, InvalidContextError
 
 from openfeature_litestar._errors import ConfigurationError
 from openfeature_litestar._security import Sanitizer
+from openfeature_litestar.evaluation import resolve, resolve_all
 from openfeature_litestar.hooks._context import SanitizingHook
 
 if TYPE_CHECKING:
@@ -75,7 +77,7 @@ if TYPE_CHECKING:
     from litestar.types import Guard
     from openfeature.flag_evaluation import FlagResolutionDetails
 
-    from openfeature_litestar._provider import FlagProvider
+    from openfeature_litestar._snapshot import SnapshotSource
 
 __all__ = ["OFREPConfig", "ofrep_router"]
 
@@ -250,16 +252,12 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 class _Evaluator:
     """Turns request bodies into evaluation contexts and answers into OFREP bodies."""
 
-    __slots__ = ("_config", "_limits", "_provider")
+    __slots__ = ("_config", "_limits", "_source")
 
-    def __init__(self, config: OFREPConfig, provider: FlagProvider) -> None:
+    def __init__(self, config: OFREPConfig, source: SnapshotSource) -> None:
         self._config = config
-        self._provider = provider
+        self._source = source
         self._limits = SanitizingHook(sanitizer=config.sanitizer)
-
-    def loaded(self) -> bool:
-        """Whether the provider has flags to serve (as the server's readiness says)."""
-        return self._provider.snapshot.document is not None
 
     async def context(self, request: Request[Any, Any, Any]) -> tuple[dict[str, Any], Any]:
         """The request's raw context object and its checked, sanitized evaluation context."""
@@ -288,9 +286,10 @@ class _Evaluator:
                     "errorDetails": str(exc),
                 },
             )
-        if not self.loaded():
+        snapshot = self._source.snapshot
+        if snapshot.document is None:
             return _not_loaded()
-        details = self._provider.resolve_any_details(key, context)
+        details = resolve(snapshot, key, context, None, None)
         if details.error_code is None:
             return _json_response(_OK, _success(key, details))
         status = _NOT_FOUND if details.error_code == ErrorCode.FLAG_NOT_FOUND else _BAD_REQUEST
@@ -304,22 +303,20 @@ class _Evaluator:
                 _BAD_REQUEST,
                 {"errorCode": ErrorCode.INVALID_CONTEXT.value, "errorDetails": str(exc)},
             )
-        if not self.loaded():
+        snapshot = self._source.snapshot
+        document = snapshot.document
+        if document is None:
             return _not_loaded()
-        revision, resolved = self._provider.resolve_all_details(context)
         payload: dict[str, Any] = {
             "flags": [
                 _success(key, details) if details.error_code is None else _failure(key, details)
-                for key, details in resolved.items()
+                for key, details in resolve_all(snapshot, context).items()
             ]
         }
-        snapshot = self._provider.snapshot
-        document = snapshot.document
-        # Flag-set metadata of the snapshot the flags came from, when it is still current.
-        if snapshot.revision == revision and document is not None and document.metadata:
+        if document.metadata:  # the flag set's metadata, of the same snapshot
             payload["metadata"] = dict(document.metadata)
         body = _encode(payload)
-        etag = _etag(revision, raw, body)
+        etag = _etag(snapshot.revision, raw, body)
         if _matches(request.headers.get("if-none-match"), etag):
             return Response(b"", status_code=_NOT_MODIFIED, headers={"ETag": etag})
         return Response(body, status_code=_OK, media_type=_JSON, headers={"ETag": etag})
@@ -337,8 +334,8 @@ def _internal_error(exc: Exception) -> Response[bytes]:
     return _json_response(_SERVER_ERROR, {"errorDetails": "the flags could not be evaluated"})
 
 
-def ofrep_router(config: OFREPConfig, provider: FlagProvider) -> Router:
-    """The OFREP endpoints for ``provider``, as a router to mount in an application.
+def ofrep_router(config: OFREPConfig, provider: SnapshotSource) -> Router:
+    """The OFREP endpoints for ``provider``'s flags, as a router to mount in an application.
 
     :class:`~openfeature_litestar.web.OpenFeaturePlugin` mounts it when its
     configuration has ``ofrep=OFREPConfig(...)``; mount it yourself to serve a provider
@@ -348,7 +345,10 @@ def ofrep_router(config: OFREPConfig, provider: FlagProvider) -> Router:
 
     Args:
         config: The path, guards and limits.
-        provider: The provider whose flags are served.
+        provider: Where the flags come from: a
+            :class:`~openfeature_litestar.FlagProvider`, or anything with a current
+            ``snapshot`` (a :class:`~openfeature_litestar.SnapshotSource`); each request
+            is answered from the snapshot it holds then.
 
     Returns:
         The router, with ``config.guards`` on every route.

@@ -15,7 +15,6 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import SkipValidation
 from litestar.plugins import InitPlugin
 from openfeature import api
-from openfeature import hook as openfeature_hooks
 from openfeature.client import OpenFeatureClient
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ProviderFatalError
@@ -108,10 +107,15 @@ def _release(provider: FeatureProvider) -> bool:
 
 
 def _remove_api_hooks(ours: tuple[Hook, ...]) -> None:
-    # The SDK has no remove_hooks(), and clear_hooks() + add_hooks() would leave other
-    # threads evaluating without anyone's API hooks (a SanitizingHook among them) for a
-    # moment; so the SDK's list is replaced in one assignment, as add_hooks() does.
-    openfeature_hooks._hooks = _without(api.get_hooks(), ours)  # noqa: SLF001
+    # The SDK has no remove_hooks(): its public API offers clear_hooks() and add_hooks(),
+    # so the others' hooks are put back right after the clear. An evaluation that starts
+    # between the two calls (only at shutdown, a window of two statements) runs without
+    # API-level hooks; we accept that rather than write to the SDK's private list, which
+    # a new SDK release may rename or guard.
+    others = _without(api.get_hooks(), ours)
+    api.clear_hooks()
+    if others:
+        api.add_hooks(others)
 
 
 def _flush_hooks(hooks: tuple[Hook, ...]) -> None:

@@ -28,7 +28,7 @@ from openfeature_litestar import (
     StoredDocument,
     StoreError,
 )
-from openfeature_litestar._provider import _retry_delay
+from openfeature_litestar._provider._follower import retry_delay as _retry_delay
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -160,7 +160,7 @@ def test_a_configuration_that_can_never_work_is_fatal(domain: str) -> None:
 def test_timeouts_must_be_positive(tmp_path: Path, setting: str, value: float) -> None:
     store = FileStore(tmp_path / "flags.json")
     settings = {"init_timeout": 1.0, "stale_after": 1.0, setting: value}
-    with pytest.raises(ValueError, match=setting):
+    with pytest.raises(ConfigurationError, match=setting):
         FlagProvider(
             store, init_timeout=settings["init_timeout"], stale_after=settings["stale_after"]
         )

@@ -48,6 +48,7 @@ EXPECTED = {
     "Problem",
     "RevisionConflict",
     "Snapshot",
+    "SnapshotSource",
     "StoreError",
     "StoredDocument",
     "document_from_data",

@@ -126,7 +126,7 @@ def test_startup_registers_and_initializes_shutdown_shuts_down(make_app: Any, do
         assert plugin.client().get_string_value("whoami", "error") == "anonymous"
     # Unbound, and its background sync stopped.
     assert api.get_client(domain).provider is not provider
-    assert not provider._loop.running
+    assert not provider.running
 
 
 def test_an_application_can_start_again_after_shutdown(make_app: Any, domain: str) -> None:
@@ -136,7 +136,7 @@ def test_an_application_can_start_again_after_shutdown(make_app: Any, domain: st
             assert api.get_client(domain).get_provider_status() is ProviderStatus.READY
             assert client.get("/whoami", headers={"X-User": "user-1"}).text == "user-1"
         assert isinstance(plugin.provider, FlagProvider)
-        assert not plugin.provider._loop.running
+        assert not plugin.provider.running
 
 
 def test_the_default_domain(make_app: Any) -> None:
@@ -185,7 +185,7 @@ def test_an_unreachable_store_does_not_stop_the_application(make_app: Any) -> No
     with TestClient(app) as client:
         assert client.get("/whoami", headers={"X-User": "user-1"}).text == "error"
     assert isinstance(plugin.provider, FlagProvider)
-    assert not plugin.provider._loop.running
+    assert not plugin.provider.running
 
 
 def test_any_openfeature_provider(make_app: Any, domain: str) -> None:

@@ -1,0 +1,244 @@
+"""FlagProvider: the OpenFeature provider, a thin adapter over evaluation and a follower.
+
+Each resolver is one call of :func:`openfeature_litestar.evaluation.resolve` on the
+snapshot the :class:`~._follower.StoreFollower` keeps current: no I/O, no await, no
+thread hop, and no exception escapes. The SDK's base class supplies the async
+resolvers, which call these same sync ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from openfeature.flag_evaluation import FlagResolutionDetails, FlagType
+from openfeature.provider import AbstractProvider, Metadata
+
+from openfeature_litestar._document import FlagDocument
+from openfeature_litestar._stores import FlagStore, MemoryStore
+from openfeature_litestar._validation import positive_seconds
+from openfeature_litestar.evaluation import resolve, resolve_all
+
+from ._follower import StoreFollower
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from openfeature.evaluation_context import EvaluationContext
+    from openfeature.flag_evaluation import FlagValueType
+
+    from openfeature_litestar._engine import CompiledFlag
+    from openfeature_litestar._errors import OpenFeatureLitestarError
+    from openfeature_litestar._snapshot import Snapshot
+
+__all__ = ["FlagProvider"]
+
+ObjectValue = Sequence["FlagValueType"] | Mapping[str, "FlagValueType"]
+
+
+class FlagProvider(AbstractProvider):
+    """An OpenFeature provider for flagd-format flags, evaluated in process.
+
+    Register it with the SDK (``api.set_provider(FlagProvider(FileStore("flags.yaml")))``)
+    and ask for flags through an OpenFeature client. The provider follows flagd's
+    evaluation semantics: ``STATIC`` for a flag without targeting, ``TARGETING_MATCH``
+    when targeting picks a variant, ``DEFAULT`` when it picks none, ``DISABLED`` for a
+    disabled flag, and the error codes ``FLAG_NOT_FOUND``, ``TYPE_MISMATCH``,
+    ``PARSE_ERROR`` and ``GENERAL`` — always with the caller's default value.
+
+    The store is read in the background: :meth:`initialize` loads the first snapshot,
+    and each change the store reports swaps in a new one and emits
+    ``PROVIDER_CONFIGURATION_CHANGED`` with the keys of the flags that changed. When the
+    store cannot be reached the provider keeps serving its last good snapshot, emits
+    ``PROVIDER_STALE`` after ``stale_after`` seconds and ``PROVIDER_READY`` when the
+    store is back; a configuration that can never work is fatal (``PROVIDER_FATAL``).
+
+    Args:
+        source: Where the flags come from: a store, or a document (served from a
+            :class:`~openfeature_litestar.MemoryStore`).
+        name: The provider's name in OpenFeature metadata (and in hooks and logs).
+        init_timeout: Seconds :meth:`initialize` waits for the first load.
+        stale_after: Seconds the store may be unreachable before the provider reports
+            ``PROVIDER_STALE`` (it keeps serving the last good snapshot meanwhile).
+
+    Raises:
+        ConfigurationError: ``init_timeout`` or ``stale_after`` is not a positive
+            number.
+
+    .. versionchanged:: 0.2.0
+       A bad ``init_timeout`` or ``stale_after`` raises ``ConfigurationError`` (it was
+       ``ValueError``); the async resolvers are the SDK's own, which call the sync ones.
+    """
+
+    def __init__(
+        self,
+        source: FlagStore | FlagDocument,
+        *,
+        name: str = "openfeature-litestar",
+        init_timeout: float = 10.0,
+        stale_after: float = 5.0,
+    ) -> None:
+        """Create the provider; nothing is loaded until :meth:`initialize`."""
+        init_timeout = positive_seconds("init_timeout", init_timeout)
+        stale_after = positive_seconds("stale_after", stale_after)
+        super().__init__()
+        store = MemoryStore(source) if isinstance(source, FlagDocument) else source
+        self._metadata = Metadata(name=name)
+        self._follower = StoreFollower(
+            store, self.emit, name=name, init_timeout=init_timeout, stale_after=stale_after
+        )
+
+    # -- what the provider serves -------------------------------------------------------
+
+    @property
+    def store(self) -> FlagStore:
+        """The store the flags come from."""
+        return self._follower.store
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The snapshot evaluations read now."""
+        return self._follower.snapshot
+
+    @property
+    def running(self) -> bool:
+        """Whether the background sync runs (between initialize and shutdown).
+
+        .. versionadded:: 0.2.0
+        """
+        return self._follower.running
+
+    @property
+    def last_sync_error(self) -> OpenFeatureLitestarError | None:
+        """The error of the latest failed load, or ``None`` once a load succeeds.
+
+        A failed load (an invalid edit, an unreachable store) never replaces the snapshot:
+        the provider keeps serving the last good one.
+        """
+        return self._follower.last_error
+
+    def get_metadata(self) -> Metadata:
+        """The provider's OpenFeature metadata (its name)."""
+        return self._metadata
+
+    def update_overrides(
+        self, update: Callable[[Mapping[str, CompiledFlag]], Mapping[str, CompiledFlag]]
+    ) -> Mapping[str, CompiledFlag]:
+        """Replace the flags served over the store's with ``update(current)``, atomically.
+
+        The overrides are laid over every snapshot when it is built, so evaluation pays
+        nothing for them; a change emits ``PROVIDER_CONFIGURATION_CHANGED`` like a store
+        change. :func:`openfeature_litestar.testing.override_flags` is built on it.
+
+        Args:
+            update: Given the current overrides (flag key to compiled flag), returns
+                the new ones; called under the provider's lock, so concurrent updates
+                never lose each other's changes.
+
+        Returns:
+            The overrides before the update.
+
+        .. versionadded:: 0.2.0
+        """
+        return self._follower.update_overrides(update)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def initialize(self, evaluation_context: EvaluationContext) -> None:  # noqa: ARG002 - SDK signature
+        """Start the background sync and load the first snapshot; idempotent.
+
+        Raises:
+            ProviderFatalError: The store's configuration can never work.
+            GeneralError: The first load failed (the SDK reports ``PROVIDER_ERROR``).
+                The background sync keeps trying and reports ``PROVIDER_READY`` when a
+                load succeeds.
+        """
+        self._follower.start()
+
+    def shutdown(self) -> None:
+        """Stop the background sync and close the store; idempotent. No data is deleted.
+
+        The snapshot stays, so a late evaluation still gets the last answers.
+        """
+        self._follower.stop()
+
+    # -- evaluation: pure CPU, never raises ---------------------------------------------
+
+    def resolve_boolean_details(
+        self,
+        flag_key: str,
+        default_value: bool,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[bool]:
+        """Resolve a boolean flag."""
+        snapshot = self._follower.snapshot
+        return resolve(snapshot, flag_key, evaluation_context, FlagType.BOOLEAN, default_value)
+
+    def resolve_string_details(
+        self,
+        flag_key: str,
+        default_value: str,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[str]:
+        """Resolve a string flag."""
+        snapshot = self._follower.snapshot
+        return resolve(snapshot, flag_key, evaluation_context, FlagType.STRING, default_value)
+
+    def resolve_integer_details(
+        self,
+        flag_key: str,
+        default_value: int,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[int]:
+        """Resolve an integer flag; a boolean or fractional value is a type mismatch."""
+        snapshot = self._follower.snapshot
+        return resolve(snapshot, flag_key, evaluation_context, FlagType.INTEGER, default_value)
+
+    def resolve_float_details(
+        self,
+        flag_key: str,
+        default_value: float,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[float]:
+        """Resolve a float flag; an integral value is returned as a float."""
+        snapshot = self._follower.snapshot
+        return resolve(snapshot, flag_key, evaluation_context, FlagType.FLOAT, default_value)
+
+    def resolve_object_details(
+        self,
+        flag_key: str,
+        default_value: ObjectValue,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[ObjectValue]:
+        """Resolve an object flag (a JSON object or array); the value is a copy."""
+        snapshot = self._follower.snapshot
+        return resolve(snapshot, flag_key, evaluation_context, FlagType.OBJECT, default_value)
+
+    def resolve_any_details(
+        self,
+        flag_key: str,
+        evaluation_context: EvaluationContext | None = None,
+    ) -> FlagResolutionDetails[Any]:
+        """Resolve a flag whatever its type (for remote protocols such as OFREP).
+
+        The same as :func:`~openfeature_litestar.evaluation.resolve` on :attr:`snapshot`
+        with no type and ``None`` as the default.
+        """
+        return resolve(self._follower.snapshot, flag_key, evaluation_context, None, None)
+
+    def resolve_all_details(
+        self, evaluation_context: EvaluationContext | None = None
+    ) -> tuple[int, dict[str, FlagResolutionDetails[Any]]]:
+        """Resolve every flag of one snapshot, whatever their types (bulk evaluation).
+
+        Returns:
+            The snapshot's revision and each flag's details, in document order, as
+            :func:`~openfeature_litestar.evaluation.resolve_all` gives them.
+        """
+        snapshot = self._follower.snapshot
+        return snapshot.revision, resolve_all(snapshot, evaluation_context)
+
+    def __repr__(self) -> str:
+        """Show the name, the store and the served revision."""
+        name, revision = self._metadata.name, self._follower.snapshot.revision
+        return f"FlagProvider(name={name!r}, store={self.store!r}, revision={revision})"

@@ -1,0 +1,344 @@
+"""The store follower: keeps a snapshot of a store current, in the background.
+
+A :class:`StoreFollower` runs a store's watch on a private background loop (see
+``_background.py``), loads the first snapshot when it starts, and swaps in a new one
+whenever the store reports a change, announcing ``PROVIDER_CONFIGURATION_CHANGED`` with
+the keys of the flags that changed.
+
+When the store cannot be reached it keeps the last good snapshot, reconnects with capped
+exponential backoff and jitter, announces ``PROVIDER_STALE`` once the outage has lasted
+``stale_after`` seconds, and ``PROVIDER_READY`` when the store is back (after applying
+what changed meanwhile). A configuration that can never work (a
+:class:`~openfeature_litestar.ConfigurationError` from the store) is fatal: no retries,
+``PROVIDER_ERROR`` with ``PROVIDER_FATAL``.
+
+Overrides (for tests, see :mod:`openfeature_litestar.testing`) are laid over each
+snapshot when it is built, so evaluation pays nothing for them. Evaluation reads
+:attr:`StoreFollower.snapshot` and never takes a lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import logging
+import random
+import threading
+from typing import TYPE_CHECKING
+
+from openfeature.event import ProviderEvent, ProviderEventDetails
+from openfeature.exception import ErrorCode, GeneralError, ProviderFatalError
+
+from openfeature_litestar._errors import (
+    ConfigurationError,
+    DocumentError,
+    OpenFeatureLitestarError,
+    StoreError,
+)
+from openfeature_litestar._snapshot import Snapshot
+
+from ._background import BackgroundLoop
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from openfeature_litestar._engine import CompiledFlag
+    from openfeature_litestar._stores import FlagStore
+
+__all__ = ["StoreFollower", "retry_delay"]
+
+logger = logging.getLogger("openfeature_litestar.provider")
+
+_RETRY_MIN_SECONDS = 0.5
+_RETRY_MAX_SECONDS = 30.0
+
+
+def retry_delay(attempt: int) -> float:
+    """Capped exponential backoff with jitter, so many workers don't reconnect in step."""
+    ceiling = min(_RETRY_MIN_SECONDS * 2 ** min(attempt, 16), _RETRY_MAX_SECONDS)
+    return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
+
+
+def _nothing() -> None:
+    pass
+
+
+def _settle(future: concurrent.futures.Future[None], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
+class StoreFollower:
+    """Follows one store and serves its latest good snapshot (plus any overrides).
+
+    Args:
+        store: The store to follow.
+        announce: Called with each provider event to emit (the provider's ``emit``);
+            called outside every lock, so a handler may touch the follower.
+        name: Names the background loop's thread.
+        init_timeout: Seconds :meth:`start` waits for the first load, and
+            :meth:`stop` for the store to close.
+        stale_after: Seconds the store may be unreachable before ``PROVIDER_STALE``.
+    """
+
+    def __init__(
+        self,
+        store: FlagStore,
+        announce: Callable[[ProviderEvent, ProviderEventDetails], None],
+        *,
+        name: str,
+        init_timeout: float,
+        stale_after: float,
+    ) -> None:
+        """Create the follower; nothing is loaded until :meth:`start`."""
+        self.store = store
+        self.snapshot = Snapshot()
+        """The snapshot evaluations read now (replaced whole, never changed)."""
+        self._announce = announce
+        self._init_timeout = init_timeout
+        self._stale_after = stale_after
+        # Outage tracking, touched only on the background loop.
+        self._stale_timer: asyncio.TimerHandle | None = None
+        self._stale = False
+        self._stored_snapshot = self.snapshot
+        self._overrides: Mapping[str, CompiledFlag] = {}
+        self._loaded = False
+        self._first_load_failed = False
+        self._last_error: OpenFeatureLitestarError | None = None
+        self._lifecycle = threading.Lock()
+        # Serialises snapshot swaps (background sync vs. overrides); evaluation never
+        # takes it, it reads whichever snapshot is current.
+        self._serving = threading.Lock()
+        self._loop = BackgroundLoop(f"{name}-sync")
+        self._following: asyncio.Task[None] | None = None  # the watch, on the loop
+
+    @property
+    def running(self) -> bool:
+        """Whether the background sync runs (between :meth:`start` and :meth:`stop`)."""
+        return self._loop.running
+
+    @property
+    def last_error(self) -> OpenFeatureLitestarError | None:
+        """The error of the latest failed load, or ``None`` once a load succeeds."""
+        return self._last_error
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background sync and wait for the first load; idempotent.
+
+        Raises:
+            ProviderFatalError: The store's configuration can never work.
+            GeneralError: The first load failed or timed out; the sync keeps trying and
+                announces ``PROVIDER_READY`` when a load succeeds.
+        """
+        with self._lifecycle:
+            if self._loop.running:
+                return
+            first_load: concurrent.futures.Future[None] = concurrent.futures.Future()
+            self._stale_timer, self._stale = None, False  # an outage ends with the loop
+            self._loop.start()
+            self._loop.submit(self._follow_changes(first_load))
+        try:
+            first_load.result(self._init_timeout)
+        except concurrent.futures.TimeoutError:  # not the builtin TimeoutError before 3.11
+            self._note_first_load_failed()
+            raise GeneralError(
+                f"the first load from {self.store!r} took more than {self._init_timeout} s"
+            ) from None
+        except ConfigurationError as exc:
+            self._note_first_load_failed()
+            raise ProviderFatalError(str(exc)) from None
+        except Exception as exc:
+            self._note_first_load_failed()
+            raise GeneralError(str(exc)) from None
+
+    def stop(self) -> None:
+        """Stop the background sync and close the store; idempotent. No data is deleted.
+
+        The snapshot stays, so a late evaluation still gets the last answers.
+        """
+        with self._lifecycle:
+            if not self._loop.running:
+                return
+            closing = self._loop.submit(self._stop_following())
+            if not self._loop.is_current_thread():  # a handler on the loop cannot wait on it
+                try:
+                    closing.result(self._init_timeout)
+                except Exception:
+                    logger.exception("closing %r failed", self.store)
+            self._loop.stop(self._init_timeout)
+
+    def _note_first_load_failed(self) -> None:
+        # The SDK reports ERROR for a failed initialize(); a later successful load must
+        # then announce READY itself.
+        with self._serving:
+            if not self._loaded:
+                self._first_load_failed = True
+
+    async def _stop_following(self) -> None:
+        """End the watch, and only then close the store (on the background loop).
+
+        Cancelling the watch first lets a load or poll in flight give its connection
+        back before the store closes its pools; closed the other way round, the
+        connection would be left to the garbage collector, unclosed.
+        """
+        following, self._following = self._following, None
+        if following is not None and not following.done():
+            following.cancel()
+            await asyncio.wait({following}, timeout=self._init_timeout)
+        await self.store.close()
+
+    # -- following the store ------------------------------------------------------------
+
+    async def _follow_changes(self, first_load: concurrent.futures.Future[None]) -> None:
+        # A store's changes() yields once as soon as it is watching, so the first load
+        # happens after the subscription: no change can fall between the two. A store
+        # raises out of changes() when it loses the connection; retrying is ours.
+        self._following = asyncio.current_task()
+        attempt = 0
+        while True:
+            try:
+                async for _ in self.store.changes():
+                    if not await self._reload_until_reached(first_load):
+                        return
+                    attempt = 0
+            except asyncio.CancelledError:  # noqa: PERF203 - a watch loop, not a hot path
+                raise
+            except ConfigurationError as exc:
+                _settle(first_load, exc)
+                self._give_up(exc)
+                return
+            except Exception as exc:
+                _settle(first_load, exc)
+                self._note_first_load_failed()
+                self._store_unreachable()
+                delay = retry_delay(attempt)
+                attempt += 1
+                logger.warning(
+                    "watching %r failed (%s); retrying in %.1f s", self.store, exc, delay
+                )
+                await asyncio.sleep(delay)
+            else:
+                return  # the store was closed
+
+    async def _reload_until_reached(self, first_load: concurrent.futures.Future[None]) -> bool:
+        """Load after a change notice until the store answers; ``False`` means give up.
+
+        The store announced a change: it must be loaded, however long that takes, since
+        a store that has moved on does not announce the same change twice.
+        """
+        attempt = 0
+        while True:
+            error = await self._reload()
+            _settle(first_load, error)
+            if isinstance(error, ConfigurationError):
+                self._give_up(error)
+                return False
+            if not isinstance(error, StoreError):  # a DocumentError is bad content,
+                self._store_reached()  # but the store was reached
+                return True
+            self._store_unreachable()
+            await asyncio.sleep(retry_delay(attempt))
+            attempt += 1
+
+    def _store_unreachable(self) -> None:
+        """Start the outage clock; ``PROVIDER_STALE`` follows if it lasts ``stale_after``."""
+        if self._stale_timer is None and not self._stale:
+            loop = asyncio.get_running_loop()
+            self._stale_timer = loop.call_later(self._stale_after, self._go_stale)
+
+    def _go_stale(self) -> None:
+        self._stale_timer = None
+        if not self._loaded:
+            return  # the SDK already reports ERROR for a provider that never loaded
+        self._stale = True
+        message = (
+            f"{self.store!r} unreachable for {self._stale_after} s; serving the last good "
+            f"flags (revision {self._stored_snapshot.revision})"
+        )
+        logger.warning("%s", message)
+        self._announce(ProviderEvent.PROVIDER_STALE, ProviderEventDetails(message=message))
+
+    def _store_reached(self) -> None:
+        """End an outage: cancel the clock, and announce READY if STALE was announced."""
+        if self._stale_timer is not None:
+            self._stale_timer.cancel()
+            self._stale_timer = None
+        if self._stale:
+            self._stale = False
+            logger.info("%r reachable again; serving its current flags", self.store)
+            details = ProviderEventDetails(message="store reachable again")
+            self._announce(ProviderEvent.PROVIDER_READY, details)
+
+    def _give_up(self, error: ConfigurationError) -> None:
+        """A configuration that can never work: no retries, PROVIDER_FATAL."""
+        self._last_error = error
+        self._note_first_load_failed()
+        logger.error("%r cannot work, not retrying: %s", self.store, error)
+        if self._loaded:  # after a failed initialize() the SDK reports FATAL itself
+            details = ProviderEventDetails(message=str(error), error_code=ErrorCode.PROVIDER_FATAL)
+            self._announce(ProviderEvent.PROVIDER_ERROR, details)
+
+    async def _reload(self) -> OpenFeatureLitestarError | None:
+        """Load the store and serve what it holds; return the error instead of raising."""
+        try:
+            stored = await self.store.load()
+            snapshot = Snapshot.from_document(stored.document, stored.revision)
+        except Exception as exc:
+            if not isinstance(exc, OpenFeatureLitestarError):  # a store bug: still no crash
+                exc = StoreError(f"loading from {self.store!r} failed: {exc!r}")
+            self._last_error = exc
+            self._note_first_load_failed()
+            level = logging.ERROR if isinstance(exc, DocumentError) else logging.WARNING
+            logger.log(level, "keeping the last good flags: %s", exc)
+            return exc
+        self._apply(snapshot)
+        return None
+
+    # -- serving ------------------------------------------------------------------------
+
+    def _apply(self, stored: Snapshot) -> None:
+        with self._serving:
+            was_loaded = self._loaded
+            if was_loaded and stored.document is self._stored_snapshot.document:
+                return
+            self._stored_snapshot, self._loaded, self._last_error = stored, True, None
+            announce = self._serve(stored.with_flags(self._overrides), announce=was_loaded)
+        announce()
+
+    def _serve(self, snapshot: Snapshot, *, announce: bool) -> Callable[[], None]:
+        """Swap in ``snapshot`` (under ``_serving``); return the announcement to make.
+
+        Handlers run after the lock is released, so a handler may touch the follower.
+        """
+        previous = self.snapshot
+        changed = previous.changed_keys(snapshot)
+        self.snapshot = snapshot
+        details = ProviderEventDetails(flags_changed=changed)
+        if not announce:
+            # The SDK itself emits READY after initialize(); emit it only on a recovery
+            # after the first load had failed, or handlers would fire twice.
+            if self._first_load_failed:
+                self._first_load_failed = False
+                return lambda: self._announce(ProviderEvent.PROVIDER_READY, details)
+            return _nothing
+        if changed:
+            return lambda: self._announce(ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, details)
+        return _nothing
+
+    def update_overrides(
+        self, update: Callable[[Mapping[str, CompiledFlag]], Mapping[str, CompiledFlag]]
+    ) -> Mapping[str, CompiledFlag]:
+        """Replace the overrides with ``update(current)`` atomically; return the old ones."""
+        with self._serving:
+            previous = self._overrides
+            self._overrides = update(previous)
+            snapshot = self._stored_snapshot.with_flags(self._overrides)
+            announce = self._serve(snapshot, announce=self._loaded)
+        announce()
+        return previous

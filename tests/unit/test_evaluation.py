@@ -1,0 +1,143 @@
+"""The pure evaluation function: no provider, no store, no thread; typed by FlagType."""
+
+# ruff: noqa: FBT003 - resolve() takes the default value positionally, as the SDK does
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from openfeature.evaluation_context import EvaluationContext
+from openfeature.exception import ErrorCode
+from openfeature.flag_evaluation import FlagType, Reason
+
+from openfeature_litestar import FlagProvider, Snapshot, document_from_data
+from openfeature_litestar.evaluation import resolve, resolve_all
+
+DOCUMENT: dict[str, Any] = {
+    "metadata": {"flagSetId": "evaluation"},
+    "flags": {
+        "bool": {
+            "state": "ENABLED",
+            "variants": {"on": True, "off": False},
+            "defaultVariant": "on",
+        },
+        "int": {"state": "ENABLED", "variants": {"one": 1, "two": 2}, "defaultVariant": "two"},
+        "object": {
+            "state": "ENABLED",
+            "variants": {"cfg": {"limits": [1, 2]}},
+            "defaultVariant": "cfg",
+        },
+        "targeted": {
+            "state": "ENABLED",
+            "variants": {"a": "alpha", "b": "beta"},
+            "defaultVariant": "a",
+            "targeting": {"if": [{"==": [{"var": "plan"}, "pro"]}, "b", None]},
+        },
+        "off": {"state": "DISABLED", "variants": {"x": "x"}, "defaultVariant": "x"},
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def snapshot() -> Snapshot:
+    return Snapshot.from_document(document_from_data(DOCUMENT), revision=4)
+
+
+def test_resolve_reads_a_snapshot_without_any_provider(snapshot: Snapshot) -> None:
+    before = threading.active_count()
+    details = resolve(
+        snapshot, "targeted", EvaluationContext("u", {"plan": "pro"}), FlagType.STRING, "d"
+    )
+    assert (details.value, details.variant, details.reason) == ("beta", "b", Reason.TARGETING_MATCH)
+    assert details.flag_metadata["flagSetId"] == "evaluation"
+    assert threading.active_count() == before  # no loop, no thread
+
+
+def test_resolve_accepts_the_flags_mapping_as_well(snapshot: Snapshot) -> None:
+    details = resolve(snapshot.flags, "int", None, FlagType.INTEGER, 0)
+    assert (details.value, details.reason) == (2, Reason.STATIC)
+
+
+@pytest.mark.parametrize(
+    ("flag_type", "default"),
+    [(FlagType.STRING, "d"), (FlagType.BOOLEAN, False), (FlagType.OBJECT, {})],
+)
+def test_each_flag_type_checks_the_variant(
+    snapshot: Snapshot, flag_type: FlagType, default: Any
+) -> None:
+    details = resolve(snapshot, "int", None, flag_type, default)
+    assert details.error_code == ErrorCode.TYPE_MISMATCH
+    assert details.value == default
+
+
+def test_float_takes_an_integer_variant_as_a_float(snapshot: Snapshot) -> None:
+    details = resolve(snapshot, "int", None, FlagType.FLOAT, 0.5)
+    assert details.value == 2.0
+    assert type(details.value) is float
+
+
+def test_integer_never_returns_a_bool(snapshot: Snapshot) -> None:
+    assert resolve(snapshot, "bool", None, FlagType.INTEGER, 7).value == 7
+
+
+def test_no_type_accepts_any_value(snapshot: Snapshot) -> None:
+    assert resolve(snapshot, "bool", None, None, None).value is True
+    assert resolve(snapshot, "int", None, None, None).value == 2
+
+
+def test_object_values_are_copies(snapshot: Snapshot) -> None:
+    for flag_type in (FlagType.OBJECT, None):
+        default: dict[str, Any] = {}
+        first = resolve(snapshot, "object", None, flag_type, default)
+        first.value["limits"].append(3)
+        again = resolve(snapshot, "object", None, flag_type, default)
+        assert again.value == {"limits": [1, 2]}
+
+
+def test_a_mismatch_for_one_type_does_not_spoil_another(snapshot: Snapshot) -> None:
+    # Typed details are cached per FlagType on the shared outcome.
+    assert (
+        resolve(snapshot, "int", None, FlagType.STRING, "x").error_code == ErrorCode.TYPE_MISMATCH
+    )
+    assert resolve(snapshot, "int", None, FlagType.INTEGER, 0).value == 2
+    assert resolve(snapshot, "int", None, FlagType.STRING, "x").value == "x"
+
+
+def test_missing_and_disabled_flags_give_the_default(snapshot: Snapshot) -> None:
+    missing = resolve(snapshot, "nope", None, FlagType.BOOLEAN, True)
+    assert (missing.value, missing.error_code) == (True, ErrorCode.FLAG_NOT_FOUND)
+    disabled = resolve(snapshot, "off", None, FlagType.STRING, "code")
+    assert (disabled.value, disabled.reason, disabled.error_code) == ("code", Reason.DISABLED, None)
+
+
+def test_a_broken_source_is_an_error_result_not_an_exception() -> None:
+    class Exploding(dict[str, Any]):
+        def get(self, *_: object) -> Any:
+            raise RuntimeError("boom")
+
+    details = resolve(Exploding(), "bool", None, FlagType.BOOLEAN, False)
+    assert (details.value, details.error_code) == (False, ErrorCode.GENERAL)
+    assert details.error_message is not None
+    assert "boom" not in details.error_message  # the type only, never the text
+
+
+def test_resolve_all_answers_every_flag_in_document_order(snapshot: Snapshot) -> None:
+    answers = resolve_all(snapshot, EvaluationContext("u", {"plan": "free"}))
+    assert list(answers) == list(DOCUMENT["flags"])
+    assert answers["targeted"].value == "alpha"
+    assert answers["off"].reason == Reason.DISABLED
+
+
+def test_the_provider_answers_exactly_as_the_function(snapshot: Snapshot) -> None:
+    provider = FlagProvider(document_from_data(DOCUMENT))
+    provider.initialize(EvaluationContext())
+    try:
+        context = EvaluationContext("u", {"plan": "pro"})
+        for key in DOCUMENT["flags"]:
+            ours = provider.resolve_string_details(key, "d", context)
+            assert ours == resolve(provider.snapshot, key, context, FlagType.STRING, "d")
+            assert ours == resolve(snapshot, key, context, FlagType.STRING, "d")
+    finally:
+        provider.shutdown()
