@@ -595,7 +595,7 @@ def test_a_rediss_url_connects_with_tls(prefix: str) -> None:
     store = RedisStore("rediss://ops:s3cret@redis.example:6380/2", key_prefix=prefix, timeout=2)
 
     async def pool_of_this_loop() -> Any:
-        return store._loop_client().client.connection_pool
+        return store._clients.this_loop().client.connection_pool
 
     pool = _run(store, pool_of_this_loop)
 
