@@ -1,0 +1,189 @@
+"""Connections to Redis: which URLs and clients the store accepts, and one client per event loop.
+
+redis-py's asyncio connections belong to the event loop that opened them, while one store
+serves a provider's background loop and an application's loops at once. So the store
+never shares a client between loops: :class:`LoopClients` keeps one per loop, made on
+first use there from the settings of a URL or of a given client, with the store's own
+timeouts. It also turns driver failures into :class:`StoreError` with the server named
+and its password masked. Nothing here knows about keys or documents, so another kind of
+connection (a cluster, a sentinel) can replace this module alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio.connection import Connection, parse_url
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+from openfeature_litestar._errors import ConfigurationError, StoreError
+from openfeature_litestar._security import mask_secrets, mask_url
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from redis.commands.core import AsyncScript
+
+__all__ = ["LoopClient", "LoopClients"]
+
+# Connection settings that belong to one pool (handlers bound to it, values it derived),
+# not to the server: a client for another event loop gets fresh ones from its own pool.
+_POOL_BOUND_SETTINGS = frozenset(
+    {
+        "event_dispatcher",
+        "himport_registry",
+        "maint_notifications_pool_handler",
+        "orig_host_address",
+        "orig_socket_connect_timeout",
+        "orig_socket_timeout",
+        "oss_cluster_maint_notifications_handler",
+    }
+)
+
+
+@dataclass(eq=False)
+class LoopClient:
+    """The store's connections for one event loop; redis-py's belong to the loop that made them.
+
+    Attributes:
+        client: The loop's client, over its own connection pool.
+        closing: Set when the store is closed on this loop, to end its watches.
+    """
+
+    client: Redis
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
+    _scripts: dict[str, AsyncScript] = field(default_factory=dict)
+
+    def script(self, source: str) -> AsyncScript:
+        """The Lua script ``source`` registered with this loop's client (once per loop)."""
+        registered = self._scripts.get(source)
+        if registered is None:
+            registered = self._scripts[source] = self.client.register_script(source)
+        return registered
+
+
+class LoopClients:
+    """One Redis client per event loop, all with the same connection settings.
+
+    Args:
+        url_or_client: A ``redis://``, ``rediss://`` (TLS) or ``unix://`` URL, or a
+            :class:`redis.asyncio.Redis` client whose connection settings are copied
+            (the client itself is never used or closed).
+        timeout: Seconds allowed for connecting and for each command.
+
+    Attributes:
+        target: The server, safe to show: a URL's password is masked.
+        timeout: Seconds allowed for connecting and for each command.
+
+    Raises:
+        ConfigurationError: The URL is not a Redis URL redis-py understands.
+        TypeError: ``url_or_client`` is neither a URL nor a ``redis.asyncio.Redis``.
+    """
+
+    def __init__(self, url_or_client: str | Redis, *, timeout: float) -> None:
+        """Take the connection settings; nothing is connected until a loop asks."""
+        self.timeout = timeout
+        self._connection_class, settings, self.target = _connection_settings(url_or_client)
+        self._settings = {**settings, **self._own_settings()}
+        self._lock = threading.Lock()
+        self._clients: dict[asyncio.AbstractEventLoop, LoopClient] = {}
+
+    def _own_settings(self) -> dict[str, Any]:
+        # The store parses what it reads itself, so replies are text whatever the source
+        # client decodes. One immediate retry on a connection error reconnects a pooled
+        # connection the server dropped; a timeout is not retried, so no operation takes
+        # much longer than ``timeout``.
+        return {
+            "socket_connect_timeout": self.timeout,
+            "socket_timeout": self.timeout,
+            "decode_responses": True,
+            "encoding": "utf-8",
+            "retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+            "retry_on_error": [],
+        }
+
+    def this_loop(self) -> LoopClient:
+        """The running event loop's client, made on the loop's first call."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            state = self._clients.get(loop)
+            if state is None:
+                self._forget_closed_loops()
+                pool = ConnectionPool(connection_class=self._connection_class, **self._settings)
+                state = LoopClient(Redis.from_pool(pool))
+                self._clients[loop] = state
+        return state
+
+    async def close_this_loop(self) -> None:
+        """Close the running loop's client and end its watches; safe to call twice."""
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            state = self._clients.pop(loop, None)
+        if state is None:
+            return
+        state.closing.set()
+        with contextlib.suppress(RedisError, OSError):
+            await state.client.aclose()
+
+    def _forget_closed_loops(self) -> None:
+        # A loop that ended without close() left its clients behind; they can never run
+        # again, so drop them rather than keep the dead loop alive.
+        for loop in [loop for loop in self._clients if loop.is_closed()]:
+            del self._clients[loop]
+
+    @contextlib.contextmanager
+    def store_errors(self, action: str) -> Iterator[None]:
+        """Raise what Redis or the network raises inside as a :class:`StoreError`.
+
+        Args:
+            action: What was being done, for the message ("reading the document").
+        """
+        # redis-py's messages name the host and port, never the credentials; they are
+        # masked anyway, and the original stays chained for debugging.
+        try:
+            yield
+        except (RedisError, OSError, asyncio.TimeoutError) as exc:
+            detail = mask_secrets(str(exc)) or type(exc).__name__
+            raise StoreError(f"Redis at {self.target}: {action} failed: {detail}") from exc
+
+
+def _connection_settings(url_or_client: str | Redis) -> tuple[type[Any], dict[str, Any], str]:
+    """The connection class and settings to build clients with, and a safe description."""
+    if isinstance(url_or_client, str):
+        try:
+            settings: dict[str, Any] = dict(parse_url(url_or_client))
+        except ValueError:
+            # redis-py's message may quote the URL, password and all.
+            raise ConfigurationError(
+                f"not a Redis URL redis-py accepts: {mask_url(url_or_client)!r} "
+                "(use redis://, rediss:// or unix://)"
+            ) from None
+        connection_class = settings.pop("connection_class", Connection)
+        return connection_class, settings, mask_url(url_or_client)
+    if isinstance(url_or_client, Redis):
+        pool = url_or_client.connection_pool
+        settings = {
+            name: value
+            for name, value in pool.connection_kwargs.items()
+            if name not in _POOL_BOUND_SETTINGS
+        }
+        return pool.connection_class, settings, _describe(settings)
+    raise TypeError(
+        "url_or_client must be a Redis URL or a redis.asyncio.Redis client, "
+        f"not {type(url_or_client).__name__}"
+    )
+
+
+def _describe(settings: Mapping[str, Any]) -> str:
+    if "path" in settings:
+        return f"unix:{settings['path']}?db={settings.get('db', 0)}"
+    host, port = settings.get("host", "localhost"), settings.get("port", 6379)
+    return f"{host}:{port}/{settings.get('db', 0)}"

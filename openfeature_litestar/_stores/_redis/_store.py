@@ -1,0 +1,291 @@
+"""RedisStore: a shared flag store in Redis, with atomic, versioned, audited writes.
+
+The store composes the package's parts: per-loop clients (``_client``), the key layout
+and encodings (``_codec``), the write script (``_scripts``) and the watch (``_watch``).
+What is left here is what a store does with them: read, retry a write that lost a race,
+page through the audit trail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import TYPE_CHECKING
+
+from openfeature_litestar._errors import RevisionConflict, StoreError
+from openfeature_litestar._stores._base import AuditEntry, StoredDocument
+from openfeature_litestar._stores._names import check_namespace, check_prefix
+from openfeature_litestar._stores._writes import (
+    Change,
+    DocumentWrites,
+    changes_between,
+    check_actor,
+    check_audit_limit,
+    empty_document,
+    utc_now,
+)
+
+from ._client import LoopClient, LoopClients
+from ._codec import Keys, audit_entry, decode_document, is_entry_id, parse_revision, text
+from ._scripts import WRITE_SCRIPT, write_arguments, write_keys
+from ._watch import watch
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Callable
+
+    from redis.asyncio import Redis
+
+    from openfeature_litestar._document import FlagDocument
+
+__all__ = ["RedisStore"]
+
+_WRITE_ATTEMPTS = 10
+"""The fewest tries of a write without ``expected_revision`` that keeps losing races.
+
+It keeps trying for ``timeout`` seconds after that; only then does it give up, with a
+:class:`StoreError` (a write that names no revision never reports a conflict)."""
+
+_AUDIT_BATCH = 500
+"""Stream entries read per round trip while filtering the audit trail by flag."""
+
+
+class RedisStore(DocumentWrites):
+    """A flag store in Redis, shared by every process that points at the same server.
+
+    Writes are atomic and conditional on the revision (one Lua script), each recorded in
+    a bounded audit stream and published, so watching providers in other processes
+    reload at once; a periodic revision check catches a notification that was missed
+    (a dropped connection, a failover).
+
+    The store keeps one connection pool per event loop that uses it, so one store may
+    serve a provider's background loop and an application's loop at the same time.
+    ``timeout`` bounds connecting and every command; an unreachable server raises
+    :class:`~openfeature_litestar.StoreError` instead of hanging.
+
+    Args:
+        url_or_client: A ``redis://``, ``rediss://`` (TLS) or ``unix://`` URL, or an
+            existing :class:`redis.asyncio.Redis` client whose connection settings
+            (host, credentials, TLS, database) the store copies; the store opens its own
+            connections with them and never closes the client.
+        namespace: The namespace to read and write (1-64 of ``A-Za-z0-9_.-``).
+        key_prefix: Prepended to every key and channel name (0-64 of ``A-Za-z0-9_.:-``).
+        audit_max_length: The audit stream keeps this many newest entries.
+        poll_interval: Seconds between revision checks while watching.
+        timeout: Seconds allowed for connecting and for each command.
+
+    Raises:
+        ConfigurationError: The URL is not a Redis URL redis-py understands.
+        TypeError: ``url_or_client`` is neither a URL nor a ``redis.asyncio.Redis``.
+        ValueError: A name or a number is out of range.
+    """
+
+    def __init__(
+        self,
+        url_or_client: str | Redis,
+        *,
+        namespace: str = "default",
+        key_prefix: str = "openfeature:",
+        audit_max_length: int = 10_000,
+        poll_interval: float = 5.0,
+        timeout: float = 5.0,
+    ) -> None:
+        """Create the store; nothing is connected until it is first used."""
+        self.namespace = check_namespace(namespace)
+        self.key_prefix = check_prefix(key_prefix)
+        self.audit_max_length = _positive_int("audit_max_length", audit_max_length)
+        self.poll_interval = _positive_number("poll_interval", poll_interval)
+        self.timeout = _positive_number("timeout", timeout)
+        self._clients = LoopClients(url_or_client, timeout=self.timeout)
+        self._target = self._clients.target
+        self._keys = Keys.of(self.key_prefix, self.namespace)
+
+    async def load(self) -> StoredDocument:
+        """Return the namespace's document and revision (empty at revision 0 if never written).
+
+        Raises:
+            DocumentError: The stored document is not valid (it was written around the store).
+            StoreError: Redis cannot be reached or read.
+        """
+        return await self._read(self._clients.this_loop())
+
+    async def audit_log(
+        self, *, flag_key: str | None = None, limit: int = 50, before: str | None = None
+    ) -> list[AuditEntry]:
+        """The namespace's audit trail, newest first.
+
+        Args:
+            flag_key: Only the entries of this flag.
+            limit: At most this many entries (1-1000).
+            before: Only entries older than the entry with this id (the last ``id`` of
+                the previous page).
+
+        Raises:
+            ValueError: ``limit`` is out of range, or ``before`` is no entry's id.
+            StoreError: Redis cannot be reached or read.
+        """
+        check_audit_limit(limit)
+        state = self._clients.this_loop()
+        upper = "+"
+        if before is not None:
+            await self._check_entry_exists(state, before)
+            upper = f"({before}"
+        batch_size = limit if flag_key is None else max(limit, _AUDIT_BATCH)
+        entries: list[AuditEntry] = []
+        while len(entries) < limit:
+            with self._clients.store_errors("reading the audit trail"):
+                batch = await state.client.xrevrange(
+                    self._keys.audit, max=upper, min="-", count=batch_size
+                )
+            batch = batch or []
+            for entry_id, fields in batch:
+                entry = audit_entry(
+                    text(entry_id),
+                    fields,
+                    namespace=self.namespace,
+                    audit_key=self._keys.audit,
+                    target=self._target,
+                )
+                if flag_key is None or entry.flag_key == flag_key:
+                    entries.append(entry)
+                    if len(entries) == limit:
+                        break
+            if len(batch) < batch_size:
+                break
+            upper = f"({text(batch[-1][0])}"
+        return entries
+
+    def changes(self) -> AsyncGenerator[None, None]:
+        """Yield once subscribed to the namespace's changes, then whenever it may have changed.
+
+        Wakes on each published write, and every ``poll_interval`` seconds compares the
+        revision, so a missed notification is caught. Ends when :meth:`close` is called
+        on the same event loop; watching again afterwards reopens the store.
+
+        Raises:
+            StoreError: Redis cannot be reached, or the subscription was lost. Nothing is
+                retried here: the provider watches again with a backoff.
+        """
+        # The watch itself is the generator, so closing it closes the subscription at once.
+        return watch(
+            self._clients,
+            self._keys.channel,
+            read_revision=self._read_revision,
+            poll_interval=self.poll_interval,
+        )
+
+    async def close(self) -> None:
+        """Close the calling event loop's connections and end its watches; keeps all data.
+
+        Safe to call twice. A client passed to the constructor is not closed.
+        """
+        await self._clients.close_this_loop()
+
+    def __repr__(self) -> str:
+        """Show the server (without its password), the namespace and the key prefix."""
+        return (
+            f"RedisStore({self._target!r}, namespace={self.namespace!r}, "
+            f"key_prefix={self.key_prefix!r})"
+        )
+
+    async def _read(self, state: LoopClient) -> StoredDocument:
+        with self._clients.store_errors("reading the document"):
+            stored, revision = await state.client.hmget(
+                self._keys.document, ["document", "revision"]
+            )
+        revision_number = parse_revision(text(revision), self._target)
+        if stored is None:
+            return StoredDocument(empty_document(), revision_number)
+        return StoredDocument(decode_document(text(stored), self._keys.document), revision_number)
+
+    async def _read_revision(self, state: LoopClient) -> int:
+        revision = await state.client.hget(self._keys.document, "revision")
+        return parse_revision(text(revision), self._target)
+
+    async def _write(
+        self,
+        build: Callable[[FlagDocument], FlagDocument],
+        *,
+        actor: str,
+        expected_revision: int | None,
+        note: str | None = None,
+    ) -> int:
+        check_actor(actor)
+        state = self._clients.this_loop()
+        deadline = time.monotonic() + self.timeout
+        attempt = 0
+        while attempt < _WRITE_ATTEMPTS or time.monotonic() < deadline:
+            if attempt:
+                await _pause_after_lost_race(attempt)
+            current = await self._read(state)
+            if expected_revision is not None and expected_revision != current.revision:
+                raise RevisionConflict(expected_revision, current.revision)
+            document = build(current.document)
+            changes = changes_between(current.document, document)
+            committed, actual = await self._commit(
+                state, current.revision, document, changes, actor=actor, note=note
+            )
+            if committed:
+                return actual
+            if expected_revision is not None:
+                raise RevisionConflict(expected_revision, actual)
+            attempt += 1
+        raise StoreError(
+            f"a write to namespace {self.namespace!r} lost {attempt} races with other "
+            f"writers in {self.timeout} s; try again"
+        )
+
+    async def _commit(
+        self,
+        state: LoopClient,
+        revision: int,
+        document: FlagDocument,
+        changes: list[Change],
+        *,
+        actor: str,
+        note: str | None,
+    ) -> tuple[bool, int]:
+        """Run the write script; return whether it committed, and the revision it saw or made."""
+        args = write_arguments(
+            self._keys,
+            revision,
+            document,
+            changes,
+            audit_max_length=self.audit_max_length,
+            actor=actor,
+            at=utc_now().isoformat(),
+            note=note,
+        )
+        with self._clients.store_errors("writing the document"):
+            committed, actual = await state.script(WRITE_SCRIPT)(
+                keys=write_keys(self._keys), args=args
+            )
+        return bool(committed), int(actual)
+
+    async def _check_entry_exists(self, state: LoopClient, entry_id: str) -> None:
+        if not is_entry_id(entry_id):
+            raise ValueError(f"before must be an audit entry id, not {entry_id!r}")
+        with self._clients.store_errors("reading the audit trail"):
+            found = await state.client.xrange(self._keys.audit, entry_id, entry_id, count=1)
+        if not found:
+            raise ValueError(
+                f"no audit entry {entry_id!r} in namespace {self.namespace!r} "
+                "(unknown, or trimmed from the trail)"
+            )
+
+
+async def _pause_after_lost_race(attempt: int) -> None:
+    # Writers that collided would collide again if they retried in step.
+    await asyncio.sleep(random.uniform(0, 0.005 * min(attempt, 20)))  # noqa: S311 - jitter, not security
+
+
+def _positive_int(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, not {value!r}")
+    return value
+
+
+def _positive_number(name: str, value: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
+    return float(value)

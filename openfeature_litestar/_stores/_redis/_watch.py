@@ -1,0 +1,130 @@
+"""Watching a namespace: its pub/sub channel, and a periodic revision check behind it.
+
+Every write publishes its revision on the namespace's channel, which wakes a watcher
+within milliseconds. A notice can still be lost (a dropped connection, a failover), so
+every ``poll_interval`` seconds the watcher also compares the stored revision with the
+newest it has seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Any
+
+from redis.exceptions import RedisError
+
+from openfeature_litestar._errors import StoreError
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+
+    from redis.asyncio.client import PubSub
+
+    from ._client import LoopClient, LoopClients
+
+__all__ = ["announced_revision", "watch"]
+
+_MAX_DRAINED = 1000
+"""The most queued notifications folded into one wake-up."""
+
+
+async def watch(
+    clients: LoopClients,
+    channel: str,
+    *,
+    read_revision: Callable[[LoopClient], Awaitable[int]],
+    poll_interval: float,
+) -> AsyncGenerator[None, None]:
+    """Yield once subscribed to ``channel``, then whenever the namespace may have changed.
+
+    Ends when the store is closed on the running loop.
+
+    Args:
+        clients: The store's clients; the running loop's one is used.
+        channel: The channel writes publish their revisions on.
+        read_revision: Reads the stored revision with a loop's client.
+        poll_interval: Seconds between revision checks.
+
+    Raises:
+        StoreError: Redis cannot be reached, or the subscription was lost.
+    """
+    state = clients.this_loop()
+    loop = asyncio.get_running_loop()
+    pubsub = state.client.pubsub()
+    try:
+        with clients.store_errors("subscribing to changes"):
+            await pubsub.subscribe(channel)
+            await _confirm_subscription(pubsub, clients, channel)
+            seen = await read_revision(state)
+        yield None
+        next_check = loop.time() + poll_interval
+        while not state.closing.is_set():
+            with clients.store_errors("watching for changes"):
+                announced = await _wait_for_notice(
+                    pubsub, state.closing, max(0.0, next_check - loop.time())
+                )
+            if state.closing.is_set():
+                return
+            if announced is not None:
+                seen = max(seen, announced)
+                yield None
+                continue
+            next_check = loop.time() + poll_interval
+            with clients.store_errors("checking the revision"):
+                revision = await read_revision(state)
+            if revision != seen:
+                seen = revision
+                yield None
+    finally:
+        with contextlib.suppress(RedisError, OSError):
+            await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+
+
+def announced_revision(message: Mapping[str, Any]) -> int:
+    """The revision a change notice announces; -1 when it does not say."""
+    if message.get("type") != "message":
+        return -1
+    try:
+        return int(message["data"])
+    except (KeyError, TypeError, ValueError):
+        return -1
+
+
+async def _confirm_subscription(pubsub: PubSub, clients: LoopClients, channel: str) -> None:
+    message = await pubsub.get_message(timeout=clients.timeout)
+    if message is None or message.get("type") != "subscribe":
+        raise StoreError(
+            f"Redis at {clients.target}: no confirmation of the subscription to "
+            f"{channel!r} within {clients.timeout} s"
+        )
+
+
+async def _wait_for_notice(pubsub: PubSub, closing: asyncio.Event, timeout: float) -> int | None:
+    """Wait up to ``timeout`` for notices; return the newest revision announced.
+
+    ``None`` if none came (or the store is closing). Notices already queued are
+    folded into one. A ``subscribe`` message after the first means redis-py
+    reconnected and resubscribed: notices may have been lost meanwhile, so it counts
+    as a notice of an unknown revision (-1).
+    """
+    reading = asyncio.ensure_future(pubsub.get_message(timeout=timeout))
+    closed = asyncio.ensure_future(closing.wait())
+    try:
+        await asyncio.wait({reading, closed}, return_when=asyncio.FIRST_COMPLETED)
+        message = None if closing.is_set() else reading.result()
+        if message is None:
+            return None
+        newest = announced_revision(message)
+        for _ in range(_MAX_DRAINED):
+            message = await pubsub.get_message(timeout=0.0)
+            if message is None:
+                break
+            newest = max(newest, announced_revision(message))
+        return newest
+    finally:
+        closed.cancel()
+        if not reading.done():
+            reading.cancel()
+        elif not reading.cancelled():
+            reading.exception()  # retrieved, so asyncio does not log it as lost

@@ -1,0 +1,135 @@
+"""RedisStore's write script against a real Redis: all or nothing, under concurrent writers.
+
+Every test uses a fresh key prefix (the ``prefix`` fixture) and deletes its keys afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from openfeature_litestar import RevisionConflict
+from openfeature_litestar._stores._redis import RedisStore
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    import redis
+
+
+WAIT = 10.0
+
+
+def _flag(value: str = "a") -> dict[str, Any]:
+    return {"state": "ENABLED", "variants": {value: value}, "defaultVariant": value}
+
+
+def _run(store: RedisStore, work: Callable[[], Awaitable[Any]]) -> Any:
+    """Run ``work`` on a fresh event loop, closing the store's connections for that loop."""
+
+    async def once() -> Any:
+        try:
+            return await work()
+        finally:
+            await store.close()
+
+    return asyncio.run(once())
+
+
+def test_a_stale_expected_revision_conflicts_and_writes_nothing(
+    store: RedisStore, raw: redis.Redis, prefix: str
+) -> None:
+    _run(store, lambda: store.put_flag("a", _flag("x"), actor="alice"))
+
+    with pytest.raises(RevisionConflict) as caught:
+        _run(store, lambda: store.put_flag("a", _flag("y"), actor="bob", expected_revision=0))
+
+    assert (caught.value.expected, caught.value.actual) == (0, 1)
+    assert _run(store, store.load).document.flags["a"].default_variant == "x"
+    assert raw.xlen(f"{prefix}production:audit") == 1
+
+
+def test_a_replace_without_change_bumps_the_revision_and_audits_nothing(
+    store: RedisStore, raw: redis.Redis, prefix: str
+) -> None:
+    document = {"flags": {"a": _flag()}}
+    assert _run(store, lambda: store.replace_document(document, actor="alice")) == 1
+    assert _run(store, lambda: store.replace_document(document, actor="alice")) == 2
+    assert raw.xlen(f"{prefix}production:audit") == 1
+
+
+def test_the_audit_stream_keeps_only_the_newest_entries(
+    redis_url: str, prefix: str, raw: redis.Redis
+) -> None:
+    store = RedisStore(redis_url, key_prefix=prefix, audit_max_length=5)
+
+    async def work() -> Any:
+        for index in range(8):
+            await store.put_flag("a", _flag(f"v{index}"), actor="alice")
+        return await store.audit_log(limit=100)
+
+    entries = _run(store, work)
+
+    assert raw.xlen(f"{prefix}default:audit") == 5
+    assert [entry.revision for entry in entries] == [8, 7, 6, 5, 4]
+
+
+def test_concurrent_writers_on_separate_clients_lose_no_update(redis_url: str, prefix: str) -> None:
+    writers, writes = 4, 8
+    errors: list[BaseException] = []
+
+    def write_from_own_process_like_client(writer: int) -> None:
+        store = RedisStore(redis_url, key_prefix=prefix)
+
+        async def work() -> None:
+            for index in range(writes):
+                await store.put_flag(f"w{writer}-{index}", _flag(), actor=f"writer-{writer}")
+
+        try:
+            _run(store, work)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [
+        threading.Thread(target=write_from_own_process_like_client, args=(writer,))
+        for writer in range(writers)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(WAIT * 3)
+
+    assert errors == []
+    store = RedisStore(redis_url, key_prefix=prefix)
+    stored = _run(store, store.load)
+    entries = _run(store, lambda: store.audit_log(limit=100))
+    assert stored.revision == writers * writes
+    assert len(stored.document.flags) == writers * writes
+    assert sorted(entry.revision for entry in entries) == list(range(1, writers * writes + 1))
+
+
+def test_of_concurrent_conditional_writers_exactly_one_wins(redis_url: str, prefix: str) -> None:
+    stores = [RedisStore(redis_url, key_prefix=prefix) for _ in range(5)]
+
+    async def work() -> list[int | BaseException]:
+        try:
+            return await asyncio.gather(
+                *(
+                    store.put_flag("a", _flag(f"v{index}"), actor="x", expected_revision=0)
+                    for index, store in enumerate(stores)
+                ),
+                return_exceptions=True,
+            )
+        finally:
+            for store in stores:
+                await store.close()
+
+    results = asyncio.run(work())
+
+    assert results.count(1) == 1
+    conflicts = [result for result in results if isinstance(result, RevisionConflict)]
+    assert len(conflicts) == 4
+    assert all((conflict.expected, conflict.actual) == (0, 1) for conflict in conflicts)
