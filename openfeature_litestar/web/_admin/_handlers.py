@@ -88,7 +88,7 @@ def _flag_definition(stored: StoredDocument, key: str, namespace: str) -> dict[s
     return definition
 
 
-def _withetag(content: Any, revision: int, status_code: int = HTTP_200_OK) -> Response[Any]:
+def _with_etag(content: Any, revision: int, status_code: int = HTTP_200_OK) -> Response[Any]:
     return Response(content, status_code=status_code, headers={"ETag": etag(revision)})
 
 
@@ -128,7 +128,7 @@ async def list_flags(admin: AdminDependency, namespace: NamespacePath) -> Respon
     flags = [
         FlagEntry(key, _flag_definition(stored, key, namespace)) for key in stored.document.flags
     ]
-    return _withetag(FlagList(namespace, stored.revision, flags), stored.revision)
+    return _with_etag(FlagList(namespace, stored.revision, flags), stored.revision)
 
 
 @get(
@@ -143,7 +143,7 @@ async def read_flag(
     """One flag's definition; the ETag is the namespace's revision."""
     stored = await admin.load(namespace)
     definition = _flag_definition(stored, key, namespace)
-    return _withetag(FlagResource(namespace, key, stored.revision, definition), stored.revision)
+    return _with_etag(FlagResource(namespace, key, stored.revision, definition), stored.revision)
 
 
 @get(
@@ -157,7 +157,7 @@ async def read_document(
 ) -> Response[dict[str, Any]]:
     """The namespace's flag document as flagd JSON; the ETag is its revision."""
     stored = await admin.load(namespace)
-    return _withetag(stored.document.dump(), stored.revision)
+    return _with_etag(stored.document.dump(), stored.revision)
 
 
 def _audit_record(entry: AuditEntry) -> AuditRecord:
@@ -212,7 +212,7 @@ async def read_audit(
         ) from None
     records = [_audit_record(entry) for entry in entries]
     next_before = records[-1].id if len(records) == limit else None
-    return _withetag(AuditPage(namespace, records, next_before), revision)
+    return _with_etag(AuditPage(namespace, records, next_before), revision)
 
 
 def _evaluation_context(context: Mapping[str, Any]) -> EvaluationContext:
@@ -259,7 +259,7 @@ async def evaluate_flag(
         error_message=details.error_message,
         metadata=dict(details.flag_metadata),
     )
-    return _withetag(result, stored.revision)
+    return _with_etag(result, stored.revision)
 
 
 # -- write handlers -----------------------------------------------------------------------
@@ -364,7 +364,7 @@ async def put_flag(  # noqa: PLR0917 - Litestar passes every parameter by name
         mode="json", by_alias=True, exclude_unset=True
     )
     resource = FlagResource(namespace, key, revision, definition)
-    return _withetag(resource, revision, HTTP_201_CREATED if created else HTTP_200_OK)
+    return _with_etag(resource, revision, HTTP_201_CREATED if created else HTTP_200_OK)
 
 
 @delete(
@@ -387,7 +387,7 @@ async def delete_flag(
     expected = required_revision(if_match, "deleting a flag")
     actor = admin.actor(request)
     revision = await store.delete_flag(key, actor=actor, expected_revision=expected)
-    return _withetag(WriteResult(namespace, revision), revision)
+    return _with_etag(WriteResult(namespace, revision), revision)
 
 
 @put(
@@ -410,7 +410,7 @@ async def replace_document(
     expected = required_revision(if_match, "replacing a document")
     actor = admin.actor(request)
     revision = await store.replace_document(data, actor=actor, expected_revision=expected)
-    return _withetag(WriteResult(namespace, revision), revision)
+    return _with_etag(WriteResult(namespace, revision), revision)
 
 
 @post(
@@ -441,7 +441,7 @@ async def promote(
         raise unprocessable([Problem("from", message)], "nothing to promote from")
     actor = admin.actor(request)
     revision = await copy_namespace(source, target, actor=actor, expected_revision=expected)
-    return _withetag(WriteResult(namespace, revision), revision)
+    return _with_etag(WriteResult(namespace, revision), revision)
 
 
 READ_HANDLERS = (list_namespaces, list_flags, read_flag, read_document, read_audit, evaluate_flag)
