@@ -117,28 +117,45 @@ def invalid_stored_document(namespace: str, exc: DocumentError) -> ServiceUnavai
 # -- the domain errors, mapped once -------------------------------------------------------
 
 
+def _respond(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """The response Litestar gives ``exc`` when a handler raises it.
+
+    That is the application's own exception handler for its status code or class, if
+    there is one (so the admin API's errors look like the application's), else
+    Litestar's default body.
+    """
+    handlers = request.route_handler.resolve_exception_handlers()
+    # Litestar's order: the status code first, then the exception's classes.
+    keys: list[int | type[Exception]] = [exc.status_code]
+    keys += [cls for cls in type(exc).__mro__ if issubclass(cls, Exception)]
+    for key in keys:
+        handler = handlers.get(key)
+        if handler is not None:
+            response: Response[Any] = handler(request, exc)
+            return response
+    return create_exception_response(request, exc)
+
+
 def _invalid_write(request: Request[Any, Any, Any], exc: DocumentError) -> Response[Any]:
-    return create_exception_response(
-        request, unprocessable(exc.problems, "the flag document would be invalid")
-    )
+    return _respond(request, unprocessable(exc.problems, "the flag document would be invalid"))
 
 
 def _stale_revision(request: Request[Any, Any, Any], exc: RevisionConflict) -> Response[Any]:
     # Every route that writes names its namespace in the path.
     namespace = request.path_params.get("namespace")
     detail = f"namespace {namespace!r} is at revision {exc.actual}"
-    return create_exception_response(request, conflict(exc.actual, detail))
+    return _respond(request, conflict(exc.actual, detail))
 
 
 def _missing_flag(request: Request[Any, Any, Any], exc: FlagNotFound) -> Response[Any]:
-    return create_exception_response(request, NotFoundException(detail=str(exc)))
+    return _respond(request, NotFoundException(detail=str(exc)))
 
 
 def _store_failed(request: Request[Any, Any, Any], exc: StoreError) -> Response[Any]:
     # The store's message may name hosts; it goes to the log, not to the client.
     logger.warning("admin API: the flag store failed: %s", exc)
     unavailable = ServiceUnavailableException(detail="the flag store is unavailable; retry later")
-    return create_exception_response(request, unavailable)
+    return _respond(request, unavailable)
 
 
 def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[Any]:

@@ -6,7 +6,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from litestar import Litestar, Request, get
+from litestar import Litestar, Request, Response, get
+from litestar.exceptions import HTTPException
 from litestar.testing import TestClient
 
 from openfeature_litestar import (
@@ -268,3 +269,65 @@ def test_the_router_maps_each_domain_error_for_any_route_under_it(
     assert response.json() == body
     assert response.headers.get("etag") == etag
     assert "secret-host" not in response.text
+
+
+def problem_json(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """An application's own rendering of every HTTP error."""
+    del request
+    body = {"title": exc.detail, "status": exc.status_code}
+    return Response(
+        body,
+        status_code=exc.status_code,
+        headers=exc.headers,
+        media_type="application/problem+json",
+    )
+
+
+def still_down(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """An application's own ``503`` page."""
+    del request, exc
+    return Response({"down": True}, status_code=503)
+
+
+def test_a_domain_error_meets_the_applications_own_error_handlers(
+    stores: dict[str, WritableFlagStore],
+) -> None:
+    # A mapped domain error is an HTTP error like any other: the handlers the application
+    # registers for a status code or for HTTPException shape it, as they shape the rest.
+    down = RedisStore("redis://127.0.0.1:1/0", timeout=0.5, namespace="down")
+    router = admin_router(
+        AdminConfig(guards=[bearer_token_guard(WRITER)]), stores={**stores, "down": down}
+    )
+    app = Litestar(
+        [router],
+        middleware=[HeaderUser()],
+        exception_handlers={HTTPException: problem_json, 503: still_down},
+    )
+    with TestClient(app) as client:
+        stale = client.put(
+            f"{BASE}/production/flags/banner",
+            headers={**WRITE_AUTH, "If-Match": '"7"'},
+            json=flag(),
+        )
+        invalid = client.put(
+            f"{BASE}/production/flags/banner",
+            headers={**WRITE_AUTH, "If-Match": '"1"'},
+            json={"state": "MAYBE"},
+        )
+        missing = client.delete(
+            f"{BASE}/production/flags/nope", headers={**WRITE_AUTH, "If-Match": '"1"'}
+        )
+        unreachable = client.get(f"{BASE}/down/flags", headers=WRITE_AUTH)
+    assert stale.status_code == 412
+    assert stale.headers["content-type"] == "application/problem+json"
+    assert stale.headers["etag"] == '"1"'
+    assert stale.json() == {"title": "namespace 'production' is at revision 1", "status": 412}
+    assert invalid.status_code == 422
+    assert invalid.json() == {"title": "the flag document would be invalid", "status": 422}
+    assert missing.status_code == 404
+    assert missing.json() == {
+        "title": "flag 'nope' not found in namespace 'production'",
+        "status": 404,
+    }
+    assert unreachable.status_code == 503
+    assert unreachable.json() == {"down": True}
