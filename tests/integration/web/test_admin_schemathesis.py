@@ -21,8 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from openfeature_litestar import MemoryStore
-from openfeature_litestar.web import bearer_token_guard
-from openfeature_litestar.web._admin import AdminConfig, admin_router
+from openfeature_litestar.web import AdminConfig, admin_router, bearer_token_guard
 
 TOKEN = "schemathesis-admin-token"  # noqa: S105 - a test token
 
