@@ -1,17 +1,19 @@
 """The dry-run evaluation: one flag of a stored document, resolved as a provider would.
 
-Behind one function, so that how a dry run evaluates can change in one place.
+It is the same pure function every provider uses
+(:func:`openfeature_litestar.evaluation.resolve`), run on a snapshot of the stored
+document: no provider, no thread, no store per request.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from openfeature.evaluation_context import EvaluationContext
-
-from openfeature_litestar._provider import FlagProvider
+from openfeature_litestar._snapshot import Snapshot
+from openfeature_litestar.evaluation import resolve
 
 if TYPE_CHECKING:
+    from openfeature.evaluation_context import EvaluationContext
     from openfeature.flag_evaluation import FlagResolutionDetails
 
     from openfeature_litestar._stores import StoredDocument
@@ -22,11 +24,11 @@ __all__ = ["dry_run"]
 def dry_run(
     stored: StoredDocument, key: str, context: EvaluationContext
 ) -> FlagResolutionDetails[Any]:
-    """Evaluate ``key`` exactly as a provider serving ``stored`` would; registers nothing.
+    """Evaluate ``key`` exactly as a provider serving ``stored`` would; never raises.
 
-    A throwaway provider (its own memory store, never given to the SDK) keeps the
-    semantics identical to the served ones, down to ``$flagd`` and flag-set metadata.
-    Compiling the document blocks, so the route calls it in a worker thread.
+    The semantics are the served ones, down to ``$flagd`` and flag-set metadata, since
+    the code is the same. A document read without being compiled is compiled here, which
+    can block, so the route calls it in a worker thread.
 
     Args:
         stored: The namespace's document at one revision.
@@ -35,11 +37,7 @@ def dry_run(
         context: The evaluation context.
 
     Returns:
-        The resolution, as the provider's ``resolve_any_details`` returns it.
+        The resolution, whatever the flag's type (``None`` as the value on an error).
     """
-    provider = FlagProvider(stored.document, name="openfeature-litestar-admin-dry-run")
-    try:
-        provider.initialize(EvaluationContext())
-        return provider.resolve_any_details(key, context)
-    finally:
-        provider.shutdown()
+    snapshot = Snapshot.from_document(stored.document, stored.revision)
+    return resolve(snapshot, key, context, None, None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import TYPE_CHECKING
 
 from openfeature import api
@@ -90,3 +91,20 @@ def test_dry_run_resolves_one_flag_of_a_stored_document() -> None:
     missing = dry_run(stored, "nope", EvaluationContext())
     assert str(missing.error_code) == "FLAG_NOT_FOUND"
     assert api.get_provider_metadata().name != "openfeature-litestar-admin-dry-run"
+
+
+def test_dry_run_starts_no_thread_and_no_provider() -> None:
+    # It used to build and start a whole provider (a sync thread and loop) per request.
+    stored = asyncio.run(MemoryStore(document()).load())
+    started: list[str] = []
+
+    def note_thread(*_: object) -> None:  # runs first thing in every new thread
+        started.append(threading.current_thread().name)
+
+    threading.settrace(note_thread)
+    try:
+        for _ in range(5):
+            dry_run(stored, "banner", EvaluationContext("u", {"plan": "pro"}))
+    finally:
+        threading.settrace(None)
+    assert started == []
