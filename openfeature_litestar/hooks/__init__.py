@@ -10,10 +10,45 @@ the API, client or invocation level as usual.
   ``INVALID_CONTEXT`` and overwrites attributes that targeting must not see.
 * :class:`HookChain` registers several hooks as one, with the SDK's semantics and one
   hook's bookkeeping cost.
+
+The audit record's field names are exported here too (``FLAG_KEY``, ``VARIANT``, ...),
+so code that reads records needs no string literals.
 """
 
-from ._audit import AuditHook, AuditSink
+from ._audit import (
+    CONTEXT,
+    CONTEXT_ID,
+    ERROR_MESSAGE,
+    ERROR_TYPE,
+    FLAG_KEY,
+    FLAG_SET_ID,
+    FLAG_TYPE,
+    FLAG_VERSION,
+    PROVIDER_NAME,
+    REASON,
+    VALUE,
+    VARIANT,
+    AuditHook,
+    AuditSink,
+)
 from ._chain import HookChain
 from ._context import SanitizingHook
 
-__all__ = ["AuditHook", "AuditSink", "HookChain", "SanitizingHook"]
+__all__ = [
+    "CONTEXT",
+    "CONTEXT_ID",
+    "ERROR_MESSAGE",
+    "ERROR_TYPE",
+    "FLAG_KEY",
+    "FLAG_SET_ID",
+    "FLAG_TYPE",
+    "FLAG_VERSION",
+    "PROVIDER_NAME",
+    "REASON",
+    "VALUE",
+    "VARIANT",
+    "AuditHook",
+    "AuditSink",
+    "HookChain",
+    "SanitizingHook",
+]

@@ -1,4 +1,4 @@
-"""openfeature_litestar.testing.override_flags against real registered providers."""
+"""openfeature_litestar.testing: override_flags and capture_audit against real providers."""
 
 # ruff: noqa: FBT003 - the OpenFeature client takes the default value positionally
 
@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from openfeature import api
+from openfeature.evaluation_context import EvaluationContext
 from openfeature.event import EventDetails, ProviderEvent
 from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import Reason
 from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
 
 from openfeature_litestar import FlagProvider, MemoryStore
-from openfeature_litestar.testing import OVERRIDE_VARIANT, override_flags
+from openfeature_litestar.hooks import ERROR_TYPE, FLAG_KEY, VALUE
+from openfeature_litestar.testing import OVERRIDE_VARIANT, capture_audit, override_flags
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -189,3 +191,39 @@ def test_another_provider_on_a_domain_is_a_type_error(domain: str) -> None:
     ):
         pytest.fail("the block must not run")
     assert api.get_client(domain).get_boolean_value("beta", False) is True
+
+
+# -- capture_audit ----------------------------------------------------------------------
+
+
+def test_capture_audit_sees_every_client_while_registered(domain: str) -> None:
+    api.set_provider_and_wait(FlagProvider(MemoryStore(FLAGS)), domain)
+    client = api.get_client(domain)
+    others = list(api.get_hooks())
+    with capture_audit() as audit:
+        assert client.get_string_value("checkout", "?", EvaluationContext("user-7")) == "old"
+        client.get_integer_value("limit", 0)
+        client.get_boolean_value("missing", False)
+    records = audit.records
+    assert [record[FLAG_KEY] for record in records] == ["checkout", "limit", "missing"]
+    assert records[2][ERROR_TYPE] == "flag_not_found"
+    assert all("user-7" not in repr(record) for record in records)  # hashed, never raw
+    assert audit.dropped == 0
+    assert api.get_hooks() == others  # removed again, the others kept
+    client.get_string_value("checkout", "?")
+    assert len(audit.records) == 3  # nothing recorded after the block
+
+
+def test_capture_audit_without_registering_records_only_where_added(domain: str) -> None:
+    api.set_provider_and_wait(FlagProvider(MemoryStore(FLAGS)), domain)
+    audited, plain = api.get_client(domain), api.get_client(domain)
+    with capture_audit(register=False, include_value=True) as audit:
+        audited.add_hooks([audit.hook])
+        audited.get_integer_value("limit", 0)
+        plain.get_integer_value("limit", 0)
+    assert [record[VALUE] for record in audit.records] == [1]
+
+
+def test_capture_audit_refuses_a_sink() -> None:
+    with pytest.raises(TypeError, match="sink"), capture_audit(sink=print):
+        pass

@@ -14,8 +14,9 @@ from openfeature.exception import ErrorCode, InvalidContextError
 from openfeature.flag_evaluation import FlagEvaluationDetails, FlagType
 from openfeature.hook import Hook, HookContext
 
-from openfeature_litestar.hooks import AuditHook, HookChain, SanitizingHook
+from openfeature_litestar.hooks import HookChain, SanitizingHook
 from openfeature_litestar.hooks._audit import ERROR_TYPE, FLAG_KEY
+from openfeature_litestar.testing import capture_audit
 
 if TYPE_CHECKING:
     from openfeature.client import OpenFeatureClient
@@ -143,17 +144,13 @@ def test_each_hook_gets_only_the_flag_types_it_supports(ours: OpenFeatureClient)
 
 
 def test_our_two_hooks_chained(ours: OpenFeatureClient, hasher: IdentifierHasher) -> None:
-    records: list[dict[str, Any]] = []
-    audit = AuditHook(hasher=hasher, sink=lambda record: records.append(dict(record)))
-    try:
-        ours.add_hooks([HookChain(SanitizingHook(), audit)])
+    with capture_audit(register=False, hasher=hasher) as audit:
+        ours.add_hooks([HookChain(SanitizingHook(), audit.hook)])
         assert ours.get_boolean_value(
             "vip", False, EvaluationContext("u", {"email": "a@example.com"})
         )
         ours.get_boolean_value("vip", False, EvaluationContext("u", {"bio": "x" * 5000}))
-        assert audit.flush(10.0)
-    finally:
-        audit.close()
+    records = audit.records
     assert [record[FLAG_KEY] for record in records] == ["vip", "vip"]
     assert records[1][ERROR_TYPE] == "invalid_context"
 
@@ -179,18 +176,13 @@ def test_validation_error_type_reaches_the_sdk() -> None:
 
 
 def test_our_hooks_get_no_hook_data_of_their_own(hasher: IdentifierHasher) -> None:
-    records: list[object] = []
-    audit = AuditHook(hasher=hasher, sink=records.append)
-    try:
-        chain = HookChain(SanitizingHook(), audit)
+    with capture_audit(register=False, hasher=hasher) as audit:
+        chain = HookChain(SanitizingHook(), audit.hook)
         context = HookContext("f", FlagType.BOOLEAN, False, EvaluationContext("u", {"a": 1}))
         assert chain.before(context, {}) is None
         chain.finally_after(context, FlagEvaluationDetails("f", value=True), {})
         assert context.hook_data == {}
-        assert audit.flush(10.0)
-    finally:
-        audit.close()
-    assert len(records) == 1
+    assert len(audit.records) == 1
 
 
 def test_a_lone_reader_of_hook_data_gets_the_sdks_dict(ours: OpenFeatureClient) -> None:
