@@ -940,3 +940,50 @@ def test_loading_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> N
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+# -- YAML that is not JSON, odd text, lenient loading (found in review) ----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("flags:\n  f:\n    state: ENABLED\n    variants: {a: !!binary aGk=}\n", "binary"),
+        ("flags: {}\n$evaluators:\n  e: {'==': [{var: d}, !!timestamp 2024-01-01]}\n", "timestamp"),
+        ("? [a]\n: 1\nflags: {}\n", "key"),
+    ],
+)
+def test_non_json_yaml_is_a_document_error(text: str, word: str) -> None:
+    with pytest.raises(DocumentError) as caught:
+        parse_document(text, format="yaml")
+    assert word in str(caught.value)
+
+
+def test_a_yaml_date_is_a_string_as_in_yaml_1_2() -> None:
+    text = "flags:\n  f:\n    state: ENABLED\n    variants: {a: 2024-01-01}\n"
+    variants = parse_document(text, format="yaml").flags["f"].variants
+    assert variants == {"a": "2024-01-01"}
+
+
+def test_a_lone_surrogate_is_a_document_error_not_a_crash() -> None:
+    with pytest.raises(DocumentError):
+        parse_document("\ud800")
+
+
+def test_lenient_loading_reports_only_structural_problems() -> None:
+    data = {
+        "flags": {
+            "bad-state": {"state": "ON", "variants": {"a": 1}},
+            "odd-rule": {
+                "state": "ENABLED",
+                "variants": {"a": 1},
+                "targeting": {"starts_with": [{"var": "x"}]},
+            },
+        }
+    }
+    with pytest.raises(DocumentError) as strict:
+        document_from_data(data)
+    assert {p.path.split(".")[1] for p in strict.value.problems} == {"bad-state", "odd-rule"}
+    with pytest.raises(DocumentError) as lenient:
+        document_from_data(data, strict=False)
+    assert {p.path.split(".")[1] for p in lenient.value.problems} == {"bad-state"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -613,3 +614,41 @@ def test_any_type_object_values_are_copies(domain: str) -> None:
     assert isinstance(first, dict)
     first["mutated"] = True
     assert "mutated" not in (provider.resolve_any_details("object-flag").value or {})
+
+
+# -- object values and shared stores (found in review) ----------------------------------
+
+OBJECT_FLAGS: dict[str, Any] = {
+    "flags": {
+        "o": {"state": "ENABLED", "variants": {"a": {"x": 1}}, "defaultVariant": "a"},
+    }
+}
+
+
+def test_a_caller_changing_an_object_value_changes_nothing_else(domain: str) -> None:
+    store = MemoryStore(OBJECT_FLAGS)
+    api.set_provider_and_wait(FlagProvider(store), domain=domain)
+    client = api.get_client(domain)
+    first = client.get_object_value("o", {})
+    assert isinstance(first, dict)
+    first["x"] = 999
+    assert client.get_object_value("o", {}) == {"x": 1}
+    assert store.document.dump()["flags"]["o"]["variants"]["a"] == {"x": 1}
+
+
+def test_shutting_down_one_provider_keeps_another_on_the_same_store_in_sync() -> None:
+    store = MemoryStore(OBJECT_FLAGS)
+    first, second = FlagProvider(store), FlagProvider(store)
+    first.initialize(EvaluationContext())
+    second.initialize(EvaluationContext())
+    try:
+        first.shutdown()
+        revision = store.replace({"flags": {}})
+        for _ in range(200):
+            if second.snapshot.revision == revision:
+                break
+            time.sleep(0.01)
+        assert second.snapshot.revision == revision
+        assert "o" not in second.snapshot.flags
+    finally:
+        second.shutdown()
