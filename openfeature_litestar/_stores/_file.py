@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from openfeature_litestar._document import MAX_DOCUMENT_BYTES, dump_document, parse_document
 from openfeature_litestar._errors import DocumentError, RevisionConflict, StoreError
+from openfeature_litestar._validation import positive_seconds
 
 from ._base import AuditEntry, StoredDocument
 from ._names import check_namespace
@@ -125,7 +126,8 @@ class FileStore(DocumentWrites):
             :func:`~openfeature_litestar.parse_document`.
 
     Raises:
-        ValueError: ``poll_interval`` is not positive, or ``namespace`` is invalid.
+        ConfigurationError: ``poll_interval`` is not a positive number of seconds.
+        ValueError: ``namespace`` is invalid.
     """
 
     def __init__(
@@ -137,8 +139,7 @@ class FileStore(DocumentWrites):
         strict: bool = True,
     ) -> None:
         """Create the store for the file at ``path`` (nothing is read yet)."""
-        if poll_interval <= 0:
-            raise ValueError(f"poll_interval must be positive, not {poll_interval!r}")
+        poll_interval = positive_seconds("poll_interval", poll_interval)
         self.path = Path(path)
         self.namespace = check_namespace(namespace)
         self.poll_interval = poll_interval

@@ -38,6 +38,7 @@ from openfeature.hook import Hook
 
 from openfeature_litestar._errors import ConfigurationError
 from openfeature_litestar._security import REDACTED, IdentifierHasher, Sanitizer, mask_secrets
+from openfeature_litestar._validation import positive_int
 
 from ._drain import DrainQueue
 
@@ -172,8 +173,7 @@ class AuditHook(Hook):
         """Create the hook; its drain thread starts with the first record."""
         if not 0.0 <= sample_rate <= 1.0:
             raise ConfigurationError(f"sample_rate must be between 0 and 1, not {sample_rate!r}")
-        if isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size < 1:
-            raise ConfigurationError(f"queue_size must be a positive integer, not {queue_size!r}")
+        positive_int("queue_size", queue_size)
         self.hasher = hasher if hasher is not None else IdentifierHasher()
         self.sanitizer = sanitizer if sanitizer is not None else Sanitizer()
         self.logger = logging.getLogger(logger) if isinstance(logger, str) else logger

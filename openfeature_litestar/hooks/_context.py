@@ -29,8 +29,8 @@ from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import InvalidContextError
 from openfeature.hook import Hook
 
-from openfeature_litestar._errors import ConfigurationError
 from openfeature_litestar._security import Sanitizer
+from openfeature_litestar._validation import positive_int
 
 if TYPE_CHECKING:
     from openfeature.hook import HookContext, HookHints
@@ -304,6 +304,4 @@ class SanitizingHook(Hook):
 
 def _limit(name: str, given: int | None, policy: Sanitizer) -> int:
     value: object = getattr(policy, name) if given is None else given
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigurationError(f"{name} must be a positive integer, not {value!r}")
-    return value
+    return positive_int(name, value)

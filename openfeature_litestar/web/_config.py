@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from openfeature_litestar._errors import ConfigurationError
 from openfeature_litestar._security import Sanitizer
+from openfeature_litestar._validation import positive_seconds
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -119,10 +120,7 @@ class OpenFeatureConfig:
                 "OpenFeatureConfig.client_dependency_key and context_dependency_key are both "
                 f"{self.client_dependency_key!r}; give them different names"
             )
-        if not self.startup_timeout > 0:
-            raise ConfigurationError(
-                f"OpenFeatureConfig.startup_timeout must be positive, not {self.startup_timeout!r}"
-            )
+        positive_seconds("OpenFeatureConfig.startup_timeout", self.startup_timeout)
         if self.domain == "":
             raise ConfigurationError(
                 "OpenFeatureConfig.domain must be a name or None (the default provider)"

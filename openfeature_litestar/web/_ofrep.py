@@ -68,6 +68,7 @@ from openfeature.exception import ErrorCode, InvalidContextError
 
 from openfeature_litestar._errors import ConfigurationError
 from openfeature_litestar._security import Sanitizer
+from openfeature_litestar._validation import positive_int
 from openfeature_litestar.evaluation import resolve, resolve_all
 from openfeature_litestar.hooks._context import SanitizingHook
 
@@ -131,11 +132,7 @@ class OFREPConfig:
         if not isinstance(self.path, str) or not self.path.startswith("/"):
             raise ConfigurationError(f"OFREPConfig.path must start with '/', not {self.path!r}")
         self.path = self.path.rstrip("/") or "/"
-        size: object = self.max_body_bytes
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ConfigurationError(
-                f"OFREPConfig.max_body_bytes must be a positive integer, not {size!r}"
-            )
+        positive_int("OFREPConfig.max_body_bytes", self.max_body_bytes)
         self.guards = tuple(self.guards)
 
 

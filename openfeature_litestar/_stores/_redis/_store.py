@@ -25,6 +25,7 @@ from openfeature_litestar._stores._writes import (
     empty_document,
     utc_now,
 )
+from openfeature_litestar._validation import positive_int, positive_seconds
 
 from ._client import LoopClient, LoopClients
 from ._codec import Keys, audit_entry, decode_document, is_entry_id, parse_revision, text
@@ -93,9 +94,9 @@ class RedisStore(DocumentWrites):
         """Create the store; nothing is connected until it is first used."""
         self.namespace = check_namespace(namespace)
         self.key_prefix = check_prefix(key_prefix)
-        self.audit_max_length = _positive_int("audit_max_length", audit_max_length)
-        self.poll_interval = _positive_number("poll_interval", poll_interval)
-        self.timeout = _positive_number("timeout", timeout)
+        self.audit_max_length = positive_int("audit_max_length", audit_max_length)
+        self.poll_interval = positive_seconds("poll_interval", poll_interval)
+        self.timeout = positive_seconds("timeout", timeout)
         self._clients = LoopClients(url_or_client, timeout=self.timeout)
         self._target = self._clients.target
         self._keys = Keys.of(self.key_prefix, self.namespace)
@@ -277,15 +278,3 @@ class RedisStore(DocumentWrites):
 async def _pause_after_lost_race(attempt: int) -> None:
     # Writers that collided would collide again if they retried in step.
     await asyncio.sleep(random.uniform(0, 0.005 * min(attempt, 20)))  # noqa: S311 - jitter, not security
-
-
-def _positive_int(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, not {value!r}")
-    return value
-
-
-def _positive_number(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
-    return float(value)

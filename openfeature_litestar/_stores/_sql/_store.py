@@ -23,6 +23,7 @@ from openfeature_litestar._stores._writes import (
     check_audit_limit,
     utc_now,
 )
+from openfeature_litestar._validation import positive_seconds
 
 from ._engines import (
     DRIVER_ERRORS,
@@ -114,8 +115,8 @@ class SQLAlchemyStore(DocumentWrites):
         """Create the store (nothing is connected until first use)."""
         self.namespace = check_namespace(namespace)
         self.table_prefix = check_prefix(table_prefix)
-        self.poll_interval = _positive("poll_interval", poll_interval)
-        self.timeout = _positive("timeout", timeout)
+        self.poll_interval = positive_seconds("poll_interval", poll_interval)
+        self.timeout = positive_seconds("timeout", timeout)
         self.create_schema = create_schema
         self._tables = Tables.with_prefix(table_prefix)
         source: object = url_or_engine  # callers without type checking may pass anything
@@ -383,9 +384,3 @@ class SQLAlchemyStore(DocumentWrites):
             watches = list(self._watches)
         for watch in watches:
             watch.announce_threadsafe(revision)
-
-
-def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-        raise ValueError(f"{name} must be a positive number of seconds, not {value!r}")
-    return float(value)

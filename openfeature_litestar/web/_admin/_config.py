@@ -12,6 +12,7 @@ from litestar.exceptions import PermissionDeniedException
 from openfeature_litestar._document import MAX_DOCUMENT_BYTES
 from openfeature_litestar._errors import ConfigurationError
 from openfeature_litestar._stores import WritableFlagStore
+from openfeature_litestar._validation import positive_int
 
 if TYPE_CHECKING:
     from litestar.types import Guard
@@ -88,10 +89,7 @@ class AdminConfig:
         """Check the settings that can never work, so that the application fails early."""
         if not self.path.startswith("/"):
             raise ConfigurationError(f"AdminConfig.path must start with '/', not {self.path!r}")
-        if isinstance(self.max_body_bytes, bool) or not self.max_body_bytes > 0:
-            raise ConfigurationError(
-                f"AdminConfig.max_body_bytes must be positive, not {self.max_body_bytes!r}"
-            )
+        positive_int("AdminConfig.max_body_bytes", self.max_body_bytes)
         if self.stores is not None:
             check_stores(self.stores)
 

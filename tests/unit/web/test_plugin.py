@@ -80,7 +80,7 @@ def test_exactly_one_of_provider_and_store() -> None:
         ({"client_dependency_key": ""}, "client_dependency_key must not be empty"),
         ({"scope_key": ""}, "scope_key must not be empty"),
         ({"context_dependency_key": "feature_flags"}, "give them different names"),
-        ({"startup_timeout": 0}, "startup_timeout must be positive"),
+        ({"startup_timeout": 0}, "startup_timeout must be a positive number"),
         ({"domain": ""}, "domain must be a name or None"),
     ],
 )
