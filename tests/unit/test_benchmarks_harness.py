@@ -79,7 +79,7 @@ def _require_peer_module(name: str) -> None:
     """Skip without the ``bench`` group's module ``name``, but fail under CI (see PEERS)."""
     if importlib.util.find_spec(name) is not None:
         return
-    reason = f"{name} comes with the bench group (uv run --group bench pytest)"
+    reason = f"{name} comes with the bench group on Python 3.11+ (uv run --group bench pytest)"
     if PEERS_REQUIRED:
         pytest.fail(f"under CI every benchmark peer must be installed: {reason}")
     pytest.skip(reason)
