@@ -1,8 +1,14 @@
-"""Nox sessions: tests on every supported Python, lint, type check, docs and benchmarks.
+"""Nox sessions: every check, each in its own environment from ``uv.lock``.
 
-Run ``uv run nox -l`` to list the sessions and ``uv run nox -s tests-3.12`` to run one.
-Each session gets its own virtual environment (under ``.nox/``), created by uv and filled
-from ``uv.lock`` with exactly the dependency groups the session needs.
+``tests`` runs the suite on every supported Python (3.10 to 3.13); ``lint``, ``typecheck``
+and ``docs`` run ruff, mypy --strict and Sphinx with warnings as errors; ``bench-smoke``
+runs every benchmark briefly (they still run and cross-check their answers); ``bench``
+times the evaluation benchmark for real. ``uv run nox`` runs all but ``bench``;
+``uv run nox -l`` lists them and ``uv run nox -s tests-3.12`` runs one. CI
+(``.ci/run``) runs these sessions for the declared minimum Python, 3.10, and the README's
+own commands (the demo and ``uv run pytest``) on the locked one. Each session's virtual
+environment (under ``.nox/``) is created by uv with exactly the dependency groups the
+session needs.
 """
 
 from __future__ import annotations
@@ -15,11 +21,13 @@ import nox
 
 nox.options.default_venv_backend = "uv"
 nox.options.error_on_missing_interpreters = True
-nox.options.sessions = ["tests", "lint", "typecheck", "docs"]
+nox.options.sessions = ["tests", "lint", "typecheck", "docs", "bench-smoke"]
 
 PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 # The docs and bench groups only resolve on Python 3.11+ (see pyproject.toml).
 TOOLS_PYTHON = "3.11"
+# Every benchmark, each run as ``python -m <module>``.
+BENCHMARKS = ["benchmarks", "benchmarks.stores", "benchmarks.plugin", "benchmarks.ofrep"]
 
 
 def _expose_pyenv_versions(versions: list[str]) -> None:
@@ -76,8 +84,12 @@ def _sync(session: nox.Session, *groups: str, extras: bool = False) -> None:
 
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
-    """Run the test suite; extra arguments go to pytest (``-- -k name``)."""
-    _sync(session, "dev", extras=True)
+    """Run the test suite; extra arguments go to pytest (``-- -k name``).
+
+    The benchmark peers are installed too (on Python 3.11+, where they exist), because
+    the benchmark harness's tests cross-check them.
+    """
+    _sync(session, "dev", "bench", extras=True)
     session.run("pytest", *session.posargs)
 
 
@@ -100,7 +112,18 @@ def typecheck(session: nox.Session) -> None:
 def docs(session: nox.Session) -> None:
     """Build the HTML documentation with warnings as errors."""
     _sync(session, "docs", extras=True)  # autodoc imports every documented module
-    session.run("sphinx-build", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html")
+    session.run(
+        "sphinx-build", "-W", "--keep-going", "-q", "-b", "html", "docs", "docs/_build/html"
+    )
+
+
+@nox.session(name="bench-smoke", python=TOOLS_PYTHON)
+def bench_smoke(session: nox.Session) -> None:
+    """Run every benchmark with ``--quick`` (the figures come from full runs, not this)."""
+    # The store benchmark talks to Redis and PostgreSQL, the others start uvicorn servers.
+    _sync(session, "dev", "bench", extras=True)
+    for module in BENCHMARKS:
+        session.run("python", "-m", module, "--quick")
 
 
 @nox.session(python=TOOLS_PYTHON)

@@ -6,8 +6,9 @@ neutral :class:`~benchmarks.cases.Subject` into the implementation's own context
 loop written out for that implementation's own call, so that the only code between two
 calls is a ``for`` over a pre-built list.
 
-Peers that are not installed (litestar-flags and openfeature-flagd-core need Python 3.11+)
-are reported as unavailable instead of failing the run.
+Peers that are not installed (they come with the ``bench`` dependency group, and
+litestar-flags and openfeature-flagd-core need Python 3.11+) are reported as unavailable
+instead of failing the run.
 """
 
 from __future__ import annotations

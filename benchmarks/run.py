@@ -1,6 +1,6 @@
 """Command line: set up every implementation, check its answers, time it, print the table.
 
-Usage: ``uv run python -m benchmarks [--quick] [--markdown] [--cases abc]``.
+Usage: ``uv run --group bench python -m benchmarks [--quick] [--markdown] [--cases abc]``.
 
 Progress goes to standard error, the report to standard output. The exit status is 0
 when the run completed (whether or not every target was met: the table says), 1 when an

@@ -1,6 +1,6 @@
 """Sphinx configuration for the openfeature-litestar documentation.
 
-Build with ``uv run sphinx-build -W --keep-going -b html docs docs/_build/html``.
+Build with ``uv run --group docs sphinx-build -W --keep-going -b html docs docs/_build/html``.
 """
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from __future__ import annotations
 from importlib import metadata
 
 project = "openfeature-litestar"
-author = "openfeature-litestar developers"
-copyright = "openfeature-litestar developers; Apache-2.0"
+author = "Seed 5ccf33cd maintainers"
+copyright = "Seed 5ccf33cd maintainers; Apache-2.0"
 
 try:
     release = metadata.version("openfeature-litestar")

@@ -1,6 +1,7 @@
 """A store that reads one JSON or YAML file, watches it for edits, and writes it safely.
 
-Writing keeps three small files next to the document ``flags.yaml``:
+The first write creates three small files next to the document ``flags.yaml`` (reading
+a file no store has written creates none):
 
 * ``flags.yaml.state.json`` records the committed revision, the SHA-256 of the document
   it belongs to, and how many bytes of the audit trail are committed. Replacing it (by
@@ -112,10 +113,10 @@ class FileStore(DocumentWrites):
 
     **Revisions** of a file that a store has written are the same in every process:
     the revision of the last write, plus one for a hand edit, which the first process
-    to see it records (unaudited) in ``<file>.state.json``. Reading never creates any
-    file: a file no store has written is revision 1 when first read and counts its
-    edits per store object, as it does where the state cannot be written (a read-only
-    volume); the first write continues from there.
+    to see it records (unaudited) in ``<file>.state.json``. Reading a file no store has
+    written creates no file: it is revision 1 when first read and counts its edits per
+    store object, as it does where the state cannot be written (a read-only volume); the
+    first write creates the side files and continues from there.
 
     Args:
         path: The document's path; ``.json`` is read as JSON, ``.yaml``/``.yml`` as YAML.
