@@ -36,7 +36,7 @@ from openfeature_litestar._errors import (
     RevisionConflict,
     StoreError,
 )
-from openfeature_litestar._security import mask_secrets, mask_url
+from openfeature_litestar._masking import mask_secrets, mask_url
 
 from ._base import AuditEntry, StoredDocument
 from ._names import check_namespace, check_prefix

@@ -30,7 +30,7 @@ from openfeature.exception import InvalidContextError
 from openfeature.hook import Hook
 
 from openfeature_litestar._errors import ConfigurationError
-from openfeature_litestar._security import Sanitizer
+from openfeature_litestar._privacy._sanitizer import Sanitizer
 
 if TYPE_CHECKING:
     from openfeature.hook import HookContext, HookHints

@@ -66,7 +66,7 @@ from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ErrorCode, InvalidContextError
 
 from openfeature_litestar._errors import ConfigurationError
-from openfeature_litestar._security import Sanitizer
+from openfeature_litestar._privacy._sanitizer import Sanitizer
 from openfeature_litestar.hooks._context import SanitizingHook
 
 if TYPE_CHECKING:
