@@ -15,15 +15,16 @@ Consequences worth knowing:
 
 * The key is a secret: keep it out of the code and the logs (set it in the
   ``OPENFEATURE_LITESTAR_HASH_KEY`` environment variable or pass it from your secret
-  store); at least :data:`MIN_KEY_BYTES` bytes, ideally 32 random bytes.
+  store); at least :data:`~openfeature_litestar.MIN_KEY_BYTES` bytes, ideally 32 random
+  bytes.
 * Rotating the key changes every pseudonym: records hashed before and after a rotation
   cannot be joined. Rotate when the key may have leaked, and plan the break in the series.
 * Without a key the hasher refuses to start, unless told to use an *ephemeral* key: a
   random key made once per process. Its pseudonyms are stable within the process and
   meaningless across processes and restarts (fine for tests and development).
-* The output is the first :data:`HASH_LENGTH` (32) lower-case hexadecimal characters of
-  the HMAC-SHA256 digest, 128 bits: collisions are negligible for any realistic number of
-  identifiers. This format is stable across releases.
+* The output is the first :data:`~openfeature_litestar.HASH_LENGTH` (32) lower-case
+  hexadecimal characters of the HMAC-SHA256 digest, 128 bits: collisions are negligible
+  for any realistic number of identifiers. This format is stable across releases.
 """
 
 from __future__ import annotations
