@@ -504,10 +504,10 @@ def add_ours_with_hooks(setup: Setup, cases: Sequence[Case]) -> None:
     """
     from openfeature_litestar import (  # noqa: PLC0415 - reported, not fatal, when missing
         FlagProvider,
+        IdentifierHasher,
         MemoryStore,
         document_from_data,
     )
-    from openfeature_litestar._security import IdentifierHasher  # noqa: PLC0415
     from openfeature_litestar.hooks import AuditHook, HookChain, SanitizingHook  # noqa: PLC0415
 
     provider = FlagProvider(MemoryStore(document_from_data({"flags": flagd_flags()})))

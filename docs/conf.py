@@ -5,7 +5,14 @@ Build with ``uv run --group docs sphinx-build -W --keep-going -b html docs docs/
 
 from __future__ import annotations
 
+import sys
 from importlib import metadata
+from typing import TYPE_CHECKING, Any
+
+from sphinx.pycode import ModuleAnalyzer
+
+if TYPE_CHECKING:
+    from sphinx.application import Sphinx
 
 project = "openfeature-litestar"
 author = "Seed 5ccf33cd maintainers"
@@ -56,3 +63,42 @@ html_theme_options = {
     "accent_color": "teal",
 }
 html_static_path: list[str] = []
+
+
+# -- constants documented at their public path ----------------------------------------------
+# A constant re-exported by the package has no docstring of its own (autodoc would show
+# its type's); its docstring is the string written under its assignment in the private
+# module that defines it, so that one text serves both.
+
+
+def _docstring_where_defined(public_name: str, value: object) -> list[str] | None:
+    package_name, _, attribute = public_name.rpartition(".")
+    for module_name, module in sorted(sys.modules.items()):
+        if not module_name.startswith(f"{package_name}."):
+            continue
+        if vars(module).get(attribute) is not value:
+            continue
+        lines = ModuleAnalyzer.for_module(module_name).find_attr_docs().get(("", attribute))
+        if lines:
+            return list(lines)
+    return None
+
+
+def _public_constant_docstring(  # noqa: PLR0917 - the signature Sphinx calls it with
+    app: Sphinx,  # noqa: ARG001 - part of that signature
+    what: str,
+    name: str,
+    obj: object,
+    options: Any,  # noqa: ARG001 - part of that signature
+    lines: list[str],
+) -> None:
+    if what != "data" or not name.startswith("openfeature_litestar."):
+        return
+    found = _docstring_where_defined(name, obj)
+    if found is not None:
+        lines[:] = found
+
+
+def setup(app: Sphinx) -> None:
+    """Register the docstring lookup for re-exported constants."""
+    app.connect("autodoc-process-docstring", _public_constant_docstring)

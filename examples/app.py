@@ -52,6 +52,7 @@ from litestar.response import Redirect
 from openfeature.evaluation_context import EvaluationContext
 
 from openfeature_litestar import (
+    HASH_KEY_ENV,
     ConfigurationError,
     FlagProvider,
     IdentifierHasher,
@@ -62,7 +63,6 @@ from openfeature_litestar import (
     store_from_url,
 )
 from openfeature_litestar._cli import DEFAULT_STORE_URL, resolve_store_url
-from openfeature_litestar._security import HASH_KEY_ENV
 from openfeature_litestar.hooks import AuditHook
 from openfeature_litestar.web import ContextBuilder, OpenFeatureConfig, OpenFeaturePlugin
 

@@ -29,8 +29,17 @@ from ._errors import (
     RevisionConflict,
     StoreError,
 )
+from ._masking import mask_secrets, mask_url
+from ._privacy._hashing import (
+    HASH_KEY_ENV,
+    HASH_LENGTH,
+    MIN_KEY_BYTES,
+    IdentifierHasher,
+    hash_identifier,
+)
+from ._privacy._patterns import DEFAULT_SENSITIVE_FIELDS, DEFAULT_SENSITIVE_PATTERNS
+from ._privacy._sanitizer import REDACTED, TOO_DEEP, TRUNCATED, Action, Sanitizer
 from ._provider import FlagProvider
-from ._security import IdentifierHasher, Sanitizer, hash_identifier, mask_secrets, mask_url
 from ._snapshot import Snapshot, SnapshotSource
 from ._stores import (
     AuditEntry,
@@ -48,6 +57,15 @@ if typing.TYPE_CHECKING:
     from ._stores import RedisStore, SQLAlchemyStore
 
 __all__ = [
+    "DEFAULT_SENSITIVE_FIELDS",
+    "DEFAULT_SENSITIVE_PATTERNS",
+    "HASH_KEY_ENV",
+    "HASH_LENGTH",
+    "MIN_KEY_BYTES",
+    "REDACTED",
+    "TOO_DEEP",
+    "TRUNCATED",
+    "Action",
     "AuditEntry",
     "AuditHook",
     "ConfigurationError",

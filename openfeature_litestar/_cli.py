@@ -37,8 +37,8 @@ from ._errors import (
     RevisionConflict,
     StoreError,
 )
+from ._masking import mask_secrets, mask_url
 from ._provider import FlagProvider
-from ._security import mask_secrets, mask_url
 from ._stores import store_from_url
 from ._stores._names import check_namespace
 from ._stores._writes import MAX_AUDIT_PAGE, check_actor, definition_data

@@ -29,8 +29,8 @@ from typing import TYPE_CHECKING, Any
 from openfeature import api
 
 from ._engine import CompiledFlag
+from ._privacy._hashing import IdentifierHasher
 from ._provider import FlagProvider
-from ._security import IdentifierHasher
 from .hooks import AuditHook
 
 if TYPE_CHECKING:

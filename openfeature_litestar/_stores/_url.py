@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, unquote_plus, urlsplit
 
 from openfeature_litestar._errors import ConfigurationError
-from openfeature_litestar._security import mask_url
+from openfeature_litestar._masking import mask_url
 
 from ._file import FileStore
 from ._memory import MemoryStore

@@ -5,10 +5,10 @@ The record is a flat dict whose keys follow the OpenFeature observability conven
 records). Three things never reach it:
 
 * the raw targeting key: ``feature_flag.context.id`` is its keyed hash
-  (:class:`~openfeature_litestar._security.IdentifierHasher`), and a variant, a value
+  (:class:`~openfeature_litestar.IdentifierHasher`), and a variant, a value
   or a context entry equal to it is ``[REDACTED]``;
 * the raw evaluation context: ``openfeature_litestar.context`` is the context's
-  attributes after the :class:`~openfeature_litestar._security.Sanitizer` policy, and a
+  attributes after the :class:`~openfeature_litestar.Sanitizer` policy, and a
   variant (or included value) equal to a context value, or that looks sensitive, is
   ``[REDACTED]``;
 * context values quoted in an error message: ``error.message`` has every string
@@ -37,7 +37,9 @@ from openfeature.flag_evaluation import FlagType, Reason
 from openfeature.hook import Hook
 
 from openfeature_litestar._errors import ConfigurationError
-from openfeature_litestar._security import REDACTED, IdentifierHasher, Sanitizer, mask_secrets
+from openfeature_litestar._masking import mask_secrets
+from openfeature_litestar._privacy._hashing import IdentifierHasher
+from openfeature_litestar._privacy._sanitizer import REDACTED, Sanitizer
 from openfeature_litestar._validation import positive_int
 
 from ._drain import DrainQueue

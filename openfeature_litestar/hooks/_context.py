@@ -29,7 +29,7 @@ from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import InvalidContextError
 from openfeature.hook import Hook
 
-from openfeature_litestar._security import Sanitizer
+from openfeature_litestar._privacy._sanitizer import Sanitizer
 from openfeature_litestar._validation import positive_int
 
 if TYPE_CHECKING:

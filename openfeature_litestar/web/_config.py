@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from openfeature_litestar._errors import ConfigurationError
-from openfeature_litestar._security import Sanitizer
+from openfeature_litestar._privacy._sanitizer import Sanitizer
 from openfeature_litestar._validation import positive_seconds
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from ._context import ContextBuilder
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Receive, Scope, Send
 
-    from openfeature_litestar._security import Sanitizer
+    from openfeature_litestar._privacy._sanitizer import Sanitizer
 
     from ._config import ContextBuilderCallable
 

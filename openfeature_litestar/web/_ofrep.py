@@ -67,7 +67,7 @@ from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ErrorCode, InvalidContextError
 
 from openfeature_litestar._errors import ConfigurationError
-from openfeature_litestar._security import Sanitizer
+from openfeature_litestar._privacy._sanitizer import Sanitizer
 from openfeature_litestar._validation import positive_int
 from openfeature_litestar.evaluation import resolve, resolve_all
 from openfeature_litestar.hooks._context import SanitizingHook

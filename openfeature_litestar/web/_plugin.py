@@ -22,8 +22,8 @@ from openfeature.provider.no_op_provider import NoOpProvider
 from openfeature.transaction_context import ContextVarsTransactionContextPropagator
 
 from openfeature_litestar._errors import ConfigurationError
+from openfeature_litestar._masking import mask_secrets
 from openfeature_litestar._provider import FlagProvider
-from openfeature_litestar._security import mask_secrets
 from openfeature_litestar._stores import WritableFlagStore, store_from_url
 
 from ._admin import admin_router

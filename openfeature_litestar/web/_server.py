@@ -32,8 +32,8 @@ from litestar.openapi.config import OpenAPIConfig
 
 from openfeature_litestar._cli import resolve_store_url
 from openfeature_litestar._errors import ConfigurationError, MissingDependencyError
+from openfeature_litestar._privacy._sanitizer import Sanitizer
 from openfeature_litestar._provider import FlagProvider
-from openfeature_litestar._security import Sanitizer
 from openfeature_litestar._stores import WritableFlagStore, store_from_url
 
 from ._admin import ActorCallable, AdminConfig

@@ -10,12 +10,16 @@ import types
 import typing
 
 import pytest
+from sphinx.pycode import ModuleAnalyzer
 
 import openfeature_litestar
 from openfeature_litestar import _cli as cli
-from openfeature_litestar import _security as security
+from openfeature_litestar import _masking as masking
 from openfeature_litestar import _stores as stores
 from openfeature_litestar import hooks, testing
+from openfeature_litestar._privacy import _hashing as hashing
+from openfeature_litestar._privacy import _patterns as patterns
+from openfeature_litestar._privacy import _sanitizer as sanitizer
 
 LAZY = {"RedisStore", "SQLAlchemyStore"}  # loaded on first use: their drivers are extras
 
@@ -36,6 +40,15 @@ EXPECTED = {
     "hash_identifier",
     "mask_secrets",
     "mask_url",
+    "HASH_KEY_ENV",
+    "HASH_LENGTH",
+    "MIN_KEY_BYTES",
+    "Action",
+    "REDACTED",
+    "TRUNCATED",
+    "TOO_DEEP",
+    "DEFAULT_SENSITIVE_FIELDS",
+    "DEFAULT_SENSITIVE_PATTERNS",
     "DocumentError",
     "FileStore",
     "FlagDefinition",
@@ -67,6 +80,21 @@ def _own_docstring(value: object) -> str:
     return "" if doc.startswith(f"{name}(") else doc
 
 
+def _attribute_docstring(name: str, value: object) -> str:
+    """The docstring under the assignment that defines ``value`` in one of our modules."""
+    for module_name, module in sorted(sys.modules.items()):
+        if (
+            not module_name.startswith("openfeature_litestar.")
+            or vars(module).get(name) is not value
+        ):
+            continue
+        docs = ModuleAnalyzer.for_module(module_name).find_attr_docs()
+        text = "\n".join(docs.get(("", name), [])).strip()
+        if text:
+            return text
+    return ""
+
+
 def _public_names(module: types.ModuleType) -> set[str]:
     return {
         name
@@ -88,13 +116,17 @@ def test_all_is_everything_the_package_exports() -> None:
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_every_public_name_is_documented(name: str) -> None:
     value = getattr(openfeature_litestar, name)
+    if not (inspect.isclass(value) or inspect.isfunction(value)) or typing.get_origin(value):
+        # A constant or a type alias: documented by the string under its assignment.
+        assert _attribute_docstring(name, value), f"{name} has no docstring"
+        return
     assert _own_docstring(value), f"{name} has no docstring"
     assert value.__module__.startswith("openfeature_litestar.")
 
 
 @pytest.mark.parametrize(
     "module",
-    [openfeature_litestar, testing, cli, hooks, security, stores],
+    [openfeature_litestar, testing, cli, hooks, masking, hashing, patterns, sanitizer, stores],
     ids=lambda m: m.__name__,
 )
 def test_modules_are_documented(module: types.ModuleType) -> None:

@@ -25,7 +25,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from openfeature_litestar._errors import ConfigurationError, StoreError
-from openfeature_litestar._security import mask_secrets, mask_url
+from openfeature_litestar._masking import mask_secrets, mask_url
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping

@@ -21,7 +21,7 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from openfeature_litestar._errors import ConfigurationError, MissingDependencyError, StoreError
-from openfeature_litestar._security import mask_secrets, mask_url
+from openfeature_litestar._masking import mask_secrets, mask_url
 
 if TYPE_CHECKING:
     from collections.abc import Callable

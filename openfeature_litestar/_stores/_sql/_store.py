@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from openfeature_litestar._errors import RevisionConflict, StoreError
-from openfeature_litestar._security import mask_url
+from openfeature_litestar._masking import mask_url
 from openfeature_litestar._stores._base import AuditEntry, StoredDocument
 from openfeature_litestar._stores._names import check_namespace, check_prefix
 from openfeature_litestar._stores._writes import (

@@ -9,8 +9,7 @@ from openfeature import api
 from openfeature.flag_evaluation import FlagResolutionDetails, Reason
 from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
 
-from openfeature_litestar import FlagProvider, document_from_data
-from openfeature_litestar._security import IdentifierHasher
+from openfeature_litestar import FlagProvider, IdentifierHasher, document_from_data
 
 if TYPE_CHECKING:
     from openfeature.client import OpenFeatureClient

@@ -17,8 +17,8 @@ from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import FlagEvaluationOptions, FlagResolutionDetails, Reason
 from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
 
+from openfeature_litestar import HASH_KEY_ENV, REDACTED, IdentifierHasher, Sanitizer
 from openfeature_litestar._errors import ConfigurationError
-from openfeature_litestar._security import HASH_KEY_ENV, REDACTED, IdentifierHasher, Sanitizer
 from openfeature_litestar.hooks import AuditHook
 from openfeature_litestar.hooks._audit import (
     CONTEXT,

@@ -21,7 +21,7 @@ from openfeature.hook import HookContext
 from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
 from openfeature.provider.metadata import Metadata
 
-from openfeature_litestar._security import REDACTED, IdentifierHasher
+from openfeature_litestar import REDACTED, IdentifierHasher
 from openfeature_litestar.hooks import AuditHook
 from openfeature_litestar.hooks._audit import CONTEXT, CONTEXT_ID, VALUE, VARIANT
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from openfeature.flag_evaluation import FlagValueType
     from openfeature.hook import HookHints
 
-    from openfeature_litestar._security import IdentifierHasher
+    from openfeature_litestar import IdentifierHasher
 
 
 class Recorder(Hook):

@@ -21,8 +21,8 @@ from openfeature.flag_evaluation import (
 from openfeature.hook import HookContext
 from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
 
+from openfeature_litestar import REDACTED, IdentifierHasher, Sanitizer
 from openfeature_litestar._errors import ConfigurationError
-from openfeature_litestar._security import REDACTED, IdentifierHasher, Sanitizer
 from openfeature_litestar.hooks import SanitizingHook
 
 if TYPE_CHECKING:

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from openfeature.client import OpenFeatureClient
     from openfeature.flag_evaluation import FlagEvaluationDetails
 
-    from openfeature_litestar._security import IdentifierHasher
+    from openfeature_litestar import IdentifierHasher
 
 WAIT = 10.0
 POLL = 0.05

@@ -8,7 +8,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from openfeature_litestar._security import REDACTED, IdentifierHasher, Sanitizer
+from openfeature_litestar._privacy._hashing import IdentifierHasher
+from openfeature_litestar._privacy._sanitizer import REDACTED, Sanitizer
 
 # Clean names and strings come from alphabets that cannot spell a sensitive name or
 # match a sensitive pattern: no hex letters, digits, '@', '.', ':' or the letters of

@@ -1,4 +1,4 @@
-"""security: keyed hashing, the Sanitizer policy and masking of secrets."""
+"""_privacy._sanitizer: the Sanitizer policy, its defaults, limits and actions."""
 
 from __future__ import annotations
 
@@ -11,21 +11,12 @@ from typing import Any
 import pytest
 
 from openfeature_litestar._errors import ConfigurationError
-from openfeature_litestar._security import (
+from openfeature_litestar._privacy._hashing import HASH_KEY_ENV, HASH_LENGTH, IdentifierHasher
+from openfeature_litestar._privacy._patterns import (
     DEFAULT_SENSITIVE_FIELDS,
     DEFAULT_SENSITIVE_PATTERNS,
-    HASH_KEY_ENV,
-    HASH_LENGTH,
-    MIN_KEY_BYTES,
-    REDACTED,
-    TOO_DEEP,
-    TRUNCATED,
-    IdentifierHasher,
-    Sanitizer,
-    hash_identifier,
-    mask_secrets,
-    mask_url,
 )
+from openfeature_litestar._privacy._sanitizer import REDACTED, TOO_DEEP, TRUNCATED, Sanitizer
 
 KEY = "0123456789abcdef"  # 16 bytes: the shortest key accepted
 OTHER_KEY = b"another-secret-key-of-32-bytes!!"
@@ -38,131 +29,6 @@ def _hmac_prefix(key: bytes, value: str) -> str:
 @pytest.fixture(autouse=True)
 def _no_key_in_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(HASH_KEY_ENV, raising=False)
-
-
-# --- hashing ---------------------------------------------------------------------------
-
-
-def test_documented_vector_pins_the_output_format() -> None:
-    # HMAC-SHA256(key="0123456789abcdef", "user-42"), first 32 hex characters.
-    assert hash_identifier("user-42", KEY) == "101b5ab6a741733cad42f34ec38bf81f"
-    assert IdentifierHasher(KEY)("user-42") == "101b5ab6a741733cad42f34ec38bf81f"
-
-
-@pytest.mark.parametrize("value", ["", "user-42", "alice@example.com", "ü-ñ-日本", "x" * 10_000])
-def test_output_is_the_hmac_sha256_prefix(value: str) -> None:
-    hasher = IdentifierHasher(OTHER_KEY)
-    assert hasher(value) == _hmac_prefix(OTHER_KEY, value)
-    assert hash_identifier(value, OTHER_KEY) == hasher(value)
-    assert len(hasher(value)) == HASH_LENGTH == 32
-    assert set(hasher(value)) <= set("0123456789abcdef")
-
-
-def test_not_a_plain_sha256() -> None:
-    assert hash_identifier("user-42", KEY) != hashlib.sha256(b"user-42").hexdigest()[:32]
-    assert hash_identifier("user-42", KEY) != hash_identifier("user-42", OTHER_KEY)
-
-
-def test_str_key_is_its_utf8_bytes() -> None:
-    assert IdentifierHasher(KEY)("v") == IdentifierHasher(KEY.encode())("v")
-
-
-def test_lone_surrogates_are_hashed_not_raised() -> None:
-    value = "bad \ud800 text"
-    expected = hmac.new(
-        KEY.encode(), value.encode("utf-8", "surrogatepass"), hashlib.sha256
-    ).hexdigest()[:32]
-    assert IdentifierHasher(KEY)(value) == expected
-
-
-def test_key_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(HASH_KEY_ENV, KEY)
-    hasher = IdentifierHasher()
-    assert hasher("user-42") == "101b5ab6a741733cad42f34ec38bf81f"
-    assert hash_identifier("user-42") == "101b5ab6a741733cad42f34ec38bf81f"
-    assert not hasher.ephemeral
-    assert hasher.source == "environment"
-
-
-def test_argument_key_wins_over_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(HASH_KEY_ENV, KEY)
-    assert IdentifierHasher(OTHER_KEY)("v") == _hmac_prefix(OTHER_KEY, "v")
-    assert hash_identifier("v", OTHER_KEY) == _hmac_prefix(OTHER_KEY, "v")
-
-
-@pytest.mark.parametrize("environment", [None, ""])
-def test_no_key_is_a_configuration_error(
-    monkeypatch: pytest.MonkeyPatch, environment: str | None
-) -> None:
-    if environment is not None:
-        monkeypatch.setenv(HASH_KEY_ENV, environment)
-    with pytest.raises(ConfigurationError) as caught:
-        IdentifierHasher()
-    assert HASH_KEY_ENV in str(caught.value)
-    assert "ephemeral=True" in str(caught.value)
-    with pytest.raises(ConfigurationError):
-        hash_identifier("user-42")
-
-
-def test_short_key_is_rejected_without_echoing_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    short = "s3cr3t-short"
-    assert len(short) < MIN_KEY_BYTES
-    with pytest.raises(ConfigurationError) as caught:
-        IdentifierHasher(short)
-    assert short not in str(caught.value)
-    assert "12 bytes" in str(caught.value)
-    monkeypatch.setenv(HASH_KEY_ENV, short)
-    with pytest.raises(ConfigurationError) as from_env:
-        IdentifierHasher()
-    assert short not in str(from_env.value)
-    assert HASH_KEY_ENV in str(from_env.value)
-
-
-def test_key_length_counts_utf8_bytes() -> None:
-    IdentifierHasher("ü" * 8)  # 8 characters, 16 bytes
-    with pytest.raises(ConfigurationError):
-        IdentifierHasher("ü" * 7 + "x")
-
-
-def test_key_of_another_type_is_a_type_error() -> None:
-    with pytest.raises(TypeError):
-        IdentifierHasher(12345678901234567890)  # type: ignore[arg-type]
-
-
-def test_ephemeral_is_stable_in_process_and_differs_between_hashers() -> None:
-    one, two = IdentifierHasher(ephemeral=True), IdentifierHasher(ephemeral=True)
-    assert one.ephemeral
-    assert two.source == "ephemeral"
-    assert one("user-42") == one("user-42")
-    assert one("user-42") != two("user-42")
-    assert len(one("user-42")) == HASH_LENGTH
-
-
-def test_hash_identifier_ephemeral_key_is_per_process() -> None:
-    first = hash_identifier("user-42", ephemeral=True)
-    assert hash_identifier("user-42", ephemeral=True) == first
-    assert hash_identifier("user-43", ephemeral=True) != first
-
-
-def test_ephemeral_only_permits_a_random_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    # A configured key is always used; ephemeral=True never replaces it.
-    hasher = IdentifierHasher(KEY, ephemeral=True)
-    assert not hasher.ephemeral
-    assert hasher("user-42") == "101b5ab6a741733cad42f34ec38bf81f"
-    monkeypatch.setenv(HASH_KEY_ENV, KEY)
-    assert not IdentifierHasher(ephemeral=True).ephemeral
-    assert hash_identifier("user-42", ephemeral=True) == "101b5ab6a741733cad42f34ec38bf81f"
-
-
-def test_repr_hides_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert repr(IdentifierHasher(KEY)) == "IdentifierHasher(key=<argument>)"
-    assert KEY not in repr(IdentifierHasher(KEY))
-    monkeypatch.setenv(HASH_KEY_ENV, KEY)
-    assert repr(IdentifierHasher()) == "IdentifierHasher(key=<environment>)"
-    assert repr(IdentifierHasher(KEY.encode())) == "IdentifierHasher(key=<argument>)"
-
-
-# --- Sanitizer -------------------------------------------------------------------------
 
 
 def test_defaults_redact_sensitive_names_and_values() -> None:
@@ -570,106 +436,6 @@ def test_sanitizer_is_immutable_and_hashable() -> None:
         sanitizer.max_depth = 3  # type: ignore[misc]
     assert isinstance(hash(sanitizer), int)
     assert sanitizer == Sanitizer(actions={"email": "drop"})
-
-
-# --- masking ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("url", "masked"),
-    [
-        ("redis://user:s3cret@host:6379/0", "redis://user:***@host:6379/0"),
-        ("redis://:s3cret@host:6379/0", "redis://:***@host:6379/0"),
-        (
-            "rediss://default:s3cret@cache.example:6380/1",
-            "rediss://default:***@cache.example:6380/1",
-        ),
-        ("redis://:p@ss@host:6379", "redis://:***@host:6379"),
-        ("redis://:pa/ss@host", "redis://:***@host"),
-        (
-            "postgresql+asyncpg://app:s3cret@db.example:5432/flags",
-            "postgresql+asyncpg://app:***@db.example:5432/flags",
-        ),
-        (
-            "postgresql://db.example/flags?sslpassword=s3cret&password=p2&sslmode=require",
-            "postgresql://db.example/flags?sslpassword=***&password=***&sslmode=require",
-        ),
-        ("redis://host:6379/0?token=s3cret", "redis://host:6379/0?token=***"),
-        # A value runs to '&' or whitespace: a '#' may be part of a password, so more goes.
-        ("https://api.example/x?secret=s3c#ret#frag", "https://api.example/x?secret=***"),
-        ("app:s3cret@db.example:5432", "app:***@db.example:5432"),
-    ],
-)
-def test_mask_url(url: str, masked: str) -> None:
-    assert mask_url(url) == masked
-    assert "s3cret" not in mask_url(url)
-
-
-@pytest.mark.parametrize(
-    "url",
-    [
-        "redis://127.0.0.1:6379/0",
-        "postgresql+asyncpg://postgres@127.0.0.1:5432/test",
-        "sqlite+aiosqlite:///flags.db",
-        "sqlite:///:memory:",
-        "redis://host:6379/0?client_name=a@b",
-        "http://[::1]:8080/path",
-        "",
-        "not a url at all",
-        "\ud800://x:y",
-    ],
-)
-def test_mask_url_leaves_urls_without_secrets_alone(url: str) -> None:
-    assert mask_url(url) == url
-
-
-def test_mask_secrets_in_a_driver_message() -> None:
-    message = (
-        "Error connecting to redis://admin:hunter2@10.0.0.1:6379/0. "
-        "Retrying postgresql+asyncpg://app:pg-pass@db:5432/x?sslpassword=ssl-pass"
-    )
-    masked = mask_secrets(message)
-    assert masked == (
-        "Error connecting to redis://admin:***@10.0.0.1:6379/0. "
-        "Retrying postgresql+asyncpg://app:***@db:5432/x?sslpassword=***"
-    )
-
-
-@pytest.mark.parametrize(
-    ("text", "masked"),
-    [
-        ("password=hunter2 user=ann", "password=*** user=ann"),
-        ("connect(password='hun ter', host='h')", "connect(password='***', host='h')"),
-        ('{"api_key": "k-123", "plan": "pro"}', '{"api_key": "***", "plan": "pro"}'),
-        ("{'client_secret': 'xyz'}", "{'client_secret': '***'}"),
-        ("Authorization: Bearer abc.def.ghi", "Authorization: ***"),
-        ("DB_PASSWORD: hunter2", "DB_PASSWORD: ***"),
-        ("token:abc;next", "token:***;next"),
-        ("max_tokens=5 tokens_used=3", "max_tokens=5 tokens_used=3"),
-        ("nothing secret here", "nothing secret here"),
-    ],
-)
-def test_mask_secrets_key_values(text: str, masked: str) -> None:
-    assert mask_secrets(text) == masked
-
-
-def test_mask_secrets_does_not_mask_twice() -> None:
-    assert mask_secrets("redis://token:s3cret@host:6379") == "redis://token:***@host:6379"
-
-
-@pytest.mark.parametrize(
-    "text",
-    ["", "@", ":", "://", "a://b:c", "x" * 100_000, "\ud800\udfff", "::::@@@///???", "é://ü:ö@ä"],
-)
-def test_mask_secrets_never_raises(text: str) -> None:
-    assert isinstance(mask_secrets(text), str)
-    assert isinstance(mask_url(text), str)
-
-
-def test_mask_secrets_is_linear_on_hostile_text() -> None:
-    # A long run that a backtracking engine would rescan from every position.
-    text = "a" * 200_000 + ":" + "b" * 200_000
-    assert mask_secrets(text) == text
 
 
 # --- values of any script, numbers --------------------------------------------------------
