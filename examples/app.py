@@ -62,7 +62,7 @@ from openfeature_litestar import (
     mask_url,
     store_from_url,
 )
-from openfeature_litestar._cli import DEFAULT_STORE_URL, resolve_store_url
+from openfeature_litestar._stores._url import DEFAULT_STORE_URL, resolve_store_url
 from openfeature_litestar.hooks import AuditHook
 from openfeature_litestar.web import ContextBuilder, OpenFeatureConfig, OpenFeaturePlugin
 

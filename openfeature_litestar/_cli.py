@@ -2,8 +2,9 @@
 
 ``validate`` and ``evaluate`` work on files. The store commands (``import``, ``export``,
 ``set-variant``, ``enable``, ``disable``, ``audit``) work on a live store named by a URL
-(``--store``, else the environment variable :data:`STORE_URL_ENV`, else
-:data:`DEFAULT_STORE_URL`, the embedded SQLite database the demo uses), so a flag flipped
+(``--store``, else the environment variable ``OPENFEATURE_LITESTAR_STORE``, else the
+embedded SQLite database the demo uses; see
+:func:`~openfeature_litestar._stores._url.resolve_store_url`), so a flag flipped
 here reaches every running app that reads the same store. ``demo`` runs the example app.
 
 Exit status: 0 on success; 1 when a document is invalid, an evaluation ends in an error
@@ -41,6 +42,7 @@ from ._masking import mask_secrets, mask_url
 from ._provider import FlagProvider
 from ._stores import store_from_url
 from ._stores._names import check_namespace
+from ._stores._url import DEFAULT_STORE_URL, STORE_URL_ENV, resolve_store_url
 from ._stores._writes import MAX_AUDIT_PAGE, check_actor, definition_data
 
 if TYPE_CHECKING:
@@ -51,16 +53,8 @@ if TYPE_CHECKING:
 
     from ._stores import AuditEntry, StoredDocument, WritableFlagStore
 
-__all__ = ["DEFAULT_STORE_URL", "STORE_URL_ENV", "main", "resolve_store_url"]
+__all__ = ["main"]
 
-STORE_URL_ENV = "OPENFEATURE_LITESTAR_STORE"
-"""The environment variable naming the store the store commands and the demo use."""
-
-DEFAULT_STORE_URL = "sqlite+aiosqlite:///.openfeature-litestar/flags.db"
-"""The store used when neither ``--store`` nor :data:`STORE_URL_ENV` names one: an
-embedded SQLite database in ``.openfeature-litestar/`` under the working directory."""
-
-_DEFAULT_STORE_DIRECTORY = ".openfeature-litestar"
 # The demo app ships with the source repository (examples/ is not in the wheel).
 _DEMO_APP = Path(__file__).resolve().parent.parent / "examples" / "app.py"
 
@@ -78,26 +72,6 @@ class _UsageError(Exception):
 
 class _RefusedError(Exception):
     """A write the store would accept but that cannot mean what was asked: exit status 1."""
-
-
-def resolve_store_url(url: str | None = None) -> str:
-    """The store URL the commands and the demo use.
-
-    ``url`` if given, else the environment variable :data:`STORE_URL_ENV` (an empty value
-    counts as unset), else :data:`DEFAULT_STORE_URL`. For the default, its directory
-    (``.openfeature-litestar`` in the working directory) is created: SQLite creates a
-    database file but not the folder it goes in.
-
-    Args:
-        url: The URL given on the command line or to the app, if any.
-
-    Returns:
-        The URL to pass to :func:`~openfeature_litestar.store_from_url`.
-    """
-    chosen = url or os.environ.get(STORE_URL_ENV) or DEFAULT_STORE_URL
-    if chosen == DEFAULT_STORE_URL:
-        Path(_DEFAULT_STORE_DIRECTORY).mkdir(exist_ok=True)
-    return chosen
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,7 +1,14 @@
-"""Build a store from one URL, so that deployments configure flags with a single setting."""
+"""Build a store from one URL, so that deployments configure flags with a single setting.
+
+:func:`store_from_url` turns a URL into a store; :func:`resolve_store_url` chooses the
+URL when a command or server is given none: the environment variable
+:data:`STORE_URL_ENV`, else the embedded SQLite database :data:`DEFAULT_STORE_URL`.
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, unquote_plus, urlsplit
 
@@ -15,7 +22,16 @@ from ._names import check_namespace
 if TYPE_CHECKING:
     from ._base import WritableFlagStore
 
-__all__ = ["store_from_url"]
+__all__ = ["DEFAULT_STORE_URL", "STORE_URL_ENV", "resolve_store_url", "store_from_url"]
+
+STORE_URL_ENV = "OPENFEATURE_LITESTAR_STORE"
+"""The environment variable naming the store the store commands and the demo use."""
+
+DEFAULT_STORE_URL = "sqlite+aiosqlite:///.openfeature-litestar/flags.db"
+"""The store used when neither ``--store`` nor :data:`STORE_URL_ENV` names one: an
+embedded SQLite database in ``.openfeature-litestar/`` under the working directory."""
+
+_DEFAULT_STORE_DIRECTORY = ".openfeature-litestar"
 
 # Only the asynchronous drivers the [sqlalchemy] extra installs; the plain scheme names
 # (what most tools and platforms hand out) map to them.
@@ -28,6 +44,26 @@ _SQL_SCHEMES = {
 }
 _REDIS_SCHEMES = frozenset({"redis", "rediss"})
 _FILE_HOSTS = frozenset({"", "localhost"})
+
+
+def resolve_store_url(url: str | None = None) -> str:
+    """The store URL the commands and the demo use.
+
+    ``url`` if given, else the environment variable :data:`STORE_URL_ENV` (an empty value
+    counts as unset), else :data:`DEFAULT_STORE_URL`. For the default, its directory
+    (``.openfeature-litestar`` in the working directory) is created: SQLite creates a
+    database file but not the folder it goes in.
+
+    Args:
+        url: The URL given on the command line or to the app, if any.
+
+    Returns:
+        The URL to pass to :func:`~openfeature_litestar.store_from_url`.
+    """
+    chosen = url or os.environ.get(STORE_URL_ENV) or DEFAULT_STORE_URL
+    if chosen == DEFAULT_STORE_URL:
+        Path(_DEFAULT_STORE_DIRECTORY).mkdir(exist_ok=True)
+    return chosen
 
 
 def store_from_url(url: str, *, namespace: str | None = None, **options: Any) -> WritableFlagStore:

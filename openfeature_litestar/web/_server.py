@@ -30,11 +30,11 @@ from litestar.config.cors import CORSConfig
 from litestar.exceptions import ServiceUnavailableException
 from litestar.openapi.config import OpenAPIConfig
 
-from openfeature_litestar._cli import resolve_store_url
 from openfeature_litestar._errors import ConfigurationError, MissingDependencyError
 from openfeature_litestar._privacy._sanitizer import Sanitizer
 from openfeature_litestar._provider import FlagProvider
 from openfeature_litestar._stores import WritableFlagStore, store_from_url
+from openfeature_litestar._stores._url import resolve_store_url
 
 from ._admin import ActorCallable, AdminConfig
 from ._auth import bearer_token_guard
@@ -197,7 +197,8 @@ def create_server(
         store: A writable store, or a store URL for
             :func:`~openfeature_litestar.store_from_url`; ``None`` uses the environment
             variable ``OPENFEATURE_LITESTAR_STORE``, else the embedded SQLite database
-            the command line uses (see :func:`~openfeature_litestar._cli.resolve_store_url`).
+            the command line uses (see
+            :func:`~openfeature_litestar._stores._url.resolve_store_url`).
         namespace: The namespace to serve; ``None`` takes the URL's ``?namespace=``, else
             ``default``.
         tokens: The bearer tokens OFREP clients present; empty reads

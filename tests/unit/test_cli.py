@@ -12,6 +12,7 @@ import pytest
 
 from openfeature_litestar import _cli as cli
 from openfeature_litestar._cli import main
+from openfeature_litestar._stores._url import STORE_URL_ENV
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -579,7 +580,7 @@ def test_the_demo_needs_the_source_tree(
 ) -> None:
     monkeypatch.setattr(cli, "_DEMO_APP", tmp_path / "examples" / "app.py")
     url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
-    monkeypatch.setenv(cli.STORE_URL_ENV, url)  # the demo sets it; restored afterwards
+    monkeypatch.setenv(STORE_URL_ENV, url)  # the demo sets it; restored afterwards
     assert run("demo", "--store", url) == (2, "")
     assert "ships with the source repository" in capsys.readouterr().err
 

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from openfeature_litestar import store_from_url
-from openfeature_litestar._cli import STORE_URL_ENV
+from openfeature_litestar._stores._url import STORE_URL_ENV
 from openfeature_litestar.web._server import ADMIN_TOKENS_ENV, TOKENS_ENV
 
 if TYPE_CHECKING:

@@ -1,4 +1,7 @@
-"""store_from_url: every URL form, the namespace parameter, and masked errors."""
+"""store_from_url: every URL form, the namespace parameter, and masked errors.
+
+resolve_store_url: the URL given, else the environment's, else the embedded database.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from openfeature_litestar import ConfigurationError, FileStore, MemoryStore, WritableFlagStore
-from openfeature_litestar._stores._url import store_from_url
+from openfeature_litestar._stores._url import (
+    DEFAULT_STORE_URL,
+    STORE_URL_ENV,
+    resolve_store_url,
+    store_from_url,
+)
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -226,3 +234,43 @@ def test_rediss_url_is_a_redis_store() -> None:
     assert isinstance(store, RedisStore)
     assert store.namespace == "prod"
     assert "hunter2" not in repr(store)
+
+
+# -- resolve_store_url ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty working directory and no store in the environment."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(STORE_URL_ENV, raising=False)
+    return tmp_path
+
+
+def test_the_given_url_wins_over_the_environment(
+    elsewhere: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(STORE_URL_ENV, "redis://127.0.0.1:6379/0")
+    assert resolve_store_url("memory://") == "memory://"
+    assert not (elsewhere / ".openfeature-litestar").exists()
+
+
+def test_the_environment_names_the_store_when_none_is_given(
+    elsewhere: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(STORE_URL_ENV, "file:flags.yaml")
+    assert resolve_store_url() == "file:flags.yaml"
+    assert resolve_store_url(None) == "file:flags.yaml"
+    assert not (elsewhere / ".openfeature-litestar").exists()
+
+
+def test_the_default_is_the_embedded_database_and_its_folder_is_created(
+    elsewhere: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(STORE_URL_ENV, "")  # empty counts as unset
+    assert resolve_store_url("") == DEFAULT_STORE_URL
+    assert (elsewhere / ".openfeature-litestar").is_dir()
+    assert resolve_store_url() == DEFAULT_STORE_URL  # the folder already exists: no error
+    store = store_from_url(DEFAULT_STORE_URL)
+    assert asyncio.run(_round_trip(store)) == 1
+    assert (elsewhere / ".openfeature-litestar" / "flags.db").is_file()

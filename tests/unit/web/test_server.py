@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import TestClient
 
 from openfeature_litestar import ConfigurationError, MemoryStore
-from openfeature_litestar._cli import DEFAULT_STORE_URL, STORE_URL_ENV
+from openfeature_litestar._stores._url import DEFAULT_STORE_URL, STORE_URL_ENV
 from openfeature_litestar.web._server import (
     ADMIN_TOKENS_ENV,
     CORS_ORIGINS_ENV,
