@@ -95,10 +95,11 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=TOOLS_PYTHON)
 def lint(session: nox.Session) -> None:
-    """Check lint and formatting with ruff (changes nothing)."""
+    """Check lint and formatting with ruff, and the layer contracts (changes nothing)."""
     _sync(session, "dev")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports")
 
 
 @nox.session(python=TOOLS_PYTHON)
