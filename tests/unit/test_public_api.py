@@ -166,3 +166,25 @@ def test_importing_the_package_does_not_import_the_store_drivers() -> None:
 def test_an_unknown_attribute_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no attribute 'NoSuchStore'"):
         _ = openfeature_litestar.NoSuchStore
+
+
+PUBLIC_MODULES = {
+    "openfeature_litestar",
+    "openfeature_litestar.evaluation",
+    "openfeature_litestar.hooks",
+    "openfeature_litestar.testing",
+    "openfeature_litestar.web",
+}
+
+
+def test_every_other_module_is_private() -> None:
+    # Walk the package on disk: a module not in PUBLIC_MODULES must have a "_" somewhere
+    # in its dotted path below the package, so users can tell what is API at a glance.
+    import pkgutil  # noqa: PLC0415 - only this test walks the package
+
+    found = {
+        info.name
+        for info in pkgutil.walk_packages(openfeature_litestar.__path__, "openfeature_litestar.")
+        if not any(part.startswith("_") for part in info.name.split(".")[1:])
+    }
+    assert found | {"openfeature_litestar"} == PUBLIC_MODULES
