@@ -44,6 +44,10 @@ __all__ = ["resolve", "resolve_all"]
 T = TypeVar("T")
 
 _NO_DATA: Final[Mapping[str, Any]] = MappingProxyType({})
+# Reading an enum member off its class costs about 0.1 µs on CPython 3.11 (a descriptor
+# call); the hot path compares against these module constants instead.
+_FLOAT: Final = FlagType.FLOAT
+_OBJECT: Final = FlagType.OBJECT
 
 
 def _is_bool(value: Any) -> bool:
@@ -121,7 +125,7 @@ def _typed_details(
         return FlagResolutionDetails(
             None, error_code=ErrorCode.TYPE_MISMATCH, error_message=message, reason=Reason.ERROR
         )
-    if flag_type is FlagType.FLOAT and isinstance(value, int):
+    if flag_type is _FLOAT and isinstance(value, int):
         value = float(value)  # the SDK rejects an int from a float flag
     return FlagResolutionDetails(
         value, variant=resolution.variant, reason=resolution.reason, flag_metadata=metadata
@@ -192,7 +196,7 @@ def resolve(
                 reason=Reason.ERROR,
                 flag_metadata=flag.metadata,
             )
-        if flag_type is FlagType.OBJECT or (flag_type is None and _is_object(details.value)):
+        if flag_type is _OBJECT or (flag_type is None and _is_object(details.value)):
             # Never hand out the snapshot's own object: a caller may change theirs.
             return dataclasses.replace(details, value=copy.deepcopy(details.value))
         return details  # noqa: TRY300 - the fence below must cover every step

@@ -9,7 +9,7 @@ resolvers, which call these same sync ones.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from openfeature.flag_evaluation import FlagResolutionDetails, FlagType
 from openfeature.provider import AbstractProvider, Metadata
@@ -34,6 +34,14 @@ if TYPE_CHECKING:
 __all__ = ["FlagProvider"]
 
 ObjectValue = Sequence["FlagValueType"] | Mapping[str, "FlagValueType"]
+
+# Module constants: reading an enum member off its class costs about 0.1 µs on CPython
+# 3.11, as much as the rest of a static flag's resolution.
+_BOOLEAN: Final = FlagType.BOOLEAN
+_STRING: Final = FlagType.STRING
+_INTEGER: Final = FlagType.INTEGER
+_FLOAT: Final = FlagType.FLOAT
+_OBJECT: Final = FlagType.OBJECT
 
 
 class FlagProvider(AbstractProvider):
@@ -172,7 +180,7 @@ class FlagProvider(AbstractProvider):
     ) -> FlagResolutionDetails[bool]:
         """Resolve a boolean flag."""
         snapshot = self._follower.snapshot
-        return resolve(snapshot, flag_key, evaluation_context, FlagType.BOOLEAN, default_value)
+        return resolve(snapshot, flag_key, evaluation_context, _BOOLEAN, default_value)
 
     def resolve_string_details(
         self,
@@ -182,7 +190,7 @@ class FlagProvider(AbstractProvider):
     ) -> FlagResolutionDetails[str]:
         """Resolve a string flag."""
         snapshot = self._follower.snapshot
-        return resolve(snapshot, flag_key, evaluation_context, FlagType.STRING, default_value)
+        return resolve(snapshot, flag_key, evaluation_context, _STRING, default_value)
 
     def resolve_integer_details(
         self,
@@ -192,7 +200,7 @@ class FlagProvider(AbstractProvider):
     ) -> FlagResolutionDetails[int]:
         """Resolve an integer flag; a boolean or fractional value is a type mismatch."""
         snapshot = self._follower.snapshot
-        return resolve(snapshot, flag_key, evaluation_context, FlagType.INTEGER, default_value)
+        return resolve(snapshot, flag_key, evaluation_context, _INTEGER, default_value)
 
     def resolve_float_details(
         self,
@@ -202,7 +210,7 @@ class FlagProvider(AbstractProvider):
     ) -> FlagResolutionDetails[float]:
         """Resolve a float flag; an integral value is returned as a float."""
         snapshot = self._follower.snapshot
-        return resolve(snapshot, flag_key, evaluation_context, FlagType.FLOAT, default_value)
+        return resolve(snapshot, flag_key, evaluation_context, _FLOAT, default_value)
 
     def resolve_object_details(
         self,
@@ -212,7 +220,7 @@ class FlagProvider(AbstractProvider):
     ) -> FlagResolutionDetails[ObjectValue]:
         """Resolve an object flag (a JSON object or array); the value is a copy."""
         snapshot = self._follower.snapshot
-        return resolve(snapshot, flag_key, evaluation_context, FlagType.OBJECT, default_value)
+        return resolve(snapshot, flag_key, evaluation_context, _OBJECT, default_value)
 
     def resolve_any_details(
         self,
