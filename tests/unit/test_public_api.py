@@ -3,14 +3,15 @@
 from __future__ import annotations
 import __future__
 
+import ast
 import inspect
+import itertools
 import subprocess
 import sys
 import types
 import typing
 
 import pytest
-from sphinx.pycode import ModuleAnalyzer
 
 import openfeature_litestar
 from openfeature_litestar import _cli as cli
@@ -88,10 +89,31 @@ def _attribute_docstring(name: str, value: object) -> str:
             or vars(module).get(name) is not value
         ):
             continue
-        docs = ModuleAnalyzer.for_module(module_name).find_attr_docs()
-        text = "\n".join(docs.get(("", name), [])).strip()
+        text = _docstring_after_assignment(module, name)
         if text:
             return text
+    return ""
+
+
+def _docstring_after_assignment(module: types.ModuleType, name: str) -> str:
+    # The convention Sphinx reads: a string literal right after ``NAME = ...`` or
+    # ``NAME: T = ...`` at module level. Read with ast, so the test needs no Sphinx.
+    source = inspect.getsource(module)
+    body = ast.parse(source).body
+    for statement, following in itertools.pairwise(body):
+        targets = (
+            [statement.target]
+            if isinstance(statement, ast.AnnAssign)
+            else statement.targets
+            if isinstance(statement, ast.Assign)
+            else []
+        )
+        if any(isinstance(target, ast.Name) and target.id == name for target in targets) and (
+            isinstance(following, ast.Expr)
+            and isinstance(following.value, ast.Constant)
+            and isinstance(following.value.value, str)
+        ):
+            return inspect.cleandoc(following.value.value)
     return ""
 
 
