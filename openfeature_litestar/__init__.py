@@ -12,13 +12,20 @@ from __future__ import annotations
 import typing
 
 from ._document import (
+    MAX_DOCUMENT_BYTES,
+    MAX_FLAG_KEY_LENGTH,
+    MAX_FLAGS,
+    MAX_NESTING_DEPTH,
+    DocumentFormat,
     FlagDefinition,
     FlagDocument,
     document_from_data,
     dump_document,
+    is_valid_flag_key,
     load_document,
     parse_document,
 )
+from ._engine import MAX_TARGETING_DEPTH, MAX_TARGETING_NODES, CompiledFlag
 from ._errors import (
     ConfigurationError,
     DocumentError,
@@ -42,6 +49,7 @@ from ._privacy._sanitizer import REDACTED, TOO_DEEP, TRUNCATED, Action, Sanitize
 from ._provider import FlagProvider
 from ._snapshot import Snapshot, SnapshotSource
 from ._stores import (
+    AuditAction,
     AuditEntry,
     FileStore,
     FlagStore,
@@ -61,15 +69,24 @@ __all__ = [
     "DEFAULT_SENSITIVE_PATTERNS",
     "HASH_KEY_ENV",
     "HASH_LENGTH",
+    "MAX_DOCUMENT_BYTES",
+    "MAX_FLAGS",
+    "MAX_FLAG_KEY_LENGTH",
+    "MAX_NESTING_DEPTH",
+    "MAX_TARGETING_DEPTH",
+    "MAX_TARGETING_NODES",
     "MIN_KEY_BYTES",
     "REDACTED",
     "TOO_DEEP",
     "TRUNCATED",
     "Action",
+    "AuditAction",
     "AuditEntry",
     "AuditHook",
+    "CompiledFlag",
     "ConfigurationError",
     "DocumentError",
+    "DocumentFormat",
     "FileStore",
     "FlagDefinition",
     "FlagDocument",
@@ -96,6 +113,7 @@ __all__ = [
     "document_from_data",
     "dump_document",
     "hash_identifier",
+    "is_valid_flag_key",
     "load_document",
     "mask_secrets",
     "mask_url",

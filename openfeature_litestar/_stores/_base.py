@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 __all__ = ["AuditAction", "AuditEntry", "FlagStore", "StoredDocument", "WritableFlagStore"]
 
 AuditAction = Literal["create", "update", "delete"]
+"""What an audited write did to a flag: created it, changed it, or removed it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -72,17 +72,29 @@ AuditSink: TypeAlias = Callable[[Mapping[str, Any]], object]
 
 # The record's keys: OpenFeature's observability appendix, then our own two.
 FLAG_KEY: Final = "feature_flag.key"
+"""The flag's key."""
 VARIANT: Final = "feature_flag.result.variant"
+"""The variant served, when there is one."""
 VALUE: Final = "feature_flag.result.value"
+"""The value served (only with ``include_value=True``)."""
 REASON: Final = "feature_flag.result.reason"
+"""Why the value was served: OpenFeature's reason (``TARGETING_MATCH``, ``DEFAULT``, ...)."""
 ERROR_TYPE: Final = "error.type"
+"""The OpenFeature error code, when the evaluation ended in one."""
 ERROR_MESSAGE: Final = "error.message"
+"""The error's message, with context values cut out."""
 PROVIDER_NAME: Final = "feature_flag.provider.name"
+"""The name of the provider that answered."""
 FLAG_SET_ID: Final = "feature_flag.set.id"
+"""The flag set's id, from the flag's metadata (``flagSetId``)."""
 FLAG_VERSION: Final = "feature_flag.version"
+"""The flag's version, from its metadata (``version``)."""
 CONTEXT_ID: Final = "feature_flag.context.id"
+"""A keyed hash of the targeting key (a pseudonym), never the key itself."""
 FLAG_TYPE: Final = "openfeature_litestar.flag_type"
+"""The type the caller asked for (``boolean``, ``string``, ...); our own field."""
 CONTEXT: Final = "openfeature_litestar.context"
+"""The sanitized context attributes (only with ``include_context=True``); our own field."""
 
 MIN_SCRUBBED_LENGTH: Final = 3
 """Context values shorter than this (as text) are not cut out of error messages.

@@ -26,7 +26,7 @@ This package imports Litestar (the ``[litestar]`` extra); the rest of
 
 from __future__ import annotations
 
-from ._admin import AdminConfig, admin_router
+from ._admin import ActorCallable, AdminConfig, admin_router, default_actor
 from ._auth import bearer_token_guard
 from ._config import OpenFeatureConfig
 from ._context import ContextBuilder
@@ -34,9 +34,21 @@ from ._guards import require_flag, require_variant
 from ._middleware import OpenFeatureMiddleware
 from ._ofrep import OFREPConfig, ofrep_router
 from ._plugin import EvaluationContextDependency, OpenFeatureClientDependency, OpenFeaturePlugin
-from ._server import create_server, serve
+from ._server import (
+    ADMIN_TOKENS_ENV,
+    CORS_ORIGINS_ENV,
+    SANITIZE_ENV,
+    TOKENS_ENV,
+    create_server,
+    serve,
+)
 
 __all__ = [
+    "ADMIN_TOKENS_ENV",
+    "CORS_ORIGINS_ENV",
+    "SANITIZE_ENV",
+    "TOKENS_ENV",
+    "ActorCallable",
     "AdminConfig",
     "ContextBuilder",
     "EvaluationContextDependency",
@@ -48,6 +60,7 @@ __all__ = [
     "admin_router",
     "bearer_token_guard",
     "create_server",
+    "default_actor",
     "ofrep_router",
     "require_flag",
     "require_variant",

@@ -17,7 +17,7 @@ import openfeature_litestar
 from openfeature_litestar import _cli as cli
 from openfeature_litestar import _masking as masking
 from openfeature_litestar import _stores as stores
-from openfeature_litestar import hooks, testing
+from openfeature_litestar import evaluation, hooks, testing, web
 from openfeature_litestar._privacy import _hashing as hashing
 from openfeature_litestar._privacy import _patterns as patterns
 from openfeature_litestar._privacy import _sanitizer as sanitizer
@@ -69,6 +69,16 @@ EXPECTED = {
     "dump_document",
     "load_document",
     "parse_document",
+    "MAX_DOCUMENT_BYTES",
+    "MAX_FLAGS",
+    "MAX_FLAG_KEY_LENGTH",
+    "MAX_NESTING_DEPTH",
+    "MAX_TARGETING_DEPTH",
+    "MAX_TARGETING_NODES",
+    "DocumentFormat",
+    "is_valid_flag_key",
+    "CompiledFlag",
+    "AuditAction",
 }
 
 
@@ -148,7 +158,19 @@ def test_every_public_name_is_documented(name: str) -> None:
 
 @pytest.mark.parametrize(
     "module",
-    [openfeature_litestar, testing, cli, hooks, masking, hashing, patterns, sanitizer, stores],
+    [
+        openfeature_litestar,
+        evaluation,
+        testing,
+        web,
+        cli,
+        hooks,
+        masking,
+        hashing,
+        patterns,
+        sanitizer,
+        stores,
+    ],
     ids=lambda m: m.__name__,
 )
 def test_modules_are_documented(module: types.ModuleType) -> None:
@@ -159,6 +181,8 @@ def test_modules_are_documented(module: types.ModuleType) -> None:
             continue  # a type alias (documented in the API reference); Python 3.10 calls it a class
         if inspect.isclass(value) or inspect.isfunction(value):
             assert _own_docstring(value), f"{name} has no docstring"
+        else:
+            assert _attribute_docstring(name, value), f"{name} has no docstring"
 
 
 def test_importing_the_package_does_not_import_litestar() -> None:
