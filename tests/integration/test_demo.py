@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.integration
 
-DEMO_COMMAND = (sys.executable, "-m", "openfeature_litestar._cli", "demo")
+DEMO_COMMAND = (sys.executable, "-m", "openfeature_litestar", "demo")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 STARTUP_DEADLINE = 60.0
 CHANGE_DEADLINE = 20.0
@@ -74,7 +74,7 @@ class Demo:
 
     def cli(self, *argv: str, cwd: Path) -> subprocess.CompletedProcess[str]:
         return subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
-            [sys.executable, "-m", "openfeature_litestar._cli", *argv, "--store", self.store_url],
+            [sys.executable, "-m", "openfeature_litestar", *argv, "--store", self.store_url],
             capture_output=True,
             text=True,
             check=False,

@@ -197,6 +197,21 @@ def test_importing_the_package_does_not_import_litestar() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_importing_the_library_does_not_load_the_command_line() -> None:
+    # The CLI is reached only from its entry point: the plugin must not pull in argparse.
+    code = (
+        "import sys, openfeature_litestar, openfeature_litestar.web, openfeature_litestar.hooks\n"
+        "import openfeature_litestar.testing, openfeature_litestar.evaluation\n"
+        "loaded = sorted(m for m in sys.modules if m == 'argparse' or m.startswith("
+        "'openfeature_litestar._cli'))\n"
+        "print(loaded)\n"
+    )
+    result = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
+
+
 def test_importing_the_package_does_not_import_the_store_drivers() -> None:
     code = (
         "import sys, openfeature_litestar\n"

@@ -61,7 +61,7 @@ def start(
     tmp_path: Path, port: int, environment: dict[str, str], *options: str
 ) -> subprocess.Popen[bytes]:
     # The command a user runs: `openfeature-litestar serve`.
-    command = ["-m", "openfeature_litestar._cli", "serve", "--port", str(port), *options]
+    command = ["-m", "openfeature_litestar", "serve", "--port", str(port), *options]
     log = (tmp_path / "server.log").open("wb")
     with log:
         return subprocess.Popen(  # noqa: S603 - our own command line

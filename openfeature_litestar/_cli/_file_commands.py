@@ -1,0 +1,162 @@
+"""The commands on flag files: ``validate`` (every problem listed) and ``evaluate``."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import TYPE_CHECKING, Any, Final, TextIO
+
+from openfeature import api
+from openfeature.client import OpenFeatureClient
+from openfeature.evaluation_context import EvaluationContext
+from openfeature.flag_evaluation import FlagType
+
+from openfeature_litestar._document import FlagDocument, load_document
+from openfeature_litestar._errors import DocumentError
+from openfeature_litestar._provider import FlagProvider
+
+from ._outcomes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, report_error
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable
+
+    from openfeature.flag_evaluation import FlagEvaluationDetails
+
+__all__ = ["TYPE_NAMES", "evaluate", "load", "validate"]
+
+TYPE_NAMES: Final[dict[str, FlagType]] = {
+    "boolean": FlagType.BOOLEAN,
+    "string": FlagType.STRING,
+    "integer": FlagType.INTEGER,
+    "float": FlagType.FLOAT,
+    "object": FlagType.OBJECT,
+}
+"""The ``--type`` choices, as the user spells them, and the flag types they ask for."""
+
+_ZERO: Final[dict[FlagType, Any]] = {
+    FlagType.BOOLEAN: False,
+    FlagType.STRING: "",
+    FlagType.INTEGER: 0,
+    FlagType.FLOAT: 0.0,
+    FlagType.OBJECT: {},
+}
+_DETAILS: Final[dict[FlagType, Callable[..., FlagEvaluationDetails[Any]]]] = {
+    FlagType.BOOLEAN: OpenFeatureClient.get_boolean_details,
+    FlagType.STRING: OpenFeatureClient.get_string_details,
+    FlagType.INTEGER: OpenFeatureClient.get_integer_details,
+    FlagType.FLOAT: OpenFeatureClient.get_float_details,
+    FlagType.OBJECT: OpenFeatureClient.get_object_details,
+}
+_TYPE_NAME: Final = {flag_type: name for name, flag_type in TYPE_NAMES.items()}
+
+
+def load(path: str, *, strict: bool) -> FlagDocument:
+    """Read and check the document at ``path``; an unreadable file is a usage error.
+
+    Raises:
+        DocumentError: The document is invalid.
+        UsageError: The file cannot be read.
+    """
+    try:
+        return load_document(path, strict=strict)
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+
+
+def _validate_one(path: str, out: TextIO, *, strict: bool) -> int:
+    try:
+        document = load(path, strict=strict)
+    except DocumentError as exc:
+        print(exc, file=out)
+        return EXIT_FAILED
+    except UsageError as exc:  # report it and go on with the other files
+        report_error(str(exc))
+        return EXIT_USAGE
+    print(f"{path}: valid ({len(document.flags)} flags)", file=out)
+    return EXIT_OK
+
+
+def validate(args: argparse.Namespace, out: TextIO) -> int:
+    """``validate FILE...``: check every file; the status is the worst one's."""
+    # usage 2 > invalid 1 > ok 0
+    return max(_validate_one(path, out, strict=not args.lenient) for path in args.files)
+
+
+def _context(text: str) -> EvaluationContext:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"--context is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise UsageError("--context must be a JSON object")
+    targeting_key = data.pop("targetingKey", None)
+    if targeting_key is not None and not isinstance(targeting_key, str):
+        raise UsageError("--context: targetingKey must be a string")
+    return EvaluationContext(targeting_key=targeting_key, attributes=data)
+
+
+def _infer_type(document: FlagDocument, flag: str) -> FlagType:
+    definition = document.flags.get(flag)
+    if definition is None:
+        return FlagType.STRING  # the answer will be FLAG_NOT_FOUND whatever the type
+    values = list(definition.variants.values())
+    if all(isinstance(value, bool) for value in values):
+        return FlagType.BOOLEAN
+    if all(isinstance(value, int) and not isinstance(value, bool) for value in values):
+        return FlagType.INTEGER
+    if all(isinstance(value, (int, float)) for value in values):
+        return FlagType.FLOAT
+    if all(isinstance(value, str) for value in values):
+        return FlagType.STRING
+    return FlagType.OBJECT
+
+
+def _default(text: str | None, flag_type: FlagType) -> Any:
+    if text is None:
+        return _ZERO[flag_type]
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"--default is not valid JSON: {exc}") from None
+
+
+def evaluate(args: argparse.Namespace, out: TextIO) -> int:
+    """``evaluate FILE FLAG``: evaluate through an OpenFeature client, as an app would."""
+    context = _context(args.context)
+    document = load(args.file, strict=not args.lenient)
+    flag_type = TYPE_NAMES[args.flag_type] if args.flag_type else _infer_type(document, args.flag)
+    default = _default(args.default, flag_type)
+    domain = f"openfeature-litestar-cli-{uuid.uuid4()}"
+    provider = FlagProvider(document)
+    api.set_provider_and_wait(provider, domain=domain)
+    try:
+        details = _DETAILS[flag_type](api.get_client(domain), args.flag, default, context)
+    finally:
+        provider.shutdown()
+    _print_details(details, _TYPE_NAME[flag_type], out, as_json=args.json)
+    return EXIT_FAILED if details.error_code is not None else EXIT_OK
+
+
+def _print_details(
+    details: FlagEvaluationDetails[Any], type_name: str, out: TextIO, *, as_json: bool
+) -> None:
+    error = details.error_code.value if details.error_code is not None else None
+    fields = {
+        "flag": details.flag_key,
+        "type": type_name,
+        "value": details.value,
+        "variant": details.variant,
+        "reason": details.reason,
+        "error": error,
+        "message": details.error_message,
+        "metadata": dict(details.flag_metadata),
+    }
+    if as_json:
+        print(json.dumps(fields, ensure_ascii=False), file=out)
+        return
+    for name, value in fields.items():
+        if value is None or (name == "metadata" and not value):
+            continue
+        shown = json.dumps(value, ensure_ascii=False) if name in {"value", "metadata"} else value
+        print(f"{name + ':':9} {shown}", file=out)

@@ -1,0 +1,71 @@
+"""The command line's entry point: parse, run the command chosen, map errors to exit statuses."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING, Final, TextIO
+
+from openfeature_litestar._errors import (
+    ConfigurationError,
+    DocumentError,
+    FlagNotFound,
+    MissingDependencyError,
+    RevisionConflict,
+    StoreError,
+)
+from openfeature_litestar._stores._url import resolve_store_url
+
+from . import _file_commands, _server_commands, _store_commands
+from ._arguments import default_actor
+from ._outcomes import EXIT_FAILED, EXIT_USAGE, RefusedError, UsageError, report_error
+from ._parser import STORE_COMMANDS, build_parser
+
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Callable, Sequence
+
+__all__ = ["main"]
+
+_COMMANDS: Final[dict[str, Callable[[argparse.Namespace, TextIO], int]]] = {
+    "validate": _file_commands.validate,
+    "evaluate": _file_commands.evaluate,
+    "import": _store_commands.import_document,
+    "export": _store_commands.export,
+    "set-variant": _store_commands.set_variant,
+    "enable": _store_commands.set_state,
+    "disable": _store_commands.set_state,
+    "audit": _store_commands.audit,
+    "demo": _server_commands.demo,
+    "serve": _server_commands.serve,
+}
+_STORE_URL_COMMANDS: Final = STORE_COMMANDS | {"demo", "serve"}
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status.
+
+    Args:
+        argv: The arguments, without the program name.
+        out: Where to print (default: standard output). Errors go to standard error.
+
+    Returns:
+        The exit status: 0 on success, 1 for an invalid document or a refused write, 2
+        for a usage error or an unreachable store.
+    """
+    stream = out if out is not None else sys.stdout
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command in _STORE_URL_COMMANDS:
+            args.store = resolve_store_url(args.store)
+        if getattr(args, "actor", "unset") is None:
+            args.actor = default_actor()
+        return _COMMANDS[args.command](args, stream)
+    except DocumentError as exc:
+        sys.stderr.write(f"{exc}\n")
+        return EXIT_FAILED
+    except (FlagNotFound, RevisionConflict, RefusedError) as exc:
+        report_error(str(exc))
+        return EXIT_FAILED
+    except (StoreError, ConfigurationError, MissingDependencyError, UsageError) as exc:
+        report_error(str(exc))
+        return EXIT_USAGE

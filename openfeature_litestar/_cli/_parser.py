@@ -1,0 +1,184 @@
+"""The command line's grammar: every command, its arguments, options and help."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from openfeature_litestar._stores._url import DEFAULT_STORE_URL, STORE_URL_ENV
+
+from . import _arguments
+from ._file_commands import TYPE_NAMES
+
+__all__ = ["STORE_COMMANDS", "build_parser"]
+
+STORE_COMMANDS = frozenset({"import", "export", "set-variant", "enable", "disable", "audit"})
+"""The commands that read or write a store named by ``--store``."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser for ``openfeature-litestar``; ``command`` names the command chosen."""
+    parser = argparse.ArgumentParser(
+        prog="openfeature-litestar",
+        description="Validate and evaluate flagd-format flag documents; manage flag stores.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_file_commands(commands)
+    _add_store_commands(commands)
+    _add_server_commands(commands)
+    return parser
+
+
+def _add_file_commands(commands: Any) -> None:
+    validate = commands.add_parser("validate", help="check flag documents; list every problem")
+    validate.add_argument("files", nargs="+", metavar="FILE", help="JSON or YAML flag documents")
+    validate.add_argument("--lenient", action="store_true", help="accept what flagd accepts")
+
+    evaluate = commands.add_parser("evaluate", help="evaluate one flag the way an app would")
+    evaluate.add_argument("file", metavar="FILE", help="a JSON or YAML flag document")
+    evaluate.add_argument("flag", metavar="FLAG", help="the flag key")
+    evaluate.add_argument(
+        "--context",
+        default="{}",
+        metavar="JSON",
+        help="the evaluation context as a JSON object, with targetingKey for the targeting key",
+    )
+    evaluate.add_argument(
+        "--type",
+        choices=list(TYPE_NAMES),
+        dest="flag_type",
+        help="the flag type to ask for (default: from the flag's variants)",
+    )
+    evaluate.add_argument("--default", metavar="JSON", help="the default value, as JSON")
+    evaluate.add_argument("--json", action="store_true", help="print the result as JSON")
+    evaluate.add_argument("--lenient", action="store_true", help="load as flagd would")
+
+
+def _store_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--store",
+        metavar="URL",
+        help=f"the store's URL (default: ${STORE_URL_ENV}, else {DEFAULT_STORE_URL})",
+    )
+    options.add_argument(
+        "--namespace",
+        type=_arguments.namespace,
+        metavar="NAME",
+        help="the namespace (environment) in the store (default: the URL's, else 'default')",
+    )
+    return options
+
+
+def _write_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--actor",
+        type=_arguments.actor,
+        default=None,
+        help="who makes the change, for the audit trail (default: your user name)",
+    )
+    options.add_argument(
+        "--expected-revision",
+        type=_arguments.revision,
+        metavar="N",
+        help="write only if the namespace is still at revision N (else exit 1, nothing written)",
+    )
+    return options
+
+
+def _add_store_commands(commands: Any) -> None:
+    store, write = _store_options(), _write_options()
+    imported = commands.add_parser(
+        "import",
+        parents=[store, write],
+        help="replace the namespace's flags with a document (validated, audited)",
+    )
+    imported.add_argument("file", metavar="FILE", help="a JSON or YAML flag document")
+
+    exported = commands.add_parser("export", parents=[store], help="print the namespace's document")
+    exported.add_argument(
+        "--format",
+        choices=["json", "yaml"],
+        default="json",
+        dest="output_format",
+        help="the output format (default: json)",
+    )
+
+    set_variant = commands.add_parser(
+        "set-variant",
+        parents=[store, write],
+        help="set a flag's default variant (flip a flag)",
+    )
+    set_variant.add_argument("flag", metavar="FLAG", help="the flag key")
+    set_variant.add_argument("variant", metavar="VARIANT", help="one of the flag's variants")
+    set_variant.add_argument(
+        "--drop-targeting",
+        action="store_true",
+        help="also remove the flag's targeting, so that everyone gets VARIANT",
+    )
+
+    for name, state in (("enable", "ENABLED"), ("disable", "DISABLED")):
+        command = commands.add_parser(
+            name, parents=[store, write], help=f"set a flag's state to {state}"
+        )
+        command.add_argument("flag", metavar="FLAG", help="the flag key")
+        command.set_defaults(state=state)
+
+    audit = commands.add_parser(
+        "audit", parents=[store], help="show the namespace's audit trail, newest first"
+    )
+    audit.add_argument("--flag", metavar="FLAG", help="only the changes of this flag")
+    audit.add_argument(
+        "--limit",
+        type=_arguments.limit,
+        default=20,
+        metavar="N",
+        help="at most N entries (default 20)",
+    )
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def _add_server_commands(commands: Any) -> None:
+    demo = commands.add_parser(
+        "demo",
+        parents=[_store_options()],
+        help="run the example Litestar app (examples/app.py) under uvicorn",
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    demo.add_argument("--port", type=_arguments.port, default=8000, help="the port (default 8000)")
+    serve = commands.add_parser(
+        "serve",
+        parents=[_store_options()],
+        help="serve a store's flags over OFREP (and the admin API) as a standalone server",
+        description=(
+            "Serve one namespace of a store over OFREP at /ofrep/v1 and, with admin tokens, "
+            "the admin API at /admin/v1. Bearer tokens come from the environment: "
+            "OPENFEATURE_LITESTAR_TOKENS (OFREP) and OPENFEATURE_LITESTAR_ADMIN_TOKENS "
+            "(admin), comma-separated."
+        ),
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    serve.add_argument("--port", type=_arguments.port, default=8013, help="the port (default 8013)")
+    serve.add_argument(
+        "--public",
+        action="store_true",
+        help="serve OFREP without tokens (anyone who reaches the server reads every flag)",
+    )
+    serve.add_argument(
+        "--no-sanitize",
+        dest="sanitize",
+        action="store_false",
+        default=None,
+        help="evaluate OFREP contexts as sent, as flagd does (default: redact e-mail "
+        "addresses and similar data first; or OPENFEATURE_LITESTAR_SANITIZE=0)",
+    )
+    serve.add_argument(
+        "--cors-origin",
+        dest="cors_origins",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a browser origin (https://app.example.com) allowed to call OFREP; repeat for "
+        "more (or OPENFEATURE_LITESTAR_CORS_ORIGINS, comma-separated)",
+    )

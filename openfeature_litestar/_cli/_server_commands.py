@@ -1,0 +1,92 @@
+"""The commands that run a server until stopped: ``demo`` (the example app) and ``serve``."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, TextIO
+
+from openfeature_litestar._masking import mask_url
+from openfeature_litestar._stores._url import STORE_URL_ENV
+
+from ._outcomes import EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    import argparse
+    from types import ModuleType
+
+__all__ = ["demo", "serve"]
+
+# The demo app ships with the source repository (examples/ is not in the wheel).
+_DEMO_APP: Final = Path(__file__).resolve().parents[2] / "examples" / "app.py"
+
+
+def _demo_module() -> ModuleType:
+    """Import ``examples/app.py`` from the source tree this package runs from."""
+    if not _DEMO_APP.is_file():
+        raise UsageError(
+            "the demo app (examples/app.py) ships with the source repository, not with the "
+            "installed package: run the demo from a clone of the repository"
+        )
+    spec = importlib.util.spec_from_file_location("examples.app", _DEMO_APP)
+    if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has one
+        raise UsageError(f"cannot load {_DEMO_APP.name}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def demo(args: argparse.Namespace, out: TextIO) -> int:
+    """``demo``: run the example Litestar app under uvicorn on the store ``--store`` names."""
+    try:
+        import uvicorn  # noqa: PLC0415 - only the demo needs a server
+    except ImportError:
+        raise UsageError("the demo runs under uvicorn: install it (pip install uvicorn)") from None
+    # The module builds a default application when imported (for `litestar run`); with
+    # the store in the environment, that one uses the same store as the demo's.
+    os.environ[STORE_URL_ENV] = args.store
+    module = _demo_module()
+    app = module.create_app(args.store, namespace=args.namespace)
+    base = f"http://{_url_host(args.host)}:{args.port}"
+    options = module.cli_options(args.store, args.namespace)
+    print(
+        f"openfeature-litestar demo: flags from {mask_url(args.store)}\n"
+        f"  open  {base}/?user=alice&plan=pro&country=DE  (and {base}/api/flags)\n"
+        f"  flip  uv run openfeature-litestar disable checkout-rollout{options}",
+        file=out,
+        flush=True,
+    )
+    try:
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+    except SystemExit as exc:  # uvicorn exits when it cannot bind or start the app
+        if exc.code not in (None, 0):
+            raise UsageError("the demo could not start (see the messages above)") from None
+    return EXIT_OK
+
+
+def serve(args: argparse.Namespace, out: TextIO) -> int:
+    """``serve``: the standalone OFREP (and admin API) server on one namespace of a store."""
+    from openfeature_litestar.web._server import serve as run_server  # noqa: PLC0415 - only this command needs Litestar
+
+    print(f"openfeature-litestar serve: flags from {mask_url(args.store)}", file=out, flush=True)
+    try:
+        run_server(
+            host=args.host,
+            port=args.port,
+            store=args.store,
+            namespace=args.namespace,
+            public=args.public,
+            sanitize=args.sanitize,
+            cors_origins=args.cors_origins,
+        )
+    except SystemExit as exc:  # uvicorn exits when it cannot bind or start the app
+        if exc.code not in (None, 0):
+            raise UsageError("the server could not start (see the messages above)") from None
+    return EXIT_OK
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host

@@ -1,0 +1,62 @@
+"""The server commands, without starting a server: demo and serve."""
+
+from __future__ import annotations
+
+import io
+from typing import TYPE_CHECKING
+
+from openfeature_litestar._cli import _server_commands, main
+from openfeature_litestar._cli._parser import build_parser
+from openfeature_litestar._stores._url import STORE_URL_ENV
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    import pytest
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    status = main(list(argv), out=out)
+    return status, out.getvalue()
+
+
+def test_the_demo_needs_the_source_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(_server_commands, "_DEMO_APP", tmp_path / "examples" / "app.py")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
+    monkeypatch.setenv(STORE_URL_ENV, url)  # the demo sets it; restored afterwards
+    assert run("demo", "--store", url) == (2, "")
+    assert "ships with the source repository" in capsys.readouterr().err
+
+
+# -- serve ----------------------------------------------------------------------------------
+
+
+def test_serve_options() -> None:
+    parser = build_parser()  # the options, without starting a server
+    defaults = parser.parse_args(["serve"])
+    assert (defaults.sanitize, defaults.cors_origins) == (None, [])  # None: the environment
+    args = parser.parse_args(
+        [
+            "serve",
+            "--no-sanitize",
+            "--cors-origin",
+            "https://app.example.com",
+            "--cors-origin",
+            "https://admin.example.com",
+        ]
+    )
+    assert args.sanitize is False
+    assert args.cors_origins == ["https://app.example.com", "https://admin.example.com"]
+
+
+def test_serve_refuses_a_sanitize_setting_that_is_not_a_boolean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("OPENFEATURE_LITESTAR_TOKENS", "read-token")
+    monkeypatch.setenv("OPENFEATURE_LITESTAR_SANITIZE", "maybe")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
+    assert run("serve", "--store", url, "--port", "1")[0] == 2
+    assert "OPENFEATURE_LITESTAR_SANITIZE must be 1 or 0" in capsys.readouterr().err
