@@ -1,0 +1,192 @@
+"""The flag document model: Pydantic models of flagd's format, validated and compiled whole."""
+
+from __future__ import annotations
+
+# Mapping and CompiledFlag at run time: Pydantic and typing.get_type_hints(FlagDocument)
+# resolve the annotation of FlagDocument._compiled.
+from collections.abc import Mapping  # noqa: TC003
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
+
+from openfeature_litestar._engine import CompiledFlag  # noqa: TC001
+from openfeature_litestar._errors import DocumentError
+
+from ._collector import collector_paused
+from ._compile import compile_flags
+from ._daemon_format import flags_array_to_map
+from ._limits import MAX_FLAG_KEY_LENGTH, MAX_FLAGS, is_valid_flag_key, nesting_problems
+from ._reporting import problems_from, raw_targeting_problems
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["FlagDefinition", "FlagDocument"]
+
+MetadataValue: TypeAlias = StrictBool | StrictInt | StrictFloat | StrictStr
+VariantValue: TypeAlias = StrictBool | StrictInt | StrictFloat | StrictStr | dict[str, Any]
+
+
+def _variant_kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "object"
+
+
+class FlagDefinition(BaseModel):
+    """One flag as written in the document (flagd's ``anyFlag``).
+
+    Attributes:
+        state: ``ENABLED``, or ``DISABLED`` to serve every caller their default.
+        variants: Variant name to value; every value of one type (boolean, string,
+            number, or object).
+        default_variant: The variant served when targeting picks none (``defaultVariant``);
+            ``None`` (or absent) means the caller's default.
+        targeting: The JSON Logic rule that picks a variant, or ``None``.
+        metadata: The flag's metadata: string keys, boolean/string/number values.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
+
+    state: Literal["ENABLED", "DISABLED"]
+    variants: dict[str, VariantValue] = Field(min_length=1)
+    default_variant: StrictStr | None = Field(default=None, alias="defaultVariant")
+    targeting: dict[str, Any] | None = None
+    metadata: dict[str, MetadataValue] = Field(default_factory=dict)
+
+    @field_validator("variants")
+    @classmethod
+    def _one_variant_type(cls, variants: dict[str, VariantValue]) -> dict[str, VariantValue]:
+        kinds = {_variant_kind(value) for value in variants.values()}
+        if len(kinds) > 1:
+            listed = ", ".join(sorted(kinds))
+            raise ValueError(f"variants must all be of one type, found {listed}")
+        return variants
+
+
+class FlagDocument(BaseModel):
+    """A whole flag document: flags, reusable ``$evaluators`` and flag-set metadata.
+
+    Build one with :func:`load_document`, :func:`parse_document` or
+    :func:`document_from_data`; they validate and compile it. The model is immutable.
+
+    Attributes:
+        schema_uri: The ``$schema`` the document declares, if any.
+        flags: Flag key to definition, in document order.
+        evaluators: Reusable targeting rules (``$evaluators``), referenced with ``$ref``.
+        metadata: Flag-set metadata such as ``flagSetId`` and ``version``; every flag's
+            metadata is laid over it when the flag is evaluated.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False
+    )
+
+    schema_uri: StrictStr | None = Field(default=None, alias="$schema")
+    flags: dict[str, FlagDefinition]
+    evaluators: dict[str, Any] = Field(default_factory=dict, alias="$evaluators")
+    metadata: dict[str, MetadataValue] = Field(default_factory=dict)
+
+    _compiled: Mapping[str, CompiledFlag] | None = PrivateAttr(default=None)
+
+    @field_validator("flags")
+    @classmethod
+    def _limits_and_keys(cls, flags: dict[str, FlagDefinition]) -> dict[str, FlagDefinition]:
+        if len(flags) > MAX_FLAGS:
+            raise ValueError(f"a document holds at most {MAX_FLAGS} flags, this one {len(flags)}")
+        bad = [key for key in flags if not is_valid_flag_key(key)]
+        if bad:
+            raise ValueError(
+                f"invalid flag keys {bad!r}: a key is 1-{MAX_FLAG_KEY_LENGTH} printable "
+                "characters without leading or trailing whitespace"
+            )
+        return flags
+
+    def compiled_flags(self) -> Mapping[str, CompiledFlag]:
+        """The flags compiled for evaluation, keyed by flag key.
+
+        Documents from the loading functions are compiled as they load; a document built
+        another way is compiled (strictly) on the first call.
+
+        Raises:
+            DocumentError: The document was not loaded and does not compile strictly.
+        """
+        if self._compiled is None:
+            self._compiled = compile_flags(self, strict=True)
+        return self._compiled
+
+    def dump(self) -> dict[str, Any]:
+        """The document as plain JSON data, with flagd's field names.
+
+        Fields the source left out stay out, so load → dump → load gives the same document.
+        """
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+    def with_flags(self, flags: Mapping[str, FlagDefinition | Mapping[str, Any]]) -> Self:
+        """A copy of this document with ``flags`` replacing its flags, validated afresh.
+
+        Raises:
+            DocumentError: The result is not a valid document.
+        """
+        data = self.dump()
+        data["flags"] = {
+            key: flag.model_dump(mode="json", by_alias=True, exclude_unset=True)
+            if isinstance(flag, FlagDefinition)
+            else dict(flag)
+            for key, flag in flags.items()
+        }
+        return self._from_data(data, strict=True, source=None)
+
+    @classmethod
+    def _from_data(cls, data: Mapping[str, Any], *, strict: bool, source: str | None) -> Self:
+        with collector_paused():
+            return cls._validate_and_compile(data, strict=strict, source=source)
+
+    @classmethod
+    def _validate_and_compile(
+        cls, data: Mapping[str, Any], *, strict: bool, source: str | None
+    ) -> Self:
+        problems = nesting_problems(data)
+        if problems:
+            raise DocumentError(problems, source=source)
+        data, problems = flags_array_to_map(data)
+        if problems:
+            raise DocumentError(problems, source=source)
+        try:
+            document = cls.model_validate(data)
+        except ValidationError as exc:
+            # Report targeting problems too, so one round of fixes is enough (only when
+            # strict: lenient loading tolerates them, as flagd does).
+            targeting = raw_targeting_problems(data) if strict else []
+            problems = [*problems_from(exc), *targeting]
+            raise DocumentError(problems, source=source) from None
+        try:
+            document._compiled = compile_flags(document, strict=strict)  # noqa: SLF001 - own class
+        except DocumentError as exc:
+            raise DocumentError(exc.problems, source=source) from None
+        return document
+
+    def __eq__(self, other: object) -> bool:
+        """Documents are equal when their content is (compiled rules never compare equal)."""
+        if not isinstance(other, FlagDocument):
+            return NotImplemented
+        return self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # mutable dict fields: not hashable

@@ -1,0 +1,140 @@
+"""Reading flag documents: from a JSON or YAML file, from text, or from parsed data.
+
+Two loading modes:
+
+* ``strict=True`` (the default) rejects anything that could not work as written: unknown
+  operators, a ``$ref`` to a missing evaluator, a ``defaultVariant`` that names no
+  variant, operator arguments that flagd would quietly evaluate to ``null``.
+* ``strict=False`` is flagd's behaviour: the structure must still be valid, but a flag
+  whose targeting cannot be compiled is kept and evaluates to ``PARSE_ERROR`` (with the
+  caller's default), and questionable operator arguments evaluate to ``null``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
+
+import yaml
+
+from openfeature_litestar._errors import DocumentError, Problem
+
+from ._limits import MAX_DOCUMENT_BYTES
+from ._model import FlagDocument
+from ._yaml import DocumentYamlLoader
+
+if TYPE_CHECKING:
+    import os
+
+__all__ = ["DocumentFormat", "document_from_data", "load_document", "parse_document"]
+
+DocumentFormat: TypeAlias = Literal["auto", "json", "yaml"]
+"""The text formats a document is read in; ``"auto"`` reads JSON when the text starts with ``{``."""
+
+
+def _reject_duplicate_json_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _parse_text(text: str, document_format: Literal["json", "yaml"]) -> Any:
+    if document_format == "json":
+        return json.loads(
+            text, object_pairs_hook=_reject_duplicate_json_keys, parse_constant=_reject_constant
+        )
+    return yaml.load(text, Loader=DocumentYamlLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def parse_document(
+    text: str | bytes,
+    *,
+    format: DocumentFormat = "auto",  # noqa: A002 - the natural name for a format option
+    strict: bool = True,
+    source: str | None = None,
+) -> FlagDocument:
+    """Parse and validate a flag document from JSON or YAML text.
+
+    Args:
+        text: The document; bytes are decoded as UTF-8.
+        format: ``"json"``, ``"yaml"`` or ``"auto"`` (JSON when the text starts with
+            ``{``, else YAML, which also reads JSON).
+        strict: Reject targeting that cannot work as written (see the module docs);
+            ``False`` behaves like flagd.
+        source: A name for the text in error messages, such as a file name.
+
+    Returns:
+        The validated, compiled document.
+
+    Raises:
+        DocumentError: The text is too large, is not valid JSON/YAML, or is not a valid
+            flag document; ``problems`` lists every problem with its path.
+    """
+    size = len(text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text)
+    if size > MAX_DOCUMENT_BYTES:
+        problem = Problem("", f"the document is {size} bytes; at most {MAX_DOCUMENT_BYTES}")
+        raise DocumentError([problem], source=source)
+    try:
+        decoded = text.decode("utf-8") if isinstance(text, bytes) else text
+    except UnicodeDecodeError as exc:
+        raise DocumentError([Problem("", f"not UTF-8 text: {exc}")], source=source) from None
+    chosen: Literal["json", "yaml"] = (
+        format if format != "auto" else "json" if decoded.lstrip().startswith("{") else "yaml"
+    )
+    try:
+        data = _parse_text(decoded, chosen)
+    except RecursionError:
+        problem = Problem("", f"the {chosen.upper()} text is nested too deeply")
+        raise DocumentError([problem], source=source) from None
+    except (ValueError, yaml.YAMLError) as exc:
+        problem = Problem("", f"not valid {chosen.upper()}: {exc}")
+        raise DocumentError([problem], source=source) from None
+    return document_from_data(data, strict=strict, source=source)
+
+
+def document_from_data(
+    data: Mapping[str, Any], *, strict: bool = True, source: str | None = None
+) -> FlagDocument:
+    """Validate and compile a flag document given as parsed JSON data.
+
+    Args:
+        data: The document as a mapping (``{"flags": {...}}``).
+        strict: See :func:`parse_document`.
+        source: A name for the data in error messages.
+
+    Raises:
+        DocumentError: The data is not a valid flag document.
+    """
+    value: object = data  # callers without type checking may pass anything
+    if not isinstance(value, Mapping):
+        kind = type(value).__name__
+        raise DocumentError([Problem("", f"a document is an object, not {kind}")], source=source)
+    return FlagDocument._from_data(data, strict=strict, source=source)  # noqa: SLF001
+
+
+def load_document(path: str | os.PathLike[str], *, strict: bool = True) -> FlagDocument:
+    """Read, validate and compile a flag document from a JSON or YAML file.
+
+    The format follows the file's suffix (``.json``; ``.yaml``/``.yml``), else the content.
+
+    Raises:
+        DocumentError: The file is not a valid flag document.
+        OSError: The file cannot be read.
+    """
+    file = Path(path)
+    suffix = file.suffix.lower()
+    document_format: DocumentFormat = (
+        "json" if suffix == ".json" else "yaml" if suffix in {".yaml", ".yml"} else "auto"
+    )
+    with file.open("rb") as stream:
+        text = stream.read(MAX_DOCUMENT_BYTES + 1)
+    return parse_document(text, format=document_format, strict=strict, source=str(file))
