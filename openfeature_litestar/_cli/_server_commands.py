@@ -60,7 +60,8 @@ def demo(args: argparse.Namespace, out: TextIO) -> int:
         flush=True,
     )
     try:
-        uvicorn.run(app, host=args.host, port=args.port, log_level="info")
+        # proxy_headers off, as in serve: the client address is the real peer's.
+        uvicorn.run(app, host=args.host, port=args.port, log_level="info", proxy_headers=False)
     except SystemExit as exc:  # uvicorn exits when it cannot bind or start the app
         if exc.code not in (None, 0):
             raise UsageError("the demo could not start (see the messages above)") from None

@@ -4,12 +4,14 @@ The builder adds only what the developer lists. The targeting key comes from the
 authenticated user (``scope["user"]``, set by an authentication middleware); the client
 can choose it only when the developer opts in with ``client_targeting_key_header``. The
 client address comes from the direct peer, and from ``X-Forwarded-For`` only when the
-peer is a configured trusted proxy.
+peer is a configured trusted proxy; an address the server itself took from that header
+(uvicorn's ``proxy_headers``) is detected and treated as unknown.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
@@ -35,6 +37,34 @@ bucketing hash or the logs work on megabytes of its own text.
 """
 
 _FORWARDED_FOR = "x-forwarded-for"
+
+logger = logging.getLogger("openfeature_litestar.web")
+
+
+_rewrite_warned = False
+
+
+def _listed(peer: IPAddress, hops: list[str]) -> bool:
+    """Whether the peer's address is one of the ``X-Forwarded-For`` hops.
+
+    A direct peer does not list itself in the header it sends; a server that rewrites
+    ``scope["client"]`` from the header (uvicorn's default ``proxy_headers`` for a peer
+    in its ``forwarded_allow_ips``) always makes the peer one of the hops. So a listed
+    untrusted peer means the address came from the client's own header.
+    """
+    return any(_parse_address(hop) == peer for hop in hops)
+
+
+def _warn_rewritten_once() -> None:
+    global _rewrite_warned  # noqa: PLW0603 - one warning per process, not per request
+    if _rewrite_warned:
+        return
+    _rewrite_warned = True
+    logger.warning(
+        "the server set the client address from X-Forwarded-For (uvicorn's proxy_headers); "
+        "the address is treated as unknown: start the server with proxy headers off "
+        "(uvicorn --no-proxy-headers) and list the proxies in trusted_proxies"
+    )
 
 
 def _network(entry: str) -> IPNetwork:
@@ -186,22 +216,24 @@ class ContextBuilder:
 
         Returns:
             The address as text, or ``None`` when it is unknown (no peer, as on a Unix
-            socket, or an ``X-Forwarded-For`` hop that is not an IP address).
+            socket, an ``X-Forwarded-For`` hop that is not an IP address, or a peer
+            address the server itself took from the header: logged once).
         """
         client = connection.scope.get("client")
         if not client:
             return None
         peer_text = str(client[0])
-        if not self._networks:
-            return peer_text
         peer = _parse_address(peer_text)
-        if peer is None or not self._is_trusted(peer):
-            return peer_text
         hops = [
             hop
             for value in connection.headers.getall(_FORWARDED_FOR, [])
             for hop in value.split(",")
         ]
+        if peer is not None and hops and not self._is_trusted(peer) and _listed(peer, hops):
+            _warn_rewritten_once()
+            return None
+        if not self._networks or peer is None or not self._is_trusted(peer):
+            return peer_text
         for hop in reversed(hops):
             address = _parse_address(hop)
             if address is None:

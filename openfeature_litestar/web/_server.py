@@ -280,4 +280,6 @@ def serve(host: str = "127.0.0.1", port: int = 8013, **create_server_kwargs: Any
     except ImportError:
         raise MissingDependencyError("uvicorn", "server") from None
     app = create_server(**create_server_kwargs)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    # proxy_headers off: uvicorn would otherwise rewrite the client address from
+    # X-Forwarded-For for local peers, which the context builder must not trust.
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)

@@ -186,3 +186,17 @@ def test_every_response_reflects_its_own_user(
     assert "Application shutdown complete" in output
     assert "Traceback" not in output
     assert "ERROR" not in output
+
+
+def test_uvicorn_defaults_do_not_let_a_client_choose_its_address(
+    server: tuple[int, subprocess.Popen[bytes], Path],
+) -> None:
+    # uvicorn starts with proxy_headers on and trusts 127.0.0.1, so it rewrites
+    # scope["client"] from X-Forwarded-For before the plugin runs: the builder must
+    # notice, since no trusted_proxies were configured.
+    port, _, log = server
+    base = f"http://127.0.0.1:{port}"
+    assert httpx.get(f"{base}/ip", timeout=DEADLINE).json() == {"ip": "127.0.0.1"}
+    spoofed = httpx.get(f"{base}/ip", headers={"X-Forwarded-For": "203.0.113.66"}, timeout=DEADLINE)
+    assert spoofed.json() == {"ip": None}
+    assert "uvicorn --no-proxy-headers" in log.read_text()

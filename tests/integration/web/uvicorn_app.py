@@ -18,6 +18,7 @@ from litestar.middleware import ASGIMiddleware
 from openfeature import api
 
 from openfeature_litestar.web import (
+    ContextBuilder,
     OpenFeatureClientDependency,
     OpenFeatureConfig,
     OpenFeaturePlugin,
@@ -77,8 +78,21 @@ def evaluate_sync(
     return answer
 
 
+@get("/ip", sync_to_thread=False)
+def client_ip() -> dict[str, Any]:
+    """The client address the context builder put into the request's context."""
+    return {"ip": api.get_transaction_context().attributes.get("ip")}
+
+
 app = Litestar(
-    [health, evaluate_async, evaluate_sync],
+    [health, evaluate_async, evaluate_sync, client_ip],
     middleware=[HeaderAuth()],
-    plugins=[OpenFeaturePlugin(OpenFeatureConfig(store=f"file:{os.environ['FLAGS_FILE']}"))],
+    plugins=[
+        OpenFeaturePlugin(
+            OpenFeatureConfig(
+                store=f"file:{os.environ['FLAGS_FILE']}",
+                context_builder=ContextBuilder(client_host="ip"),
+            )
+        )
+    ],
 )

@@ -12,6 +12,7 @@ from litestar.testing import TestClient
 from openfeature import api
 
 from openfeature_litestar.web import ContextBuilder
+from openfeature_litestar.web import _context as context_module
 from openfeature_litestar.web._context import MAX_CLIENT_TARGETING_KEY_LENGTH
 
 
@@ -136,6 +137,22 @@ def test_a_spoofed_x_forwarded_for_from_an_untrusted_peer_is_ignored() -> None:
     assert address(plain, "198.51.100.7", "203.0.113.1") == "198.51.100.7"
     behind = ContextBuilder(client_host="ip", trusted_proxies=["10.0.0.1"])
     assert address(behind, "198.51.100.7", "203.0.113.1") == "198.51.100.7"
+
+
+def test_an_address_the_server_took_from_x_forwarded_for_is_unknown(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(context_module, "_rewrite_warned", False)  # warned once per process
+    # uvicorn's proxy_headers (on by default for local peers) sets scope["client"] from
+    # the header: the peer is then one of the hops, which a real peer never is.
+    plain = ContextBuilder(client_host="ip")
+    assert address(plain, "203.0.113.1", "203.0.113.1") is None
+    assert address(plain, "203.0.113.9", "198.51.100.1, 203.0.113.9:5000") is None
+    behind = ContextBuilder(client_host="ip", trusted_proxies=["10.0.0.1"])
+    assert address(behind, "203.0.113.1", "203.0.113.1") is None
+    assert "uvicorn --no-proxy-headers" in caplog.text
+    # A peer not among the hops is the real peer, header or not.
+    assert address(plain, "198.51.100.7", "203.0.113.1") == "198.51.100.7"
 
 
 def test_a_trusted_peer_forwards_the_client_address() -> None:
