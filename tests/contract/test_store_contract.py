@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -22,16 +22,13 @@ from openfeature_litestar import (
     copy_namespace,
 )
 from openfeature_litestar._stores._url import store_from_url
+from tests.support import echo_flag
 
 if TYPE_CHECKING:
     from tests.contract.conftest import Backend
 
 WAIT = 10.0  # generous: only a broken store ever waits this long
 WRITERS = 5
-
-
-def _flag(value: str = "a") -> dict[str, Any]:
-    return {"state": "ENABLED", "variants": {value: value, "zz": "zz"}, "defaultVariant": value}
 
 
 BAD_FLAG = {"state": "ENABLED", "variants": {}}
@@ -64,23 +61,25 @@ def test_a_fresh_namespace_is_empty_at_revision_zero(
             with pytest.raises(StoreError):
                 await store.load()
         assert await store.audit_log() == []
-        assert await store.put_flag("a", _flag(), actor="alice", expected_revision=0) == 1
+        assert (
+            await store.put_flag("a", echo_flag("a", "zz"), actor="alice", expected_revision=0) == 1
+        )
 
     backend.run(check())
 
 
 def test_put_creates_then_updates(backend: Backend, store: WritableFlagStore) -> None:
     async def check() -> None:
-        assert await store.put_flag("greeting", _flag("a"), actor="alice") == 1
-        assert await store.put_flag("greeting", _flag("zz"), actor="bob") == 2
+        assert await store.put_flag("greeting", echo_flag("a", "zz"), actor="alice") == 1
+        assert await store.put_flag("greeting", echo_flag("zz"), actor="bob") == 2
         stored = await store.load()
         assert stored.revision == 2
         assert stored.document.flags["greeting"].default_variant == "zz"
         update, create = await store.audit_log()
         assert (create.action, create.actor, create.revision) == ("create", "alice", 1)
-        assert (create.before, create.after) == (None, _flag("a"))
+        assert (create.before, create.after) == (None, echo_flag("a", "zz"))
         assert (update.action, update.actor, update.revision) == ("update", "bob", 2)
-        assert (update.before, update.after) == (_flag("a"), _flag("zz"))
+        assert (update.before, update.after) == (echo_flag("a", "zz"), echo_flag("zz"))
         for entry in (create, update):
             assert entry.namespace == "default"
             assert entry.flag_key == "greeting"
@@ -94,20 +93,20 @@ def test_put_creates_then_updates(backend: Backend, store: WritableFlagStore) ->
 
 def test_delete(backend: Backend, store: WritableFlagStore) -> None:
     async def check() -> None:
-        await store.put_flag("a", _flag(), actor="alice")
-        await store.put_flag("b", _flag(), actor="alice")
+        await store.put_flag("a", echo_flag("a", "zz"), actor="alice")
+        await store.put_flag("b", echo_flag("a", "zz"), actor="alice")
         assert await store.delete_flag("a", actor="bob", expected_revision=2) == 3
         assert list((await store.load()).document.flags) == ["b"]
         [entry, *_] = await store.audit_log()
         assert (entry.flag_key, entry.action, entry.actor) == ("a", "delete", "bob")
-        assert (entry.before, entry.after, entry.revision) == (_flag(), None, 3)
+        assert (entry.before, entry.after, entry.revision) == (echo_flag("a", "zz"), None, 3)
 
     backend.run(check())
 
 
 def test_deleting_a_missing_flag_writes_nothing(backend: Backend, store: WritableFlagStore) -> None:
     async def check() -> None:
-        await store.put_flag("a", _flag(), actor="alice")
+        await store.put_flag("a", echo_flag("a", "zz"), actor="alice")
         with pytest.raises(FlagNotFound) as caught:
             await store.delete_flag("nope", actor="bob")
         assert (caught.value.key, caught.value.namespace) == ("nope", "default")
@@ -121,10 +120,10 @@ def test_replace_document_audits_each_changed_flag(
     backend: Backend, store: WritableFlagStore
 ) -> None:
     async def check() -> None:
-        await store.put_flag("kept", _flag(), actor="alice")
-        await store.put_flag("dropped", _flag(), actor="alice")
+        await store.put_flag("kept", echo_flag("a", "zz"), actor="alice")
+        await store.put_flag("dropped", echo_flag("a", "zz"), actor="alice")
         document = {
-            "flags": {"kept": _flag(), "added": _flag("zz")},
+            "flags": {"kept": echo_flag("a", "zz"), "added": echo_flag("zz")},
             "metadata": {"flagSetId": "shop"},
         }
         assert await store.replace_document(document, actor="bob", note="release 7") == 3
@@ -151,15 +150,17 @@ def test_replace_document_audits_each_changed_flag(
 
 def test_invalid_writes_change_nothing(backend: Backend, store: WritableFlagStore) -> None:
     async def check() -> None:
-        await store.put_flag("a", _flag(), actor="alice")
+        await store.put_flag("a", echo_flag("a", "zz"), actor="alice")
         before = await store.load()
         with pytest.raises(DocumentError) as caught:
             await store.put_flag("b", BAD_FLAG, actor="alice")
         assert [problem.path for problem in caught.value.problems] == ["flags.b.variants"]
         with pytest.raises(DocumentError):
-            await store.put_flag(" bad key", _flag(), actor="alice")
+            await store.put_flag(" bad key", echo_flag("a", "zz"), actor="alice")
         with pytest.raises(DocumentError):
-            await store.put_flag("t", {**_flag(), "targeting": {"$ref": "none"}}, actor="x")
+            await store.put_flag(
+                "t", {**echo_flag("a", "zz"), "targeting": {"$ref": "none"}}, actor="x"
+            )
         with pytest.raises(DocumentError):
             await store.replace_document({"flags": {"a": BAD_FLAG}}, actor="alice")
         after = await store.load()
@@ -176,11 +177,11 @@ def test_actor_is_checked_before_writing(
 ) -> None:
     async def check() -> None:
         with pytest.raises(ValueError, match="actor"):
-            await store.put_flag("a", _flag(), actor=actor)
+            await store.put_flag("a", echo_flag("a", "zz"), actor=actor)
         with pytest.raises(ValueError, match="actor"):
             await store.replace_document({"flags": {}}, actor=actor)
         assert await store.audit_log() == []
-        assert await store.put_flag("a", _flag(), actor="alice") == 1
+        assert await store.put_flag("a", echo_flag("a", "zz"), actor="alice") == 1
 
     backend.run(check())
 
@@ -189,10 +190,10 @@ def test_a_stale_expected_revision_conflicts_and_writes_nothing(
     backend: Backend, store: WritableFlagStore
 ) -> None:
     async def check() -> None:
-        await store.put_flag("a", _flag(), actor="alice", expected_revision=0)
-        await store.put_flag("a", _flag("zz"), actor="alice", expected_revision=1)
+        await store.put_flag("a", echo_flag("a", "zz"), actor="alice", expected_revision=0)
+        await store.put_flag("a", echo_flag("zz"), actor="alice", expected_revision=1)
         attempts = [
-            store.put_flag("b", _flag(), actor="bob", expected_revision=1),
+            store.put_flag("b", echo_flag("a", "zz"), actor="bob", expected_revision=1),
             store.delete_flag("a", actor="bob", expected_revision=1),
             store.replace_document({"flags": {}}, actor="bob", expected_revision=3),
         ]
@@ -212,9 +213,11 @@ def test_a_second_store_object_sees_every_write(backend: Backend, store: Writabl
     other = backend.open()
 
     async def check() -> None:
-        await store.put_flag("a", _flag(), actor="alice")
+        await store.put_flag("a", echo_flag("a", "zz"), actor="alice")
         assert await _revision(other) == 1
-        assert await other.put_flag("b", _flag(), actor="bob", expected_revision=1) == 2
+        assert (
+            await other.put_flag("b", echo_flag("a", "zz"), actor="bob", expected_revision=1) == 2
+        )
         stored = await store.load()
         assert (stored.revision, sorted(stored.document.flags)) == (2, ["a", "b"])
         assert await _audit_ids(store) == await _audit_ids(other)
@@ -231,10 +234,10 @@ def test_concurrent_conditional_writers_exactly_one_wins(
     writers = [backend.open() for _ in range(WRITERS)]
 
     async def check() -> None:
-        await store.put_flag("shared", _flag(), actor="setup")
+        await store.put_flag("shared", echo_flag("a", "zz"), actor="setup")
         results = await asyncio.gather(
             *(
-                writer.put_flag("shared", _flag("zz"), actor=f"w{n}", expected_revision=1)
+                writer.put_flag("shared", echo_flag("zz"), actor=f"w{n}", expected_revision=1)
                 for n, writer in enumerate(writers)
             ),
             return_exceptions=True,
@@ -260,7 +263,10 @@ def test_concurrent_writers_without_expected_revision_lose_no_update(
 
     async def check() -> None:
         revisions = await asyncio.gather(
-            *(writer.put_flag(f"f{n}", _flag(), actor=f"w{n}") for n, writer in enumerate(writers))
+            *(
+                writer.put_flag(f"f{n}", echo_flag("a", "zz"), actor=f"w{n}")
+                for n, writer in enumerate(writers)
+            )
         )
         assert sorted(revisions) == list(range(1, WRITERS + 1))
         stored = await store.load()
@@ -283,7 +289,9 @@ def test_one_store_object_from_two_threads_and_loops(
         async def write() -> None:
             try:
                 for n in range(per_thread):
-                    await store.put_flag(f"t{thread}-{n}", _flag(), actor=f"thread-{thread}")
+                    await store.put_flag(
+                        f"t{thread}-{n}", echo_flag("a", "zz"), actor=f"thread-{thread}"
+                    )
                     assert f"t{thread}-{n}" in (await store.load()).document.flags
             finally:
                 await store.close()
@@ -317,7 +325,9 @@ def test_audit_log_newest_first_filtered_and_paged(
 ) -> None:
     async def check() -> None:
         for n in range(7):
-            await store.put_flag("odd" if n % 2 else "even", _flag(f"v{n}"), actor=f"a{n}")
+            await store.put_flag(
+                "odd" if n % 2 else "even", echo_flag(f"v{n}", "zz"), actor=f"a{n}"
+            )
         everything = await store.audit_log()
         assert [entry.revision for entry in everything] == [7, 6, 5, 4, 3, 2, 1]
         assert [entry.actor for entry in everything] == [f"a{n}" for n in range(6, -1, -1)]
@@ -346,7 +356,7 @@ def test_audit_log_newest_first_filtered_and_paged(
 
 def test_audit_log_arguments_are_checked(backend: Backend, store: WritableFlagStore) -> None:
     async def check() -> None:
-        await store.put_flag("a", _flag(), actor="alice")
+        await store.put_flag("a", echo_flag("a", "zz"), actor="alice")
         for limit in (0, -1, 1001):
             with pytest.raises(ValueError, match="limit"):
                 await store.audit_log(limit=limit)
@@ -366,12 +376,12 @@ def test_changes_yield_at_once_then_on_a_write_elsewhere_until_closed(
     writer = backend.open()
 
     async def check() -> None:
-        await writer.put_flag("a", _flag(), actor="alice")
+        await writer.put_flag("a", echo_flag("a", "zz"), actor="alice")
         changes = store.changes()
         await asyncio.wait_for(anext(changes), WAIT)  # watching has started
         assert await _revision(store) == 1
         changed = asyncio.ensure_future(anext(changes))
-        await writer.put_flag("a", _flag("zz"), actor="bob")
+        await writer.put_flag("a", echo_flag("zz"), actor="bob")
         await asyncio.wait_for(changed, WAIT)
         stored = await store.load()
         assert (stored.revision, stored.document.flags["a"].default_variant) == (2, "zz")
@@ -391,10 +401,10 @@ def test_namespaces_are_separate_and_copy_namespace_promotes(backend: Backend) -
     staging, production = backend.open("staging"), backend.open("production")
 
     async def check() -> None:
-        await staging.put_flag("a", _flag(), actor="alice")
-        await staging.put_flag("b", _flag("zz"), actor="alice")
-        await production.put_flag("a", _flag("zz"), actor="ops")
-        await production.put_flag("old", _flag(), actor="ops")
+        await staging.put_flag("a", echo_flag("a", "zz"), actor="alice")
+        await staging.put_flag("b", echo_flag("zz"), actor="alice")
+        await production.put_flag("a", echo_flag("zz"), actor="ops")
+        await production.put_flag("old", echo_flag("a", "zz"), actor="ops")
         assert sorted((await staging.load()).document.flags) == ["a", "b"]
 
         assert await copy_namespace(staging, production, actor="ci", expected_revision=2) == 3
@@ -451,7 +461,7 @@ def test_errors_never_show_a_password(url: str) -> None:
             with pytest.raises(StoreError) as caught:
                 await store.load()
             with pytest.raises(StoreError) as caught_write:
-                await store.put_flag("a", _flag(), actor="alice")
+                await store.put_flag("a", echo_flag("a", "zz"), actor="alice")
         finally:
             await store.close()
         for error in (caught.value, caught_write.value):

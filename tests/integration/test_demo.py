@@ -13,7 +13,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +23,10 @@ from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 
 from openfeature_litestar import FlagProvider, document_from_data
+from tests.support import wait_until
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
 pytestmark = pytest.mark.integration
 
@@ -90,14 +90,6 @@ def _free_port() -> int:
         return port
 
 
-def _wait_until(check: Callable[[], bool], deadline: float, what: str) -> None:
-    give_up = time.monotonic() + deadline
-    while not check():
-        if time.monotonic() > give_up:
-            pytest.fail(f"{what} did not happen within {deadline} s")
-        time.sleep(0.1)
-
-
 def _answers(demo: Demo) -> bool:
     with contextlib.suppress(httpx.HTTPError):
         return demo.http.get("/api/flags").status_code == 200
@@ -124,7 +116,9 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
                 pytest.fail(f"the demo exited ({process.returncode}):\n{log.read_text()}")
             return _answers(running)
 
-        _wait_until(up, STARTUP_DEADLINE, "the demo answering")
+        wait_until(
+            up, timeout=STARTUP_DEADLINE, interval=0.1, message="the demo answering did not happen"
+        )
         yield running
     finally:
         running.http.close()
@@ -205,7 +199,12 @@ def test_flags_flipped_with_the_cli_change_the_pages_live(
     def everyone_has_the_old_checkout() -> bool:
         return set(_served(demo, "checkout").values()) == {"old"}
 
-    _wait_until(everyone_has_the_old_checkout, CHANGE_DEADLINE, "the checkout kill switch")
+    wait_until(
+        everyone_has_the_old_checkout,
+        timeout=CHANGE_DEADLINE,
+        interval=0.1,
+        message="the checkout kill switch did not happen",
+    )
     assert demo.flags(USERS[0])["flags"]["checkout-rollout"]["reason"] == "DISABLED"
 
     document = _seed_document()
@@ -220,12 +219,18 @@ def test_flags_flipped_with_the_cli_change_the_pages_live(
     def pro_plans_see_the_banner() -> bool:
         return _served(demo, "beta_banner") == pro_only
 
-    _wait_until(pro_plans_see_the_banner, CHANGE_DEADLINE, "the banner for pro plans")
+    wait_until(
+        pro_plans_see_the_banner,
+        timeout=CHANGE_DEADLINE,
+        interval=0.1,
+        message="the banner for pro plans did not happen",
+    )
     # The import brought the rollout back too.
-    _wait_until(
+    wait_until(
         lambda: set(_served(demo, "checkout").values()) == {"new", "old"},
-        CHANGE_DEADLINE,
-        "the rollout's return",
+        timeout=CHANGE_DEADLINE,
+        interval=0.1,
+        message="the rollout's return did not happen",
     )
 
     flipped = demo.cli("set-variant", "beta-banner", "on", "--actor", "ops", cwd=tmp_path)
@@ -235,7 +240,12 @@ def test_flags_flipped_with_the_cli_change_the_pages_live(
     def everyone_sees_the_banner() -> bool:
         return set(_served(demo, "beta_banner").values()) == {True}
 
-    _wait_until(everyone_sees_the_banner, CHANGE_DEADLINE, "the banner for everyone")
+    wait_until(
+        everyone_sees_the_banner,
+        timeout=CHANGE_DEADLINE,
+        interval=0.1,
+        message="the banner for everyone did not happen",
+    )
 
     audit = demo.cli("audit", "--flag", "beta-banner", "--json", cwd=tmp_path)
     assert audit.returncode == 0, audit.stderr

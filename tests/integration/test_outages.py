@@ -24,6 +24,7 @@ from openfeature import api
 from openfeature.event import EventDetails, ProviderEvent
 
 from openfeature_litestar import FlagProvider, RedisStore, SQLAlchemyStore
+from tests.support import flag
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Iterator
@@ -33,14 +34,6 @@ if TYPE_CHECKING:
     from openfeature_litestar import WritableFlagStore
 
 WAIT = 20.0
-
-
-def _flag(value: bool) -> dict[str, Any]:
-    return {
-        "state": "ENABLED",
-        "variants": {"on": True, "off": False},
-        "defaultVariant": "on" if value else "off",
-    }
 
 
 def _run(store: WritableFlagStore, work: Callable[[], Coroutine[Any, Any, Any]]) -> Any:
@@ -113,7 +106,7 @@ def backend(request: pytest.FixtureRequest, unique_name: str, proxy_for: Any) ->
     """A real server seeded with ``switch = True``, reachable directly and by proxy."""
     make = _redis if request.param == "redis" else _postgres
     made = make(request, unique_name, proxy_for)
-    _run(made.direct, lambda: made.direct.put_flag("switch", _flag(True), actor="test"))
+    _run(made.direct, lambda: made.direct.put_flag("switch", flag("on"), actor="test"))
     yield made
     made.cleanup()
 
@@ -202,7 +195,7 @@ def test_an_outage_never_reaches_callers(backend: _Backend, domain: str) -> None
         _wait_for(seen, ProviderEvent.PROVIDER_STALE)
         _run(
             backend.direct,
-            lambda: backend.direct.put_flag("switch", _flag(False), actor="during-outage"),
+            lambda: backend.direct.put_flag("switch", flag("off"), actor="during-outage"),
         )
         time.sleep(0.3)  # answers keep coming from the last good snapshot
         evaluations.phase = "recovering"

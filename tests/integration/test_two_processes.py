@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from openfeature_litestar import RedisStore, SQLAlchemyStore
+from tests.support import flag
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -52,18 +53,10 @@ api.shutdown()
 """
 
 
-def _flag(value: bool) -> dict[str, Any]:
-    return {
-        "state": "ENABLED",
-        "variants": {"on": True, "off": False},
-        "defaultVariant": "on" if value else "off",
-    }
-
-
 def _put(store: WritableFlagStore, value: bool) -> None:
     async def put() -> None:
         try:
-            await store.put_flag("switch", _flag(value), actor="parent-process")
+            await store.put_flag("switch", flag("on" if value else "off"), actor="parent-process")
         finally:
             await store.close()
 

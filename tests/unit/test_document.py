@@ -34,6 +34,7 @@ from openfeature_litestar._document import (
     is_valid_flag_key,
 )
 from openfeature_litestar._engine import MAX_TARGETING_DEPTH
+from tests.support import ABSENT, flag
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,11 +45,6 @@ FIXTURES = Path(__file__).parent / "fixtures" / "flagd-schemas" / "flags"
 POSITIVE = sorted((FIXTURES / "positive").glob("*.json"))
 NEGATIVE = sorted((FIXTURES / "negative").glob("*.json"))
 DAEMON_SCHEMA = "https://flagd.dev/schema/v0/flagd.json"
-
-
-def _flag(**fields: Any) -> dict[str, Any]:
-    """A valid boolean flag as data, with ``fields`` added or replaced."""
-    return {"state": "ENABLED", "variants": {"on": True, "off": False}, **fields}
 
 
 def _problems(call: Callable[[], object]) -> tuple[Problem, ...]:
@@ -171,10 +167,10 @@ def test_the_error_names_the_file_it_came_from() -> None:
 def test_every_structural_problem_is_reported_at_once() -> None:
     data = {
         "flags": {
-            "good": _flag(),
-            "badState": _flag(state="ON"),
-            "mixed": _flag(variants={"a": 1, "b": "two"}),
-            "typo": _flag(defaultVarient="on"),
+            "good": flag(ABSENT),
+            "badState": flag(ABSENT, state="ON"),
+            "mixed": flag(ABSENT, variants={"a": 1, "b": "two"}),
+            "typo": flag(ABSENT, defaultVarient="on"),
         }
     }
 
@@ -188,10 +184,10 @@ def test_every_structural_problem_is_reported_at_once() -> None:
 def test_every_targeting_problem_is_reported_at_once() -> None:
     data = {
         "flags": {
-            "unknownOperator": _flag(targeting={"no-such-operator": [1]}),
-            "missingRef": _flag(targeting={"$ref": "nowhere"}),
-            "badDefault": _flag(defaultVariant="maybe"),
-            "good": _flag(targeting={"if": [True, "on", "off"]}),
+            "unknownOperator": flag(ABSENT, targeting={"no-such-operator": [1]}),
+            "missingRef": flag(ABSENT, targeting={"$ref": "nowhere"}),
+            "badDefault": flag("maybe"),
+            "good": flag(ABSENT, targeting={"if": [True, "on", "off"]}),
         }
     }
 
@@ -211,9 +207,9 @@ def test_every_targeting_problem_is_reported_at_once() -> None:
 def test_structural_and_targeting_problems_in_different_flags_are_reported_together() -> None:
     data = {
         "flags": {
-            "badState": _flag(state="WILL-FAIL"),
-            "unknownOperator": _flag(targeting={"no-such-operator": [1]}),
-            "emptyVariants": _flag(variants={}),
+            "badState": flag(ABSENT, state="WILL-FAIL"),
+            "unknownOperator": flag(ABSENT, targeting={"no-such-operator": [1]}),
+            "emptyVariants": flag(ABSENT, variants={}),
         }
     }
 
@@ -230,12 +226,12 @@ def test_the_error_message_lists_every_problem() -> None:
 
 
 def test_a_rejected_replacement_leaves_the_store_unchanged() -> None:
-    store = MemoryStore({"flags": {"a": _flag(defaultVariant="on")}})
+    store = MemoryStore({"flags": {"a": flag("on")}})
     before, revision = store.document, store.revision
     bad = {
         "flags": {
-            "a": _flag(defaultVariant="off"),
-            "b": _flag(targeting={"no-such-operator": [1]}),
+            "a": flag("off"),
+            "b": flag(ABSENT, targeting={"no-such-operator": [1]}),
         }
     }
 
@@ -283,7 +279,7 @@ def test_is_valid_flag_key(key: str, valid: bool) -> None:
     ["a", "my-flag", "ünïcödé-旗", "with space inside", "x" * MAX_FLAG_KEY_LENGTH],
 )
 def test_a_document_accepts_valid_flag_keys(key: str) -> None:
-    document = document_from_data({"flags": {key: _flag()}})
+    document = document_from_data({"flags": {key: flag(ABSENT)}})
 
     assert list(document.compiled_flags()) == [key]
 
@@ -293,7 +289,9 @@ def test_a_document_accepts_valid_flag_keys(key: str) -> None:
     ["", "flag\n", "fl\x00ag", "fl\x07ag", " flag", "flag ", "x" * (MAX_FLAG_KEY_LENGTH + 1)],
 )
 def test_a_document_rejects_invalid_flag_keys(key: str) -> None:
-    problems = _problems(lambda: document_from_data({"flags": {"fine": _flag(), key: _flag()}}))
+    problems = _problems(
+        lambda: document_from_data({"flags": {"fine": flag(ABSENT), key: flag(ABSENT)}})
+    )
 
     assert len(problems) == 1
     assert problems[0].path == "flags"
@@ -314,10 +312,10 @@ def test_a_trailing_newline_in_a_yaml_key_is_rejected() -> None:
 
 
 def test_at_most_max_flags_flags() -> None:
-    flags = {f"flag-{i}": _flag() for i in range(MAX_FLAGS)}
+    flags = {f"flag-{i}": flag(ABSENT) for i in range(MAX_FLAGS)}
     assert len(document_from_data({"flags": flags}).flags) == MAX_FLAGS
 
-    flags[f"flag-{MAX_FLAGS}"] = _flag()
+    flags[f"flag-{MAX_FLAGS}"] = flag(ABSENT)
     problems = _problems(lambda: document_from_data({"flags": flags}))
 
     assert [p.path for p in problems] == ["flags"]
@@ -367,13 +365,13 @@ def test_load_document_rejects_a_file_larger_than_the_limit(tmp_path: Path) -> N
 
 
 def test_targeting_as_deep_as_the_limit_is_accepted() -> None:
-    data = {"flags": {"deep": _flag(targeting=_nested_not(MAX_TARGETING_DEPTH))}}
+    data = {"flags": {"deep": flag(ABSENT, targeting=_nested_not(MAX_TARGETING_DEPTH))}}
 
     assert document_from_data(data).compiled_flags()["deep"].rule is not None
 
 
 def test_targeting_deeper_than_the_limit_is_rejected() -> None:
-    data = {"flags": {"deep": _flag(targeting=_nested_not(MAX_TARGETING_DEPTH + 1))}}
+    data = {"flags": {"deep": flag(ABSENT, targeting=_nested_not(MAX_TARGETING_DEPTH + 1))}}
 
     problems = _problems(lambda: document_from_data(data))
 
@@ -383,7 +381,7 @@ def test_targeting_deeper_than_the_limit_is_rejected() -> None:
 
 def test_very_deep_targeting_data_is_a_document_error() -> None:
     # Far deeper than the limit and than Python's recursion limit: still a DocumentError.
-    data = {"flags": {"deep": _flag(targeting=_nested_not(5000))}}
+    data = {"flags": {"deep": flag(ABSENT, targeting=_nested_not(5000))}}
 
     for strict in (True, False):
         with pytest.raises(DocumentError):
@@ -557,9 +555,7 @@ def test_positive_documents_round_trip(path: Path) -> None:
 
 
 def test_a_left_out_default_variant_stays_out_and_null_stays_null() -> None:
-    document = document_from_data(
-        {"flags": {"absent": _flag(), "null": _flag(defaultVariant=None)}}
-    )
+    document = document_from_data({"flags": {"absent": flag(ABSENT), "null": flag(None)}})
 
     for fmt in ("json", "yaml"):
         again = parse_document(dump_document(document, format=fmt), format=fmt)
@@ -579,7 +575,7 @@ def test_variant_value_types_survive_a_round_trip() -> None:
                     "state": "ENABLED",
                     "variants": {"int": 1, "float": 1.0, "big": 10**30, "tiny": 1e-300},
                 },
-                "booleans": _flag(),
+                "booleans": flag(ABSENT),
                 "strings": {
                     "state": "DISABLED",
                     "variants": {"on": "yes", "off": "no", "one": "1", "null": "null"},
@@ -660,18 +656,18 @@ _METADATA = st.dictionaries(st.text(max_size=8), _LEAF, max_size=3)
 def _flags(draw: st.DrawFn) -> dict[str, Any]:
     values = draw(_VARIANT_VALUES)
     variants = draw(st.dictionaries(st.text(max_size=8), values, min_size=1, max_size=4))
-    flag: dict[str, Any] = {
+    definition: dict[str, Any] = {
         "state": draw(st.sampled_from(["ENABLED", "DISABLED"])),
         "variants": variants,
     }
     default = draw(st.sampled_from(["absent", "null", "variant"]))
     if default == "null":
-        flag["defaultVariant"] = None
+        definition["defaultVariant"] = None
     elif default == "variant":
-        flag["defaultVariant"] = draw(st.sampled_from(sorted(variants)))
+        definition["defaultVariant"] = draw(st.sampled_from(sorted(variants)))
     if draw(st.booleans()):
-        flag["metadata"] = draw(_METADATA)
-    return flag
+        definition["metadata"] = draw(_METADATA)
+    return definition
 
 
 _DOCUMENTS = st.fixed_dictionaries(
@@ -697,7 +693,7 @@ def test_generated_documents_round_trip(data: dict[str, Any]) -> None:
 
 
 def test_a_default_variant_naming_no_variant() -> None:
-    data = {"flags": {"a": _flag(defaultVariant="maybe")}}
+    data = {"flags": {"a": flag("maybe")}}
 
     problems = _problems(lambda: document_from_data(data))
     assert [p.path for p in problems] == ["flags.a.defaultVariant"]
@@ -712,8 +708,8 @@ def test_a_ref_to_a_missing_evaluator() -> None:
     data = {
         "$evaluators": {"isBeta": {"==": [{"var": "tier"}, "beta"]}},
         "flags": {
-            "broken": _flag(targeting={"if": [{"$ref": "nowhere"}, "on", "off"]}),
-            "fine": _flag(targeting={"if": [{"$ref": "isBeta"}, "on", "off"]}),
+            "broken": flag(ABSENT, targeting={"if": [{"$ref": "nowhere"}, "on", "off"]}),
+            "fine": flag(ABSENT, targeting={"if": [{"$ref": "isBeta"}, "on", "off"]}),
         },
     }
 
@@ -734,7 +730,7 @@ def test_a_ref_to_a_missing_evaluator() -> None:
 
 def test_lenient_loading_still_rejects_structural_problems() -> None:
     problems = _problems(
-        lambda: document_from_data({"flags": {"a": _flag(state="ON")}}, strict=False)
+        lambda: document_from_data({"flags": {"a": flag(ABSENT, state="ON")}}, strict=False)
     )
 
     assert [p.path for p in problems] == ["flags.a.state"]
@@ -748,8 +744,8 @@ def test_compiled_metadata_is_the_flag_set_metadata_overlaid_by_the_flag() -> No
         {
             "metadata": {"flagSetId": "shop", "version": "1.0", "owner": "team-a"},
             "flags": {
-                "own": _flag(metadata={"owner": "team-b", "ticket": 42}),
-                "plain": _flag(),
+                "own": flag(ABSENT, metadata={"owner": "team-b", "ticket": 42}),
+                "plain": flag(ABSENT),
             },
         }
     )
@@ -783,8 +779,8 @@ def test_compiled_flags_describe_the_flags() -> None:
     document = document_from_data(
         {
             "flags": {
-                "on": _flag(defaultVariant="on", targeting={"if": [True, "off"]}),
-                "off": _flag(state="DISABLED"),
+                "on": flag("on", targeting={"if": [True, "off"]}),
+                "off": flag(ABSENT, state="DISABLED"),
             }
         }
     )
@@ -798,16 +794,16 @@ def test_compiled_flags_describe_the_flags() -> None:
 
 
 def test_a_document_built_directly_compiles_strictly_when_first_asked() -> None:
-    good = FlagDocument.model_validate({"flags": {"a": _flag(defaultVariant="on")}})
+    good = FlagDocument.model_validate({"flags": {"a": flag("on")}})
     assert good.compiled_flags()["a"].default_variant == "on"
 
-    bad = FlagDocument.model_validate({"flags": {"a": _flag(defaultVariant="maybe")}})
+    bad = FlagDocument.model_validate({"flags": {"a": flag("maybe")}})
     problems = _problems(bad.compiled_flags)
     assert [p.path for p in problems] == ["flags.a.defaultVariant"]
 
 
 def test_documents_are_immutable() -> None:
-    document = document_from_data({"flags": {"a": _flag()}})
+    document = document_from_data({"flags": {"a": flag(ABSENT)}})
 
     with pytest.raises(ValueError, match="frozen"):
         document.metadata = {}
@@ -820,13 +816,13 @@ def test_with_flags_replaces_the_flags_and_keeps_the_rest() -> None:
         {
             "$evaluators": {"isBeta": {"==": [{"var": "tier"}, "beta"]}},
             "metadata": {"flagSetId": "shop"},
-            "flags": {"old": _flag()},
+            "flags": {"old": flag(ABSENT)},
         }
     )
 
     updated = document.with_flags(
         {
-            "new": _flag(targeting={"if": [{"$ref": "isBeta"}, "on", "off"]}),
+            "new": flag(ABSENT, targeting={"if": [{"$ref": "isBeta"}, "on", "off"]}),
             "model": FlagDefinition(state="DISABLED", variants={"a": "x"}),
         }
     )
@@ -842,19 +838,19 @@ def test_with_flags_replaces_the_flags_and_keeps_the_rest() -> None:
 
 
 @pytest.mark.parametrize(
-    ("flag", "where"),
+    ("definition", "where"),
     [
-        (_flag(state="ON"), "flags.new.state"),
-        (_flag(variants={}), "flags.new.variants"),
-        (_flag(defaultVariant="maybe"), "flags.new.defaultVariant"),
-        (_flag(targeting={"$ref": "nowhere"}), "flags.new.targeting"),
-        (_flag(targeting={"no-such-operator": []}), "flags.new.targeting"),
+        (flag(ABSENT, state="ON"), "flags.new.state"),
+        (flag(ABSENT, variants={}), "flags.new.variants"),
+        (flag("maybe"), "flags.new.defaultVariant"),
+        (flag(ABSENT, targeting={"$ref": "nowhere"}), "flags.new.targeting"),
+        (flag(ABSENT, targeting={"no-such-operator": []}), "flags.new.targeting"),
     ],
 )
-def test_with_flags_validates_afresh(flag: dict[str, Any], where: str) -> None:
-    document = document_from_data({"flags": {"old": _flag()}})
+def test_with_flags_validates_afresh(definition: dict[str, Any], where: str) -> None:
+    document = document_from_data({"flags": {"old": flag(ABSENT)}})
 
-    problems = _problems(lambda: document.with_flags({"new": flag}))
+    problems = _problems(lambda: document.with_flags({"new": definition}))
 
     assert any(p.path.startswith(where) for p in problems), problems
 
@@ -862,7 +858,7 @@ def test_with_flags_validates_afresh(flag: dict[str, Any], where: str) -> None:
 def test_with_flags_rejects_invalid_keys() -> None:
     document = document_from_data({"flags": {}})
 
-    problems = _problems(lambda: document.with_flags({"bad\n": _flag()}))
+    problems = _problems(lambda: document.with_flags({"bad\n": flag(ABSENT)}))
 
     assert [p.path for p in problems] == ["flags"]
 
@@ -874,12 +870,12 @@ def test_the_array_form_is_accepted_with_the_daemon_schema() -> None:
     document = document_from_data(
         {
             "$schema": DAEMON_SCHEMA,
-            "flags": [{"key": "b", **_flag()}, {"key": "a", **_flag(defaultVariant="on")}],
+            "flags": [{"key": "b", **flag(ABSENT)}, {"key": "a", **flag("on")}],
         }
     )
 
     assert list(document.flags) == ["b", "a"]
-    assert document.flags["a"] == FlagDefinition.model_validate(_flag(defaultVariant="on"))
+    assert document.flags["a"] == FlagDefinition.model_validate(flag("on"))
     assert document.schema_uri == DAEMON_SCHEMA
 
 
@@ -888,7 +884,7 @@ def test_the_array_form_is_accepted_with_the_daemon_schema() -> None:
     [None, "https://flagd.dev/schema/v0/flags.json", "flagd.json.bak", 7],
 )
 def test_the_array_form_is_rejected_without_the_daemon_schema(schema: object) -> None:
-    data: dict[str, Any] = {"flags": [{"key": "a", **_flag()}]}
+    data: dict[str, Any] = {"flags": [{"key": "a", **flag(ABSENT)}]}
     if schema is not None:
         data["$schema"] = schema
 
@@ -900,7 +896,11 @@ def test_the_array_form_is_rejected_without_the_daemon_schema(schema: object) ->
 def test_duplicate_keys_in_the_array_form_are_rejected() -> None:
     data = {
         "$schema": DAEMON_SCHEMA,
-        "flags": [{"key": "a", **_flag()}, {"key": "b", **_flag()}, {"key": "a", **_flag()}],
+        "flags": [
+            {"key": "a", **flag(ABSENT)},
+            {"key": "b", **flag(ABSENT)},
+            {"key": "a", **flag(ABSENT)},
+        ],
     }
 
     problems = _problems(lambda: document_from_data(data))
@@ -911,7 +911,7 @@ def test_duplicate_keys_in_the_array_form_are_rejected() -> None:
 
 
 def test_array_entries_need_a_string_key() -> None:
-    data = {"$schema": DAEMON_SCHEMA, "flags": [_flag(), {"key": 1, **_flag()}]}
+    data = {"$schema": DAEMON_SCHEMA, "flags": [flag(ABSENT), {"key": 1, **flag(ABSENT)}]}
 
     problems = _problems(lambda: document_from_data(data))
 
@@ -919,7 +919,7 @@ def test_array_entries_need_a_string_key() -> None:
 
 
 def test_array_entries_are_validated_like_map_entries() -> None:
-    data = {"$schema": DAEMON_SCHEMA, "flags": [{"key": "a", **_flag(state="ON")}]}
+    data = {"$schema": DAEMON_SCHEMA, "flags": [{"key": "a", **flag(ABSENT, state="ON")}]}
 
     problems = _problems(lambda: document_from_data(data))
 

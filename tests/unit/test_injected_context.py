@@ -11,26 +11,38 @@ import pytest
 from openfeature.evaluation_context import EvaluationContext
 
 from openfeature_litestar import FlagProvider, document_from_data
+from tests.support import flag
 
-
-def _flag(targeting: dict[str, object]) -> dict[str, object]:
-    return {
-        "state": "ENABLED",
-        "variants": {"yes": "yes", "no": "no"},
-        "defaultVariant": "no",
-        "targeting": targeting,
-    }
+YES_NO = {"yes": "yes", "no": "no"}
 
 
 FLAGS = {
-    "by-key": _flag({"if": [{"==": [{"var": "targetingKey"}, "u1"]}, "yes", "no"]}),
-    "by-flag-key": _flag({"if": [{"==": [{"var": "$flagd.flagKey"}, "by-flag-key"]}, "yes"]}),
-    "by-timestamp": _flag({"if": [{">": [{"var": "$flagd.timestamp"}, 1_000_000_000]}, "yes"]}),
-    "computed-path": _flag(
-        {"if": [{"==": [{"var": {"cat": ["$flagd.", "flagKey"]}}, "computed-path"]}, "yes"]}
+    "by-key": flag(
+        "no",
+        variants=YES_NO,
+        targeting={"if": [{"==": [{"var": "targetingKey"}, "u1"]}, "yes", "no"]},
     ),
-    "via-ref": _flag({"if": [{"$ref": "isU1"}, "yes", "no"]}),
-    "plain": _flag({"if": [{"==": [{"var": "plan"}, "pro"]}, "yes", "no"]}),
+    "by-flag-key": flag(
+        "no",
+        variants=YES_NO,
+        targeting={"if": [{"==": [{"var": "$flagd.flagKey"}, "by-flag-key"]}, "yes"]},
+    ),
+    "by-timestamp": flag(
+        "no",
+        variants=YES_NO,
+        targeting={"if": [{">": [{"var": "$flagd.timestamp"}, 1_000_000_000]}, "yes"]},
+    ),
+    "computed-path": flag(
+        "no",
+        variants=YES_NO,
+        targeting={
+            "if": [{"==": [{"var": {"cat": ["$flagd.", "flagKey"]}}, "computed-path"]}, "yes"]
+        },
+    ),
+    "via-ref": flag("no", variants=YES_NO, targeting={"if": [{"$ref": "isU1"}, "yes", "no"]}),
+    "plain": flag(
+        "no", variants=YES_NO, targeting={"if": [{"==": [{"var": "plan"}, "pro"]}, "yes", "no"]}
+    ),
 }
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import queue
-import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -29,9 +28,10 @@ from openfeature_litestar import (
     StoreError,
 )
 from openfeature_litestar._provider._follower import retry_delay as _retry_delay
+from tests.support import wait_until
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable
+    from collections.abc import AsyncIterator
     from pathlib import Path
 
 WAIT = 10.0
@@ -71,13 +71,6 @@ def _events(domain: str) -> queue.Queue[tuple[ProviderEvent, EventDetails]]:
 
         client.add_handler(event, handler)
     return seen
-
-
-def _wait_until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never came true"
-        time.sleep(0.01)
 
 
 def _next_event(
@@ -124,9 +117,9 @@ def test_a_short_outage_is_not_stale(domain: str, tmp_path: Path) -> None:
     seen = _events(domain)
     assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
     path.unlink()
-    _wait_until(lambda: provider.last_sync_error is not None)
+    wait_until(lambda: provider.last_sync_error is not None, timeout=WAIT, interval=0.01)
     _write(path, True)
-    _wait_until(lambda: provider.last_sync_error is None)
+    wait_until(lambda: provider.last_sync_error is None, timeout=WAIT, interval=0.01)
     assert api.get_client(domain).get_provider_status() == ProviderStatus.READY
     assert seen.empty()  # neither STALE nor a READY for an outage nobody was told of
 
@@ -148,7 +141,11 @@ def test_a_configuration_that_can_never_work_is_fatal(domain: str) -> None:
     provider = FlagProvider(_NeverWorks())
     api.set_provider(provider, domain)
     client = api.get_client(domain)
-    _wait_until(lambda: client.get_provider_status() != ProviderStatus.NOT_READY)
+    wait_until(
+        lambda: client.get_provider_status() != ProviderStatus.NOT_READY,
+        timeout=WAIT,
+        interval=0.01,
+    )
     assert client.get_provider_status() == ProviderStatus.FATAL
     result = client.get_boolean_details("switch", False)
     assert (result.value, result.error_code) == (False, ErrorCode.PROVIDER_FATAL)

@@ -9,24 +9,15 @@ import pytest
 
 from openfeature_litestar import Snapshot, document_from_data
 from openfeature_litestar._engine import CompiledFlag
-
-
-def _flag(variant: str = "on", **extra: Any) -> dict[str, Any]:
-    return {
-        "state": "ENABLED",
-        "variants": {"on": True, "off": False},
-        "defaultVariant": variant,
-        **extra,
-    }
-
+from tests.support import flag
 
 BASE: dict[str, Any] = {
     "metadata": {"flagSetId": "set", "version": "1"},
     "$evaluators": {"beta": {"==": [{"var": "plan"}, "beta"]}, "unused": True},
     "flags": {
-        "plain": _flag(),
-        "uses-ref": _flag(targeting={"if": [{"$ref": "beta"}, "on", "off"]}),
-        "targeted": _flag(targeting={"if": [{"var": "on"}, "on", "off"]}),
+        "plain": flag(),
+        "uses-ref": flag(targeting={"if": [{"$ref": "beta"}, "on", "off"]}),
+        "targeted": flag(targeting={"if": [{"var": "on"}, "on", "off"]}),
     },
 }
 
@@ -82,8 +73,8 @@ def test_from_empty_every_flag_is_new() -> None:
 def test_added_removed_and_modified_flags_are_sorted() -> None:
     flags = dict(BASE["flags"])
     del flags["plain"]
-    flags["targeted"] = _flag("off", targeting={"if": [{"var": "on"}, "on", "off"]})
-    flags["a-new-one"] = _flag()
+    flags["targeted"] = flag("off", targeting={"if": [{"var": "on"}, "on", "off"]})
+    flags["a-new-one"] = flag()
     newer = _snapshot({**BASE, "flags": flags})
     assert _snapshot(BASE).changed_keys(newer) == ["a-new-one", "plain", "targeted"]
 
@@ -98,7 +89,7 @@ def test_added_removed_and_modified_flags_are_sorted() -> None:
     ],
 )
 def test_any_field_of_a_flag_is_a_change(change: dict[str, Any]) -> None:
-    newer = _snapshot({**BASE, "flags": {**BASE["flags"], "plain": {**_flag(), **change}}})
+    newer = _snapshot({**BASE, "flags": {**BASE["flags"], "plain": {**flag(), **change}}})
     assert _snapshot(BASE).changed_keys(newer) == ["plain"]
 
 

@@ -26,6 +26,7 @@ from openfeature_litestar import (
 )
 from openfeature_litestar._stores._sql import SCHEMA_VERSION, SQLAlchemyStore
 from openfeature_litestar._stores._sql._engines import parse_url
+from tests.support import flag
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -35,14 +36,6 @@ pytestmark = pytest.mark.integration
 
 WAIT = 10.0  # generous: only a broken store ever waits this long
 TABLES = ("audit", "flags", "namespaces", "schema")
-
-
-def _flag(variant: str = "on") -> dict[str, Any]:
-    return {
-        "state": "ENABLED",
-        "variants": {"on": True, "off": False},
-        "defaultVariant": variant,
-    }
 
 
 class Database:
@@ -128,16 +121,16 @@ def test_writes_round_trip_in_order_with_their_rows(database: Database) -> None:
     store = database.store(namespace="production")
     document = {
         "$schema": "https://flagd.dev/schema/v0/flags.json",
-        "flags": {"zeta": _flag(), "alpha": _flag("off")},
+        "flags": {"zeta": flag(), "alpha": flag("off")},
         "$evaluators": {"staff": {"in": ["@example.com", {"var": "email"}]}},
         "metadata": {"flagSetId": "shop"},
     }
 
     async def work() -> Any:
         assert await store.replace_document(document, actor="alice") == 1
-        assert await store.put_flag("middle", _flag(), actor="bob") == 2
+        assert await store.put_flag("middle", flag(), actor="bob") == 2
         assert await store.delete_flag("zeta", actor="carol") == 3
-        assert await store.put_flag("zeta", _flag("off"), actor="dave") == 4
+        assert await store.put_flag("zeta", flag("off"), actor="dave") == 4
         return await store.load()
 
     stored = _run(store, work)
@@ -145,7 +138,7 @@ def test_writes_round_trip_in_order_with_their_rows(database: Database) -> None:
     assert list(stored.document.flags) == ["alpha", "middle", "zeta"]
     assert stored.document.dump() == {
         "$schema": document["$schema"],
-        "flags": {"alpha": _flag("off"), "middle": _flag(), "zeta": _flag("off")},
+        "flags": {"alpha": flag("off"), "middle": flag(), "zeta": flag("off")},
         "$evaluators": document["$evaluators"],
         "metadata": document["metadata"],
     }
@@ -170,10 +163,10 @@ def test_a_replace_reorders_and_stamps_only_changed_flags(database: Database) ->
     store = database.store()
 
     async def work() -> Any:
-        await store.put_flag("a", _flag(), actor="alice")
-        await store.put_flag("b", _flag(), actor="alice")
-        await store.put_flag("c", _flag(), actor="alice")
-        flags = {"c": _flag(), "new": _flag(), "a": _flag(), "b": _flag("off")}
+        await store.put_flag("a", flag(), actor="alice")
+        await store.put_flag("b", flag(), actor="alice")
+        await store.put_flag("c", flag(), actor="alice")
+        flags = {"c": flag(), "new": flag(), "a": flag(), "b": flag("off")}
         await store.replace_document({"flags": flags}, actor="bob")
         return await store.load()
 
@@ -196,10 +189,10 @@ def test_the_audit_trail_records_each_change(database: Database) -> None:
     store = database.store()
 
     async def work() -> Any:
-        await store.put_flag("a", _flag(), actor="alice")
-        await store.put_flag("a", _flag("off"), actor="bob")
+        await store.put_flag("a", flag(), actor="alice")
+        await store.put_flag("a", flag("off"), actor="bob")
         await store.replace_document(
-            {"flags": {"b": _flag()}, "metadata": {"v": 2}}, actor="carol", note="promoted"
+            {"flags": {"b": flag()}, "metadata": {"v": 2}}, actor="carol", note="promoted"
         )
         return await store.audit_log()
 
@@ -213,8 +206,8 @@ def test_the_audit_trail_records_each_change(database: Database) -> None:
         (1, "a", "create", "alice", None),
     ]
     assert (entries[0].before, entries[0].after) == ({}, {"metadata": {"v": 2}})
-    assert (entries[1].before, entries[1].after) == (_flag("off"), None)
-    assert (entries[3].before, entries[3].after) == (_flag(), _flag("off"))
+    assert (entries[1].before, entries[1].after) == (flag("off"), None)
+    assert (entries[3].before, entries[3].after) == (flag(), flag("off"))
     assert entries[4].before is None
     assert all(entry.at.tzinfo is timezone.utc for entry in entries)
     assert all(entry.namespace == "default" for entry in entries)
@@ -226,8 +219,8 @@ def test_audit_pages_and_filters(database: Database) -> None:
 
     async def work() -> Any:
         for value in ("on", "off", "on"):
-            await store.put_flag("a", _flag(value), actor="alice")
-            await store.put_flag("b", _flag(value), actor="bob")
+            await store.put_flag("a", flag(value), actor="alice")
+            await store.put_flag("b", flag(value), actor="bob")
         first = await store.audit_log(limit=4)
         rest = await store.audit_log(limit=4, before=first[-1].id)
         only_a = await store.audit_log(flag_key="a")
@@ -258,7 +251,7 @@ def test_an_audit_cursor_outside_the_id_range_is_a_value_error(
     store = database.store()
 
     async def work() -> None:
-        await store.put_flag("a", _flag(), actor="alice")
+        await store.put_flag("a", flag(), actor="alice")
         with pytest.raises(ValueError, match="not an audit entry id") as caught:
             await store.audit_log(before=before)
         assert len(str(caught.value)) < 100
@@ -270,7 +263,7 @@ def test_the_largest_audit_id_is_a_valid_cursor(database: Database) -> None:
     store = database.store()
 
     async def work() -> None:
-        await store.put_flag("a", _flag(), actor="alice")
+        await store.put_flag("a", flag(), actor="alice")
         with pytest.raises(ValueError, match="not an audit entry of this namespace"):
             await store.audit_log(before=str(2**63 - 1))
 
@@ -281,9 +274,9 @@ def test_a_stale_expected_revision_conflicts_and_writes_nothing(database: Databa
     store = database.store()
 
     async def work() -> Any:
-        await store.put_flag("a", _flag(), actor="alice", expected_revision=0)
+        await store.put_flag("a", flag(), actor="alice", expected_revision=0)
         with pytest.raises(RevisionConflict) as caught:
-            await store.put_flag("a", _flag("off"), actor="bob", expected_revision=0)
+            await store.put_flag("a", flag("off"), actor="bob", expected_revision=0)
         assert (caught.value.expected, caught.value.actual) == (0, 1)
         with pytest.raises(FlagNotFound):
             await store.delete_flag("missing", actor="bob")
@@ -304,7 +297,7 @@ def test_concurrent_writers_lose_no_update(database: Database) -> None:
     def write(index: int, store: SQLAlchemyStore) -> None:
         async def work() -> None:
             for round_ in range(5):
-                await store.put_flag(f"f{index}-{round_}", _flag(), actor=f"writer{index}")
+                await store.put_flag(f"f{index}-{round_}", flag(), actor=f"writer{index}")
 
         _run(store, work)
 
@@ -326,9 +319,9 @@ def test_namespaces_share_tables_but_not_flags(database: Database) -> None:
     staging, production = database.store(namespace="staging"), database.store(namespace="prod")
 
     async def work() -> Any:
-        await staging.put_flag("a", _flag(), actor="alice")
-        await staging.put_flag("b", _flag(), actor="alice")
-        await production.put_flag("a", _flag("off"), actor="bob")
+        await staging.put_flag("a", flag(), actor="alice")
+        await staging.put_flag("b", flag(), actor="alice")
+        await production.put_flag("a", flag("off"), actor="bob")
         try:
             return await staging.load(), await production.load(), await production.audit_log()
         finally:
@@ -385,13 +378,13 @@ def test_without_create_schema_missing_tables_are_a_store_error(database: Databa
         _run(store, store.load)
     assert "create_schema=True" in str(caught.value)
     creator = database.store()
-    _run(creator, lambda: creator.put_flag("a", _flag(), actor="migration"))
+    _run(creator, lambda: creator.put_flag("a", flag(), actor="migration"))
     assert _run(store, store.load).revision == 1  # the tables exist now: it recovers
 
 
 def test_corrupt_stored_definitions_are_a_document_error(database: Database) -> None:
     store = database.store()
-    _run(store, lambda: store.put_flag("a", _flag(), actor="alice"))
+    _run(store, lambda: store.put_flag("a", flag(), actor="alice"))
     asyncio.run(
         database.sql(
             f"UPDATE {database.table('flags')} SET definition = :bad",  # noqa: S608
@@ -408,7 +401,7 @@ def test_invalid_stored_json_is_a_document_error(tmp_path: Path, unique_name: st
     # Only SQLite can hold text that is not JSON in a JSON column; PostgreSQL checks it.
     database = Database("sqlite", f"sqlite+aiosqlite:///{tmp_path}/flags.db", f"{unique_name}_")
     store = database.store()
-    _run(store, lambda: store.put_flag("a", _flag(), actor="alice"))
+    _run(store, lambda: store.put_flag("a", flag(), actor="alice"))
     asyncio.run(database.sql(f"UPDATE {database.table('flags')} SET definition = '{{nope'"))  # noqa: S608
     with pytest.raises(DocumentError, match="not valid JSON"):
         _run(store, store.load)
@@ -416,7 +409,7 @@ def test_invalid_stored_json_is_a_document_error(tmp_path: Path, unique_name: st
 
 def test_the_periodic_check_sees_changes_made_with_plain_sql(database: Database) -> None:
     store = database.store(poll_interval=0.1)
-    _run(store, lambda: store.put_flag("a", _flag(), actor="alice"))
+    _run(store, lambda: store.put_flag("a", flag(), actor="alice"))
 
     async def work() -> None:
         changes = store.changes()
@@ -443,7 +436,7 @@ def test_a_sqlite_file_is_shared_by_two_store_objects(tmp_path: Path, unique_nam
     def write() -> None:
         try:
             ready.wait(WAIT)
-            _run(writer, lambda: writer.put_flag("a", _flag("off"), actor="alice"))
+            _run(writer, lambda: writer.put_flag("a", flag("off"), actor="alice"))
         except BaseException as exc:
             failures.append(exc)
 
@@ -497,7 +490,7 @@ def test_a_write_wakes_a_watcher_of_the_same_store_on_another_loop(database: Dat
     thread.start()
     try:
         assert watching.wait(WAIT)
-        _run(store, lambda: store.put_flag("a", _flag(), actor="alice"))
+        _run(store, lambda: store.put_flag("a", flag(), actor="alice"))
         assert woke.wait(WAIT)
     finally:
         thread.join(WAIT)
@@ -511,7 +504,7 @@ def test_notify_wakes_a_watcher_of_another_store_object(postgres: Database) -> N
         changes = watcher.changes()
         try:
             await _next(changes)
-            await writer.put_flag("a", _flag(), actor="alice")
+            await writer.put_flag("a", flag(), actor="alice")
             await _next(changes)
             return await watcher.load()
         finally:
@@ -533,11 +526,11 @@ def test_another_namespace_does_not_wake_a_watcher(postgres: Database) -> None:
             await _next(changes)
             # A task, not wait_for: cancelling __anext__ on a timeout would end the watch.
             wake = asyncio.ensure_future(changes.__anext__())
-            await other.put_flag("a", _flag(), actor="alice")
+            await other.put_flag("a", flag(), actor="alice")
             done, _ = await asyncio.wait({wake}, timeout=0.5)
             assert not done
             # The watch was listening all along: its own namespace's write wakes it.
-            await own.put_flag("a", _flag(), actor="alice")
+            await own.put_flag("a", flag(), actor="alice")
             await asyncio.wait_for(wake, 10)
         finally:
             await changes.aclose()
@@ -607,7 +600,7 @@ def test_a_given_engine_is_copied_never_used_or_disposed(database: Database) -> 
         in_thread.append(_run(store, store.load).revision)
 
     async def work() -> int:
-        await store.put_flag("a", _flag(), actor="alice")
+        await store.put_flag("a", flag(), actor="alice")
         thread = threading.Thread(target=load_in_thread)
         thread.start()
         await asyncio.to_thread(thread.join, WAIT)
@@ -707,7 +700,7 @@ def test_an_invalid_actor_writes_nothing(database: Database) -> None:
 
     async def work() -> int:
         with pytest.raises(ValueError, match="actor"):
-            await store.put_flag("a", _flag(), actor=" ")
+            await store.put_flag("a", flag(), actor=" ")
         return (await store.load()).revision
 
     assert _run(store, work) == 0
@@ -741,13 +734,13 @@ def test_a_least_privilege_role_is_enough(postgres: Database, unique_name: str) 
         changes = reading.changes()
         try:
             await _next(changes)
-            await writing.put_flag("a", _flag(), actor="alice")
-            await writing.replace_document({"flags": {"b": _flag()}}, actor="alice")
+            await writing.put_flag("a", flag(), actor="alice")
+            await writing.replace_document({"flags": {"b": flag()}}, actor="alice")
             assert len(await writing.audit_log()) == 3
             await _next(changes)
             assert list((await reading.load()).document.flags) == ["b"]
             with pytest.raises(StoreError, match="permission denied"):
-                await reading.put_flag("c", _flag(), actor="mallory")
+                await reading.put_flag("c", flag(), actor="mallory")
         finally:
             await changes.aclose()
             await writing.close()
@@ -769,7 +762,7 @@ def test_an_older_schema_is_upgraded_by_the_shipped_steps(
     from openfeature_litestar._stores._sql import _schema  # noqa: PLC0415 - patched below
 
     first = database.store()
-    _run(first, lambda: first.put_flag("a", _flag(), actor="alice"))
+    _run(first, lambda: first.put_flag("a", flag(), actor="alice"))
     applied: list[int] = []
 
     def add_column(connection: Any, tables: Any) -> None:

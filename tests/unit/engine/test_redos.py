@@ -21,6 +21,7 @@ from openfeature.flag_evaluation import Reason
 
 from openfeature_litestar import DocumentError, FlagProvider, MemoryStore, document_from_data
 from openfeature_litestar._engine import compile_targeting
+from tests.support import flag
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -31,16 +32,11 @@ CATASTROPHIC = ["(a+)+$", "(a|aa)+$", "(.*a){20}"]
 SIZES = [1_000, 10_000, 100_000]
 
 
-def _flag(pattern: str) -> dict[str, Any]:
+def _document(pattern: str) -> dict[str, Any]:
+    """A document of one flag, ``redos``: ``hit`` when ``text`` matches ``pattern``."""
+    targeting = {"if": [{"matches": [{"var": "text"}, pattern]}, "hit", "miss"]}
     return {
-        "flags": {
-            "redos": {
-                "state": "ENABLED",
-                "variants": {"hit": True, "miss": False},
-                "defaultVariant": "miss",
-                "targeting": {"if": [{"matches": [{"var": "text"}, pattern]}, "hit", "miss"]},
-            }
-        }
+        "flags": {"redos": flag("miss", variants={"hit": True, "miss": False}, targeting=targeting)}
     }
 
 
@@ -72,7 +68,7 @@ def test_backtracking_engine_agrees_on_short_inputs(pattern: str) -> None:
 @pytest.mark.parametrize("size", SIZES)
 @pytest.mark.parametrize("pattern", CATASTROPHIC)
 def test_provider_evaluates_catastrophic_patterns(domain: str, pattern: str, size: int) -> None:
-    api.set_provider_and_wait(FlagProvider(MemoryStore(_flag(pattern))), domain=domain)
+    api.set_provider_and_wait(FlagProvider(MemoryStore(_document(pattern))), domain=domain)
     client = api.get_client(domain)
 
     def evaluate(text: str) -> tuple[bool, str | None]:
@@ -110,7 +106,7 @@ def _closure_objects(fn: Any, seen: set[int] | None = None) -> Iterator[Any]:
 
 @pytest.mark.parametrize("pattern", CATASTROPHIC)
 def test_the_compiled_pattern_is_re2s(pattern: str) -> None:
-    document = document_from_data(_flag(pattern))
+    document = document_from_data(_document(pattern))
     rule = document.compiled_flags()["redos"].rule
     assert rule is not None
     searches = [
@@ -138,7 +134,7 @@ def test_the_compiled_pattern_is_re2s(pattern: str) -> None:
 )
 def test_patterns_re2_rejects_are_document_errors(pattern: str, feature: str) -> None:
     with pytest.raises(DocumentError) as caught:
-        document_from_data(_flag(pattern))
+        document_from_data(_document(pattern))
     paths = [problem.path for problem in caught.value.problems]
     assert paths == ["flags.redos.targeting.if.0.matches.1"], feature
     assert "RE2 rejects the pattern" in str(caught.value)

@@ -17,7 +17,6 @@ import asyncio
 import json
 import logging
 import threading
-import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +30,7 @@ from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvid
 from openfeature_litestar import FileStore, FlagProvider, document_from_data
 from openfeature_litestar.hooks import AuditHook, HookChain, SanitizingHook
 from openfeature_litestar.hooks._audit import CONTEXT_ID, ERROR_TYPE
+from tests.support import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -326,13 +326,6 @@ def _write(path: Path, content: str | dict[str, Any]) -> None:
     temporary.replace(path)
 
 
-def _wait_until(condition: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        assert time.monotonic() < deadline, "the condition did not become true in time"
-        time.sleep(POLL)
-
-
 FILE_FLAGS = {
     "flags": {
         "vip": {
@@ -373,10 +366,12 @@ def test_a_store_that_breaks_and_disappears_leaks_nothing(
         client = audited.client
         assert client.get_boolean_value("vip", False, sentinels.context()) is True
         _write(path, '{"flags": {"vip": {"state": "ENABLED", "variants": ')
-        _wait_until(lambda: provider.last_sync_error is not None)
+        wait_until(lambda: provider.last_sync_error is not None, timeout=WAIT, interval=POLL)
         assert client.get_boolean_value("vip", False, sentinels.context()) is True
         path.unlink()
-        _wait_until(lambda: "no such file" in str(provider.last_sync_error))
+        wait_until(
+            lambda: "no such file" in str(provider.last_sync_error), timeout=WAIT, interval=POLL
+        )
         details = client.get_boolean_details("no-such-flag", False, sentinels.context())
         assert details.error_code == ErrorCode.FLAG_NOT_FOUND
         assert any(record.name.startswith("openfeature_litestar") for record in capture.records)

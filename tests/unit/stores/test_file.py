@@ -10,7 +10,6 @@ import queue
 import stat
 import subprocess
 import sys
-import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -32,9 +31,9 @@ from openfeature_litestar import (
     load_document,
 )
 from openfeature_litestar._stores import _file as file_module
+from tests.support import wait_until
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from pathlib import Path
 
     from openfeature.client import OpenFeatureClient
@@ -63,15 +62,6 @@ def _write(path: Path, content: str | dict[str, Any]) -> None:
     temporary = path.with_name(f".{path.name}.tmp")
     temporary.write_text(text, encoding="utf-8")
     temporary.replace(path)
-
-
-def _wait_until(condition: Callable[[], bool]) -> None:
-    """Wait for ``condition`` (set by the background sync), failing after WAIT seconds."""
-    deadline = time.monotonic() + WAIT
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"condition not met within {WAIT} s")
-        time.sleep(POLL / 5)
 
 
 def _sync_error(provider: FlagProvider) -> OpenFeatureLitestarError | None:
@@ -231,18 +221,20 @@ def test_an_invalid_edit_keeps_the_last_good_flags_until_fixed(
     provider, client = served
     changed = EventLog(client, ProviderEvent.PROVIDER_CONFIGURATION_CHANGED)
     _write(flag_file, '{"flags": {"colour": {"state": "ENABLED", "variants": ')
-    _wait_until(lambda: _sync_error(provider) is not None)
+    wait_until(lambda: _sync_error(provider) is not None, timeout=WAIT, interval=POLL / 5)
     assert isinstance(_sync_error(provider), DocumentError)
     assert client.get_string_value("colour", "") == "red"
     assert client.get_boolean_value("enabled", False) is True
     assert client.get_provider_status() == ProviderStatus.READY
 
     _write(flag_file, {"flags": {"colour": {"state": "ENABLED", "variants": {}}}})
-    _wait_until(
+    wait_until(
         lambda: (
             _sync_error(provider) is not None
             and "flags.colour.variants" in str(_sync_error(provider))
-        )
+        ),
+        timeout=WAIT,
+        interval=POLL / 5,
     )
     assert client.get_string_value("colour", "") == "red"
 

@@ -32,18 +32,15 @@ from openfeature_litestar._stores._writes import (
     with_flag,
     without_flag,
 )
+from tests.support import echo_flag
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 
-def _flag(value: str = "a", **extra: Any) -> dict[str, Any]:
-    return {"state": "ENABLED", "variants": {value: value}, "defaultVariant": value, **extra}
-
-
 BASE = document_from_data(
     {
-        "flags": {"one": _flag("a"), "two": _flag("b")},
+        "flags": {"one": echo_flag("a"), "two": echo_flag("b")},
         "$evaluators": {"is-admin": {"==": [{"var": "role"}, "admin"]}},
         "metadata": {"flagSetId": "shop"},
     }
@@ -58,13 +55,13 @@ def test_empty_document() -> None:
 
 def test_as_document_passes_documents_through_and_validates_data() -> None:
     assert as_document(BASE) is BASE
-    assert as_document({"flags": {"x": _flag()}}).flags["x"].default_variant == "a"
+    assert as_document({"flags": {"x": echo_flag()}}).flags["x"].default_variant == "a"
     with pytest.raises(DocumentError):
         as_document({"flags": {"x": {"state": "ENABLED"}}})
 
 
 def test_definition_data_is_flagd_json() -> None:
-    assert definition_data(BASE, "one") == _flag("a")
+    assert definition_data(BASE, "one") == echo_flag("a")
     assert definition_data(BASE, "missing") is None
 
 
@@ -77,17 +74,17 @@ def test_shared_parts() -> None:
 
 
 def test_with_flag_adds_and_replaces() -> None:
-    added = with_flag(BASE, "three", _flag("c"))
+    added = with_flag(BASE, "three", echo_flag("c"))
     assert list(added.flags) == ["one", "two", "three"]
-    replaced = with_flag(added, "one", _flag("z"))
+    replaced = with_flag(added, "one", echo_flag("z"))
     assert list(replaced.flags) == ["one", "two", "three"]
-    assert definition_data(replaced, "one") == _flag("z")
+    assert definition_data(replaced, "one") == echo_flag("z")
     assert shared_parts(replaced) == shared_parts(BASE)
-    assert definition_data(BASE, "one") == _flag("a")  # the input is not changed
+    assert definition_data(BASE, "one") == echo_flag("a")  # the input is not changed
 
 
 def test_with_flag_can_use_the_documents_evaluators() -> None:
-    targeted = _flag("a", targeting={"if": [{"$ref": "is-admin"}, "a", None]})
+    targeted = echo_flag("a", targeting={"if": [{"$ref": "is-admin"}, "a", None]})
     assert "t" in with_flag(BASE, "t", targeted).flags
     with pytest.raises(DocumentError):
         with_flag(empty_document(), "t", targeted)  # no such evaluator there
@@ -96,7 +93,7 @@ def test_with_flag_can_use_the_documents_evaluators() -> None:
 @pytest.mark.parametrize("key", ["", " padded", "line\nbreak", "k" * 257])
 def test_with_flag_refuses_bad_keys(key: str) -> None:
     with pytest.raises(DocumentError) as caught:
-        with_flag(BASE, key, _flag())
+        with_flag(BASE, key, echo_flag())
     assert [problem.path for problem in caught.value.problems] == [f"flags.{key}"]
 
 
@@ -117,14 +114,14 @@ def test_without_flag() -> None:
 def test_changes_between_lists_creates_updates_then_deletes_then_shared_parts() -> None:
     after = document_from_data(
         {
-            "flags": {"three": _flag("c"), "two": _flag("B")},
+            "flags": {"three": echo_flag("c"), "two": echo_flag("B")},
             "metadata": {"flagSetId": "shop", "version": "2"},
         }
     )
     assert changes_between(BASE, after) == [
-        Change("three", "create", None, _flag("c")),
-        Change("two", "update", _flag("b"), _flag("B")),
-        Change("one", "delete", _flag("a"), None),
+        Change("three", "create", None, echo_flag("c")),
+        Change("two", "update", echo_flag("b"), echo_flag("B")),
+        Change("one", "delete", echo_flag("a"), None),
         Change(
             None,
             "update",
@@ -168,11 +165,11 @@ def test_utc_now_is_aware_utc() -> None:
 
 
 def test_copy_namespace_promotes_with_a_note() -> None:
-    staging = MemoryStore({"flags": {"one": _flag("new")}}, namespace="staging")
+    staging = MemoryStore({"flags": {"one": echo_flag("new")}}, namespace="staging")
     production = staging.with_namespace("production")
 
     async def promote() -> None:
-        await production.put_flag("one", _flag("old"), actor="alice")
+        await production.put_flag("one", echo_flag("old"), actor="alice")
         assert await copy_namespace(staging, production, actor="bob") == 2
         [entry, *_] = await production.audit_log()
         assert (entry.flag_key, entry.action, entry.actor) == ("one", "update", "bob")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -14,6 +13,7 @@ from openfeature.evaluation_context import EvaluationContext
 
 from openfeature_litestar import ConfigurationError, FlagProvider, MemoryStore, Sanitizer
 from openfeature_litestar.web import OFREPConfig, bearer_token_guard, ofrep_router
+from tests.support import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -402,19 +402,12 @@ def test_the_etag_changes_when_the_flags_change(
     store = provider.store
     assert isinstance(store, MemoryStore)
     store.replace(changed)
-    wait_for(lambda: provider.snapshot.revision > revision)
+    wait_until(lambda: provider.snapshot.revision > revision, timeout=10.0, interval=0.01)
     after = client.post(SINGLE, json=body, headers={"If-None-Match": before})
     assert after.status_code == 200
     assert after.headers["etag"] != before
     flags = {item["key"]: item for item in after.json()["flags"]}
     assert flags["dark"]["value"] is True
-
-
-def wait_for(condition: Callable[[], bool], deadline: float = 10.0) -> None:
-    end = time.monotonic() + deadline
-    while not condition():
-        assert time.monotonic() < end, "the condition did not become true in time"
-        time.sleep(0.01)
 
 
 # -- mounting and guards ------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -18,6 +17,7 @@ from openfeature_litestar.web._server import (
     TOKENS_ENV,
     create_server,
 )
+from tests.support import wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -94,10 +94,12 @@ def test_admin_writes_are_audited_by_token_position_and_served(
     entry = asyncio.run(store.audit_log(limit=1))[0]
     assert entry.actor == "admin-token-2"
     assert "admin-two" not in repr(entry)
-    deadline = time.monotonic() + 10
-    while evaluate(client, **READ).json()["value"] is not True:
-        assert time.monotonic() < deadline, "OFREP never served the write"
-        time.sleep(0.02)
+    wait_until(
+        lambda: evaluate(client, **READ).json()["value"] is True,
+        timeout=10,
+        interval=0.02,
+        message="OFREP never served the write",
+    )
 
 
 def test_health_and_readiness(client: TestClient[Litestar]) -> None:

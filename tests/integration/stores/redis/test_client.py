@@ -17,16 +17,13 @@ from redis.asyncio.connection import SSLConnection
 
 from openfeature_litestar import ConfigurationError, StoreError
 from openfeature_litestar._stores._redis import RedisStore
+from tests.support import echo_flag
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
 
 
 WAIT = 10.0
-
-
-def _flag(value: str = "a") -> dict[str, Any]:
-    return {"state": "ENABLED", "variants": {value: value}, "defaultVariant": value}
 
 
 def _run(store: RedisStore, work: Callable[[], Awaitable[Any]]) -> Any:
@@ -48,7 +45,7 @@ def test_one_store_serves_two_threads_with_their_own_loops(redis_url: str, prefi
     def write(name: str) -> None:
         async def work() -> None:
             for index in range(5):
-                await store.put_flag(f"{name}{index}", _flag(), actor=name)
+                await store.put_flag(f"{name}{index}", echo_flag(), actor=name)
                 await store.load()
 
         try:
@@ -73,7 +70,7 @@ def test_the_store_recovers_after_an_outage(
     store = RedisStore(proxy.url(redis_url), key_prefix=prefix, timeout=1)
 
     async def work() -> int:
-        await store.put_flag("a", _flag(), actor="alice")
+        await store.put_flag("a", echo_flag(), actor="alice")
         proxy.cut()
         with pytest.raises(StoreError):
             await store.load()
@@ -87,7 +84,7 @@ def test_an_existing_client_is_reused_by_its_settings(redis_url: str, prefix: st
     client = redis.asyncio.Redis.from_url(redis_url)  # bytes replies: the store decodes itself
     store = RedisStore(client, key_prefix=prefix)
 
-    assert _run(store, lambda: store.put_flag("a", _flag(), actor="alice")) == 1
+    assert _run(store, lambda: store.put_flag("a", echo_flag(), actor="alice")) == 1
     assert _run(store, store.load).revision == 1  # a second loop: fresh connections
 
     async def client_still_works() -> Any:
@@ -126,7 +123,7 @@ def test_an_unreachable_server_is_a_store_error_without_the_password(prefix: str
 
     attempts: list[Callable[[], Awaitable[Any]]] = [
         store.load,
-        lambda: store.put_flag("a", _flag(), actor="alice"),
+        lambda: store.put_flag("a", echo_flag(), actor="alice"),
         store.audit_log,
         first_change,
     ]

@@ -13,15 +13,12 @@ import pytest
 
 from openfeature_litestar import DocumentError, StoreError
 from openfeature_litestar._stores._redis import RedisStore
+from tests.support import echo_flag
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     import redis
-
-
-def _flag(value: str = "a") -> dict[str, Any]:
-    return {"state": "ENABLED", "variants": {value: value}, "defaultVariant": value}
 
 
 def _run(store: RedisStore, work: Callable[[], Awaitable[Any]]) -> Any:
@@ -39,7 +36,7 @@ def _run(store: RedisStore, work: Callable[[], Awaitable[Any]]) -> Any:
 def test_the_keys_hold_compact_json_a_revision_and_a_stream(
     store: RedisStore, raw: redis.Redis, prefix: str
 ) -> None:
-    _run(store, lambda: store.put_flag("a", _flag(), actor="alice"))
+    _run(store, lambda: store.put_flag("a", echo_flag(), actor="alice"))
     stored = _run(store, store.load)
 
     assert raw.type(f"{prefix}production") == "hash"
@@ -56,16 +53,16 @@ def test_the_keys_hold_compact_json_a_revision_and_a_stream(
 def test_namespaces_under_one_prefix_are_separate(redis_url: str, prefix: str) -> None:
     staging = RedisStore(redis_url, key_prefix=prefix, namespace="staging")
     production = RedisStore(redis_url, key_prefix=prefix, namespace="production")
-    _run(staging, lambda: staging.put_flag("a", _flag(), actor="alice"))
+    _run(staging, lambda: staging.put_flag("a", echo_flag(), actor="alice"))
     assert _run(production, production.load).revision == 0
     assert _run(staging, staging.load).revision == 1
 
 
 def test_audit_entries_record_each_change(store: RedisStore) -> None:
     async def work() -> Any:
-        await store.put_flag("a", _flag("x"), actor="alice")
+        await store.put_flag("a", echo_flag("x"), actor="alice")
         await store.replace_document(
-            {"flags": {"a": _flag("y"), "b": _flag()}, "metadata": {"team": "web"}},
+            {"flags": {"a": echo_flag("y"), "b": echo_flag()}, "metadata": {"team": "web"}},
             actor="bob",
             note="release 7",
         )
@@ -80,8 +77,8 @@ def test_audit_entries_record_each_change(store: RedisStore) -> None:
         (1, "a", "create", "alice"),
     ]
     newest, oldest = entries[2], entries[3]
-    assert newest.before == _flag("x")
-    assert newest.after == _flag("y")
+    assert newest.before == echo_flag("x")
+    assert newest.after == echo_flag("y")
     assert newest.note == "release 7"
     assert entries[0].before == {}
     assert entries[0].after == {"metadata": {"team": "web"}}
@@ -106,7 +103,7 @@ def test_a_corrupt_stored_document_is_a_document_error(
     assert [problem.path for problem in caught.value.problems] == ["flags.a.variants"]
 
     with pytest.raises(DocumentError):
-        _run(store, lambda: store.put_flag("b", _flag(), actor="alice"))
+        _run(store, lambda: store.put_flag("b", echo_flag(), actor="alice"))
     assert raw.hget(f"{prefix}production", "revision") == "3"
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from openfeature_litestar import RevisionConflict
 from openfeature_litestar._stores._redis import RedisStore
+from tests.support import echo_flag
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -21,10 +22,6 @@ if TYPE_CHECKING:
 
 
 WAIT = 10.0
-
-
-def _flag(value: str = "a") -> dict[str, Any]:
-    return {"state": "ENABLED", "variants": {value: value}, "defaultVariant": value}
 
 
 def _run(store: RedisStore, work: Callable[[], Awaitable[Any]]) -> Any:
@@ -42,10 +39,10 @@ def _run(store: RedisStore, work: Callable[[], Awaitable[Any]]) -> Any:
 def test_a_stale_expected_revision_conflicts_and_writes_nothing(
     store: RedisStore, raw: redis.Redis, prefix: str
 ) -> None:
-    _run(store, lambda: store.put_flag("a", _flag("x"), actor="alice"))
+    _run(store, lambda: store.put_flag("a", echo_flag("x"), actor="alice"))
 
     with pytest.raises(RevisionConflict) as caught:
-        _run(store, lambda: store.put_flag("a", _flag("y"), actor="bob", expected_revision=0))
+        _run(store, lambda: store.put_flag("a", echo_flag("y"), actor="bob", expected_revision=0))
 
     assert (caught.value.expected, caught.value.actual) == (0, 1)
     assert _run(store, store.load).document.flags["a"].default_variant == "x"
@@ -55,7 +52,7 @@ def test_a_stale_expected_revision_conflicts_and_writes_nothing(
 def test_a_replace_without_change_bumps_the_revision_and_audits_nothing(
     store: RedisStore, raw: redis.Redis, prefix: str
 ) -> None:
-    document = {"flags": {"a": _flag()}}
+    document = {"flags": {"a": echo_flag()}}
     assert _run(store, lambda: store.replace_document(document, actor="alice")) == 1
     assert _run(store, lambda: store.replace_document(document, actor="alice")) == 2
     assert raw.xlen(f"{prefix}production:audit") == 1
@@ -68,7 +65,7 @@ def test_the_audit_stream_keeps_only_the_newest_entries(
 
     async def work() -> Any:
         for index in range(8):
-            await store.put_flag("a", _flag(f"v{index}"), actor="alice")
+            await store.put_flag("a", echo_flag(f"v{index}"), actor="alice")
         return await store.audit_log(limit=100)
 
     entries = _run(store, work)
@@ -86,7 +83,7 @@ def test_concurrent_writers_on_separate_clients_lose_no_update(redis_url: str, p
 
         async def work() -> None:
             for index in range(writes):
-                await store.put_flag(f"w{writer}-{index}", _flag(), actor=f"writer-{writer}")
+                await store.put_flag(f"w{writer}-{index}", echo_flag(), actor=f"writer-{writer}")
 
         try:
             _run(store, work)
@@ -118,7 +115,7 @@ def test_of_concurrent_conditional_writers_exactly_one_wins(redis_url: str, pref
         try:
             return await asyncio.gather(
                 *(
-                    store.put_flag("a", _flag(f"v{index}"), actor="x", expected_revision=0)
+                    store.put_flag("a", echo_flag(f"v{index}"), actor="x", expected_revision=0)
                     for index, store in enumerate(stores)
                 ),
                 return_exceptions=True,

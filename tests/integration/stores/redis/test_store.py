@@ -17,15 +17,12 @@ import pytest
 
 from openfeature_litestar import DocumentError, FlagNotFound, StoreError, WritableFlagStore
 from openfeature_litestar._stores._redis import RedisStore
+from tests.support import echo_flag
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterator
 
     import redis
-
-
-def _flag(value: str = "a") -> dict[str, Any]:
-    return {"state": "ENABLED", "variants": {value: value}, "defaultVariant": value}
 
 
 def _run(store: RedisStore, work: Callable[[], Awaitable[Any]]) -> Any:
@@ -53,8 +50,8 @@ def test_a_namespace_never_written_loads_empty_at_revision_zero(store: RedisStor
 def test_writes_count_revisions_and_load_back(store: RedisStore) -> None:
     async def work() -> list[int]:
         return [
-            await store.put_flag("a", _flag("x"), actor="alice"),
-            await store.put_flag("b", _flag("y"), actor="alice"),
+            await store.put_flag("a", echo_flag("x"), actor="alice"),
+            await store.put_flag("b", echo_flag("y"), actor="alice"),
             await store.delete_flag("a", actor="bob"),
         ]
 
@@ -82,7 +79,7 @@ def test_deleting_an_absent_flag_is_flag_not_found(store: RedisStore) -> None:
 def test_audit_pages_follow_before_and_filter_by_flag(store: RedisStore) -> None:
     async def work() -> Any:
         for index in range(6):
-            await store.put_flag("a" if index % 2 else "b", _flag(f"v{index}"), actor="alice")
+            await store.put_flag("a" if index % 2 else "b", echo_flag(f"v{index}"), actor="alice")
         first = await store.audit_log(limit=4)
         second = await store.audit_log(limit=4, before=first[-1].id)
         only_a = await store.audit_log(flag_key="a", limit=2)
@@ -98,7 +95,7 @@ def test_audit_pages_follow_before_and_filter_by_flag(store: RedisStore) -> None
 
 
 def test_an_unknown_or_malformed_before_is_a_value_error(store: RedisStore) -> None:
-    _run(store, lambda: store.put_flag("a", _flag(), actor="alice"))
+    _run(store, lambda: store.put_flag("a", echo_flag(), actor="alice"))
     with pytest.raises(ValueError, match="no audit entry"):
         _run(store, lambda: store.audit_log(before="1-0"))
     with pytest.raises(ValueError, match="must be an audit entry id"):
@@ -148,7 +145,7 @@ def test_an_acl_user_with_the_documented_commands_can_do_everything(
     async def work() -> Any:
         changes = store.changes()
         await anext(changes)
-        await store.put_flag("a", _flag(), actor="alice")
+        await store.put_flag("a", echo_flag(), actor="alice")
         await anext(changes)
         await changes.aclose()
         return await store.load(), await store.audit_log()

@@ -15,6 +15,7 @@ import pytest
 
 from openfeature_litestar import StoreError
 from openfeature_litestar._stores._redis import RedisStore
+from tests.support import echo_flag
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -24,10 +25,6 @@ if TYPE_CHECKING:
 
 
 WAIT = 10.0
-
-
-def _flag(value: str = "a") -> dict[str, Any]:
-    return {"state": "ENABLED", "variants": {value: value}, "defaultVariant": value}
 
 
 def _run(store: RedisStore, work: Callable[[], Awaitable[Any]]) -> Any:
@@ -98,7 +95,7 @@ def test_a_write_wakes_a_watcher_on_another_loop(redis_url: str, prefix: str) ->
     writer = RedisStore(redis_url, key_prefix=prefix)
 
     with _Watcher(watched) as watcher:
-        _run(writer, lambda: writer.put_flag("a", _flag(), actor="alice"))
+        _run(writer, lambda: writer.put_flag("a", echo_flag(), actor="alice"))
         assert watcher.woken()
         _run(writer, lambda: writer.delete_flag("a", actor="alice"))
         assert watcher.woken()
@@ -127,7 +124,7 @@ def test_a_published_write_is_not_reported_again_by_the_revision_check(
     writer = RedisStore(redis_url, key_prefix=prefix)
 
     with _Watcher(watched) as watcher:
-        _run(writer, lambda: writer.put_flag("a", _flag(), actor="alice"))
+        _run(writer, lambda: writer.put_flag("a", echo_flag(), actor="alice"))
         assert watcher.woken()
         # Many revision checks run meanwhile; the published revision is already seen.
         with pytest.raises(queue.Empty):
@@ -153,7 +150,7 @@ def test_a_dropped_subscription_is_restored_and_reported(
         assert len(subscribers) == 1
         raw.client_kill_filter(_id=subscribers[0]["id"])
         assert watcher.woken(), "notices may have been lost while disconnected"
-        _run(writer, lambda: writer.put_flag("a", _flag(), actor="alice"))
+        _run(writer, lambda: writer.put_flag("a", echo_flag(), actor="alice"))
         assert watcher.woken(), "and the new subscription hears the next write"
 
     assert watcher.error is None
@@ -184,7 +181,7 @@ def test_close_on_one_loop_leaves_another_loops_watch_running(redis_url: str, pr
     store = RedisStore(redis_url, key_prefix=prefix, poll_interval=3600)
 
     with _Watcher(store) as watcher:
-        _run(store, lambda: store.put_flag("a", _flag(), actor="alice"))  # closes this loop's
+        _run(store, lambda: store.put_flag("a", echo_flag(), actor="alice"))  # closes this loop's
         assert watcher.woken()
         assert not watcher.ended.is_set()
 

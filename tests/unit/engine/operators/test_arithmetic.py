@@ -8,21 +8,7 @@ from typing import Any
 import pytest
 
 from openfeature_litestar._engine import compile_targeting
-
-DATA: dict[str, Any] = {
-    "s": "abc",
-    "n": 5,
-    "f": 2.5,
-    "zero": 0,
-    "empty": "",
-    "t": True,
-    "null": None,
-    "list": [1, 2, 3],
-    "user": {"name": "ann", "tags": ["a", "b"], "age": "42"},
-    "targetingKey": "u1",
-    "$flagd": {"flagKey": "flag", "timestamp": 1_750_000_000},
-}
-
+from tests.support import OPERATOR_DATA
 
 CASES: list[tuple[Any, Any]] = [
     # arithmetic
@@ -50,7 +36,7 @@ CASES: list[tuple[Any, Any]] = [
 
 @pytest.mark.parametrize(("rule", "expected"), CASES, ids=[repr(c[0]) for c in CASES])
 def test_operator(rule: Any, expected: Any) -> None:
-    result = compile_targeting(rule, strict=False)(DATA)
+    result = compile_targeting(rule, strict=False)(OPERATOR_DATA)
     assert result == expected
     assert type(result) is type(expected) or (
         isinstance(expected, float) and type(result) is int and expected.is_integer()
@@ -59,14 +45,14 @@ def test_operator(rule: Any, expected: Any) -> None:
 
 def test_nan_results() -> None:
     for rule in ({"/": [0, 0]}, {"%": [1, 0]}, {"-": ["a", 1]}, {"max": [1, "x"]}):
-        result = compile_targeting(rule, strict=False)(DATA)
+        result = compile_targeting(rule, strict=False)(OPERATOR_DATA)
         assert isinstance(result, float)
         assert math.isnan(result)
 
 
 def test_integral_float_results_are_ints() -> None:
-    assert type(compile_targeting({"+": [1.5, 1.5]})(DATA)) is int
-    assert type(compile_targeting({"*": [2**60, 2**60]})(DATA)) is float
+    assert type(compile_targeting({"+": [1.5, 1.5]})(OPERATOR_DATA)) is int
+    assert type(compile_targeting({"*": [2**60, 2**60]})(OPERATOR_DATA)) is float
 
 
 def test_huge_integers_do_not_blow_up() -> None:

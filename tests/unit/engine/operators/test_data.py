@@ -7,21 +7,7 @@ from typing import Any
 import pytest
 
 from openfeature_litestar._engine import compile_targeting
-
-DATA: dict[str, Any] = {
-    "s": "abc",
-    "n": 5,
-    "f": 2.5,
-    "zero": 0,
-    "empty": "",
-    "t": True,
-    "null": None,
-    "list": [1, 2, 3],
-    "user": {"name": "ann", "tags": ["a", "b"], "age": "42"},
-    "targetingKey": "u1",
-    "$flagd": {"flagKey": "flag", "timestamp": 1_750_000_000},
-}
-
+from tests.support import OPERATOR_DATA
 
 CASES: list[tuple[Any, Any]] = [
     # var
@@ -37,7 +23,7 @@ CASES: list[tuple[Any, Any]] = [
     ({"var": ["user.nope.deeper", 7]}, 7),
     ({"var": "$flagd.flagKey"}, "flag"),
     ({"var": {"cat": ["user", ".", "name"]}}, "ann"),
-    ({"var": ""}, DATA),
+    ({"var": ""}, OPERATOR_DATA),
     ({"var": [[1]]}, None),
     # missing
     ({"missing": ["s", "nope", "empty", "user.name"]}, ["nope", "empty"]),
@@ -49,7 +35,7 @@ CASES: list[tuple[Any, Any]] = [
 
 @pytest.mark.parametrize(("rule", "expected"), CASES, ids=[repr(c[0]) for c in CASES])
 def test_operator(rule: Any, expected: Any) -> None:
-    result = compile_targeting(rule, strict=False)(DATA)
+    result = compile_targeting(rule, strict=False)(OPERATOR_DATA)
     assert result == expected
     assert type(result) is type(expected) or (
         isinstance(expected, float) and type(result) is int and expected.is_integer()

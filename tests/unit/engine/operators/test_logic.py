@@ -7,21 +7,7 @@ from typing import Any
 import pytest
 
 from openfeature_litestar._engine import compile_targeting
-
-DATA: dict[str, Any] = {
-    "s": "abc",
-    "n": 5,
-    "f": 2.5,
-    "zero": 0,
-    "empty": "",
-    "t": True,
-    "null": None,
-    "list": [1, 2, 3],
-    "user": {"name": "ann", "tags": ["a", "b"], "age": "42"},
-    "targetingKey": "u1",
-    "$flagd": {"flagKey": "flag", "timestamp": 1_750_000_000},
-}
-
+from tests.support import OPERATOR_DATA
 
 CASES: list[tuple[Any, Any]] = [
     # if
@@ -54,7 +40,7 @@ CASES: list[tuple[Any, Any]] = [
 
 @pytest.mark.parametrize(("rule", "expected"), CASES, ids=[repr(c[0]) for c in CASES])
 def test_operator(rule: Any, expected: Any) -> None:
-    result = compile_targeting(rule, strict=False)(DATA)
+    result = compile_targeting(rule, strict=False)(OPERATOR_DATA)
     assert result == expected
     assert type(result) is type(expected) or (
         isinstance(expected, float) and type(result) is int and expected.is_integer()
@@ -62,7 +48,7 @@ def test_operator(rule: Any, expected: Any) -> None:
 
 
 def test_log_is_identity_when_lenient_and_unknown_when_strict() -> None:
-    assert compile_targeting({"log": [{"var": "s"}]}, strict=False)(DATA) == "abc"
+    assert compile_targeting({"log": [{"var": "s"}]}, strict=False)(OPERATOR_DATA) == "abc"
     from openfeature_litestar._errors import DocumentError  # noqa: PLC0415
 
     with pytest.raises(DocumentError):

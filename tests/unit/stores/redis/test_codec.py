@@ -20,12 +20,9 @@ from openfeature_litestar._stores._redis._codec import (
     text,
 )
 from openfeature_litestar._stores._writes import Change
+from tests.support import echo_flag
 
 AT = "2026-01-02T03:04:05+00:00"
-
-
-def _flag(value: str = "a") -> dict[str, Any]:
-    return {"state": "ENABLED", "variants": {value: value}, "defaultVariant": value}
 
 
 def _read_back(fields: dict[str, str], entry_id: str | None = "5-1") -> Any:
@@ -53,7 +50,7 @@ def test_compact_json_has_no_spaces_keeps_unicode_and_refuses_nan() -> None:
 
 
 def test_a_compact_document_decodes_to_an_equal_document() -> None:
-    document = document_from_data({"flags": {"a": _flag("x")}, "metadata": {"team": "web"}})
+    document = document_from_data({"flags": {"a": echo_flag("x")}, "metadata": {"team": "web"}})
     decoded = decode_document(compact(document.dump()), "p:production")
     assert decoded.dump() == document.dump()
 
@@ -94,7 +91,7 @@ def test_an_entry_leaves_out_the_fields_that_are_none() -> None:
 
 
 def test_an_entry_reads_back_as_the_change_it_recorded() -> None:
-    change = Change(flag_key="a", action="update", before=_flag("x"), after=_flag("y"))
+    change = Change(flag_key="a", action="update", before=echo_flag("x"), after=echo_flag("y"))
     fields = entry_fields(change, 7, actor="bob", at=AT, note="release 7")
 
     entry = _read_back(fields)
@@ -102,11 +99,11 @@ def test_an_entry_reads_back_as_the_change_it_recorded() -> None:
     assert (entry.id, entry.namespace, entry.revision) == ("5-1", "production", 7)
     assert (entry.flag_key, entry.action, entry.actor) == ("a", "update", "bob")
     assert entry.at == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    assert (entry.before, entry.after, entry.note) == (_flag("x"), _flag("y"), "release 7")
+    assert (entry.before, entry.after, entry.note) == (echo_flag("x"), echo_flag("y"), "release 7")
 
 
 def test_an_entry_of_bytes_reads_back_like_one_of_text() -> None:
-    change = Change(flag_key="a", action="create", before=None, after=_flag())
+    change = Change(flag_key="a", action="create", before=None, after=echo_flag())
     fields = entry_fields(change, 1, actor="alice", at=AT, note=None)
     as_bytes: dict[bytes | str, bytes | str] = {
         name.encode(): value.encode() for name, value in fields.items()
@@ -118,7 +115,7 @@ def test_an_entry_of_bytes_reads_back_like_one_of_text() -> None:
         "a",
         "create",
         None,
-        _flag(),
+        echo_flag(),
     )
     assert entry.note is None
 
@@ -148,9 +145,9 @@ def test_an_unreadable_entry_is_a_store_error_naming_it(
 
 
 def test_the_stored_fields_are_json_a_client_can_read() -> None:
-    change = Change(flag_key="a", action="create", before=None, after=_flag("ü"))
+    change = Change(flag_key="a", action="create", before=None, after=echo_flag("ü"))
     fields = entry_fields(change, 1, actor="alice", at=AT, note=None)
-    assert json.loads(fields["after"]) == _flag("ü")
+    assert json.loads(fields["after"]) == echo_flag("ü")
     assert "ü" in fields["after"]
 
 

@@ -8,19 +8,14 @@ against a real Redis in ``tests/integration/stores/redis/test_scripts.py``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from openfeature_litestar import document_from_data
 from openfeature_litestar._stores._redis._codec import Keys, compact
 from openfeature_litestar._stores._redis._scripts import write_arguments, write_keys
 from openfeature_litestar._stores._writes import Change
+from tests.support import echo_flag
 
 AT = "2026-01-02T03:04:05+00:00"
 KEYS = Keys.of("p:", "production")
-
-
-def _flag(value: str = "a") -> dict[str, Any]:
-    return {"state": "ENABLED", "variants": {value: value}, "defaultVariant": value}
 
 
 def test_the_keys_are_the_hash_then_the_stream() -> None:
@@ -50,10 +45,10 @@ def _entries(args: list[str | int]) -> list[dict[str | int, str | int]]:
 
 
 def test_each_change_follows_as_its_field_count_and_pairs() -> None:
-    document = document_from_data({"flags": {"a": _flag("y"), "b": _flag()}})
+    document = document_from_data({"flags": {"a": echo_flag("y"), "b": echo_flag()}})
     changes = [
-        Change(flag_key="a", action="update", before=_flag("x"), after=_flag("y")),
-        Change(flag_key="b", action="create", before=None, after=_flag()),
+        Change(flag_key="a", action="update", before=echo_flag("x"), after=echo_flag("y")),
+        Change(flag_key="b", action="create", before=None, after=echo_flag()),
     ]
 
     args = write_arguments(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -18,6 +17,7 @@ from openfeature_litestar.web import (
     admin_router,
     bearer_token_guard,
 )
+from tests.support import wait_until
 
 from .conftest import (
     BASE,
@@ -82,9 +82,11 @@ def test_the_plugin_mounts_it_on_its_own_store(domain: str) -> None:
         )
         assert response.status_code == 200
         flags = api.get_client(domain)
-        deadline = time.monotonic() + 10
-        while flags.get_boolean_value("banner", default_value=False) is not True:
-            assert time.monotonic() < deadline, "the provider never served the write"
-            time.sleep(0.02)
+        wait_until(
+            lambda: flags.get_boolean_value("banner", default_value=False) is True,
+            timeout=10,
+            interval=0.02,
+            message="the provider never served the write",
+        )
         served = client.get(BASE, headers=WRITE_AUTH).json()["namespaces"][0]
         assert served["served_revision"] == 2

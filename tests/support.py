@@ -1,0 +1,131 @@
+"""Test support: the flag definitions, waits and data that many test modules share.
+
+Import it as ``from tests.support import flag``: pytest puts the project root on
+``sys.path`` (``pythonpath`` in pyproject.toml), so this works for the whole suite and
+for a single file alike, under the configured ``importlib`` import mode.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+__all__ = [
+    "ABSENT",
+    "BOOLEAN_VARIANTS",
+    "OPERATOR_DATA",
+    "Absent",
+    "echo_flag",
+    "flag",
+    "wait_until",
+]
+
+
+class Absent(enum.Enum):
+    """The type of :data:`ABSENT`: a field left out, as opposed to a field set to null."""
+
+    ABSENT = enum.auto()
+
+
+ABSENT: Final = Absent.ABSENT
+"""Leaves a field out of a :func:`flag` definition (``None`` writes ``null``)."""
+
+BOOLEAN_VARIANTS: Final[Mapping[str, bool]] = {"on": True, "off": False}
+"""The variants of a boolean flag, as most tests write them."""
+
+OPERATOR_DATA: Final[dict[str, Any]] = {
+    "s": "abc",
+    "n": 5,
+    "f": 2.5,
+    "zero": 0,
+    "empty": "",
+    "t": True,
+    "null": None,
+    "list": [1, 2, 3],
+    "user": {"name": "ann", "tags": ["a", "b"], "age": "42"},
+    "targetingKey": "u1",
+    "$flagd": {"flagKey": "flag", "timestamp": 1_750_000_000},
+}
+"""The evaluation data the operator tests run their rules against (never mutate it)."""
+
+
+def flag(
+    default_variant: str | Absent | None = "on",
+    *,
+    variants: Mapping[str, Any] = BOOLEAN_VARIANTS,
+    state: str = "ENABLED",
+    targeting: Any = ABSENT,
+    metadata: Mapping[str, Any] | Absent = ABSENT,
+    **fields: Any,
+) -> dict[str, Any]:
+    """A flag definition as data, an enabled boolean flag unless told otherwise.
+
+    Args:
+        default_variant: The ``defaultVariant``; ``None`` writes ``null``, :data:`ABSENT`
+            leaves the field out.
+        variants: The ``variants`` (copied, so callers may share one mapping).
+        state: The ``state``; any string, so tests can write invalid ones.
+        targeting: The ``targeting`` rule; :data:`ABSENT` leaves it out.
+        metadata: The flag's ``metadata``; :data:`ABSENT` leaves it out.
+        fields: Further fields, written last (misspelt or unknown ones included).
+
+    Returns:
+        A new dict with ``state``, ``variants``, ``defaultVariant``, ``targeting`` and
+        ``metadata`` in that order (those given), then ``fields``.
+    """
+    definition: dict[str, Any] = {"state": state, "variants": dict(variants)}
+    if default_variant is not ABSENT:
+        definition["defaultVariant"] = default_variant
+    if targeting is not ABSENT:
+        definition["targeting"] = targeting
+    if metadata is not ABSENT:
+        definition["metadata"] = metadata
+    definition.update(fields)
+    return definition
+
+
+def echo_flag(value: str = "a", *others: str, **options: Any) -> dict[str, Any]:
+    """A string flag whose variants are their own values, ``value`` the default one.
+
+    The store tests use it: a changed ``value`` is a changed definition, easy to tell apart.
+
+    Args:
+        value: The default variant, and its value.
+        others: Further variants after it, each its own value too.
+        options: Any other keyword option of :func:`flag`.
+
+    Returns:
+        A new flag definition, as :func:`flag` builds it.
+    """
+    return flag(value, variants={name: name for name in (value, *others)}, **options)
+
+
+def wait_until(
+    predicate: Callable[[], bool],
+    *,
+    timeout: float,
+    interval: float,
+    message: str = "the condition did not become true in time",
+) -> None:
+    """Poll ``predicate`` every ``interval`` seconds; fail the test if ``timeout`` passes first.
+
+    For conditions a background thread or process makes true, such as a sync picking up
+    a change.
+
+    Args:
+        predicate: What to wait for.
+        timeout: How many seconds to wait at most.
+        interval: How many seconds to sleep between two calls.
+        message: The failure message; the timeout is added to it.
+    """
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{message} (waited {timeout} s)")
+        time.sleep(interval)
