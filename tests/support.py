@@ -8,6 +8,7 @@ for a single file alike, under the configured ``importlib`` import mode.
 from __future__ import annotations
 
 import enum
+import io
 import time
 from typing import TYPE_CHECKING, Any, Final
 
@@ -23,6 +24,7 @@ __all__ = [
     "Absent",
     "echo_flag",
     "flag",
+    "run_cli",
     "wait_until",
 ]
 
@@ -129,3 +131,20 @@ def wait_until(
         if time.monotonic() > deadline:
             pytest.fail(f"{message} (waited {timeout} s)")
         time.sleep(interval)
+
+
+def run_cli(*argv: str) -> tuple[int, str]:
+    """Run the ``openfeature-litestar`` command in this process.
+
+    Args:
+        argv: The arguments, without the program name.
+
+    Returns:
+        The exit status and what the command printed to standard output (standard error
+        is left to pytest's ``capsys``).
+    """
+    from openfeature_litestar._cli import main  # noqa: PLC0415 - only the CLI tests need it
+
+    out = io.StringIO()
+    status = main(list(argv), out=out)
+    return status, out.getvalue()

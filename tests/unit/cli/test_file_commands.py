@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from openfeature_litestar._cli import main
+from tests.support import run_cli
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -49,14 +49,8 @@ def flags(tmp_path: Path) -> Path:
     return path
 
 
-def run(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    status = main(list(argv), out=out)
-    return status, out.getvalue()
-
-
 def evaluate_json(*argv: str) -> tuple[int, dict[str, Any]]:
-    status, out = run("evaluate", *argv, "--json")
+    status, out = run_cli("evaluate", *argv, "--json")
     result: dict[str, Any] = json.loads(out)
     return status, result
 
@@ -65,7 +59,7 @@ def evaluate_json(*argv: str) -> tuple[int, dict[str, Any]]:
 
 
 def test_validate_a_good_document(flags: Path) -> None:
-    status, out = run("validate", str(flags))
+    status, out = run_cli("validate", str(flags))
     assert status == 0
     assert out == f"{flags}: valid (6 flags)\n"
 
@@ -76,7 +70,7 @@ def test_validate_a_yaml_document(tmp_path: Path) -> None:
         "flags:\n  f:\n    state: ENABLED\n    variants: {on: 1}\n    defaultVariant: 'on'\n",
         encoding="utf-8",
     )
-    assert run("validate", str(path)) == (0, f"{path}: valid (1 flags)\n")
+    assert run_cli("validate", str(path)) == (0, f"{path}: valid (1 flags)\n")
 
 
 def test_validate_lists_every_problem(tmp_path: Path) -> None:
@@ -89,7 +83,7 @@ def test_validate_lists_every_problem(tmp_path: Path) -> None:
         }
     }
     path.write_text(json.dumps(bad), encoding="utf-8")
-    status, out = run("validate", str(path))
+    status, out = run_cli("validate", str(path))
     assert status == 1
     assert str(path) in out
     assert "flags.one.state" in out
@@ -99,7 +93,7 @@ def test_validate_lists_every_problem(tmp_path: Path) -> None:
 def test_validate_several_files_reports_each(flags: Path, tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"flags": {"x": {"state": "ENABLED"}}}', encoding="utf-8")
-    status, out = run("validate", str(bad), str(flags))
+    status, out = run_cli("validate", str(bad), str(flags))
     assert status == 1
     assert "flags.x.variants" in out
     assert f"{flags}: valid (6 flags)" in out
@@ -109,15 +103,15 @@ def test_validate_lenient(tmp_path: Path) -> None:
     path = tmp_path / "refs.json"
     flag = {"state": "ENABLED", "variants": {"a": 1}, "targeting": {"$ref": "missing"}}
     path.write_text(json.dumps({"flags": {"f": flag}}), encoding="utf-8")
-    status, out = run("validate", str(path))
+    status, out = run_cli("validate", str(path))
     assert status == 1
     assert "flags.f.targeting" in out
-    assert run("validate", "--lenient", str(path)) == (0, f"{path}: valid (1 flags)\n")
+    assert run_cli("validate", "--lenient", str(path)) == (0, f"{path}: valid (1 flags)\n")
 
 
 def test_validate_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "missing.json"
-    status, _ = run("validate", str(missing))
+    status, _ = run_cli("validate", str(missing))
     assert status == 2
     err = capsys.readouterr().err
     assert "missing.json" in err
@@ -128,7 +122,7 @@ def test_validate_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 
 def test_evaluate_prints_value_variant_and_reason(flags: Path) -> None:
-    status, out = run(
+    status, out = run_cli(
         "evaluate", str(flags), "dark-mode", "--context", '{"targetingKey": "user-1"}'
     )
     assert status == 0
@@ -202,7 +196,7 @@ def test_evaluate_type_mismatch(flags: Path) -> None:
 
 
 def test_evaluate_type_mismatch_human(flags: Path) -> None:
-    status, out = run("evaluate", str(flags), "greeting", "--type", "boolean")
+    status, out = run_cli("evaluate", str(flags), "greeting", "--type", "boolean")
     assert status == 1
     assert "TYPE_MISMATCH" in out
 
@@ -220,7 +214,7 @@ def test_evaluate_unknown_flag(flags: Path) -> None:
 def test_evaluate_bad_context_is_a_usage_error(
     flags: Path, context: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status, out = run("evaluate", str(flags), "dark-mode", "--context", context)
+    status, out = run_cli("evaluate", str(flags), "dark-mode", "--context", context)
     assert status == 2
     assert out == ""
     err = capsys.readouterr().err
@@ -232,7 +226,7 @@ def test_evaluate_bad_context_is_a_usage_error(
 def test_evaluate_bad_default_is_a_usage_error(
     flags: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status, _ = run("evaluate", str(flags), "limit", "--default", "{nope")
+    status, _ = run_cli("evaluate", str(flags), "limit", "--default", "{nope")
     assert status == 2
     err = capsys.readouterr().err
     assert "--default" in err
@@ -240,7 +234,7 @@ def test_evaluate_bad_default_is_a_usage_error(
 
 
 def test_evaluate_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    status, out = run("evaluate", str(tmp_path / "missing.json"), "dark-mode")
+    status, out = run_cli("evaluate", str(tmp_path / "missing.json"), "dark-mode")
     assert status == 2
     assert out == ""
     err = capsys.readouterr().err
@@ -252,7 +246,7 @@ def test_evaluate_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[s
 def test_evaluate_an_invalid_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bad.json"
     path.write_text('{"flags": {"x": {"state": "ENABLED"}}}', encoding="utf-8")
-    status, out = run("evaluate", str(path), "x")
+    status, out = run_cli("evaluate", str(path), "x")
     assert status == 1
     assert "flags.x.variants" in out + capsys.readouterr().err
 
@@ -317,8 +311,7 @@ def test_validate_checks_every_file_even_after_an_unreadable_one(
 ) -> None:
     good = tmp_path / "good.json"
     good.write_text(json.dumps(OBJECT_FLAGS), encoding="utf-8")
-    out = io.StringIO()
-    status = main(["validate", str(tmp_path / "missing.json"), str(good)], out=out)
+    status, out = run_cli("validate", str(tmp_path / "missing.json"), str(good))
     assert status == 2
-    assert f"{good}: valid (1 flags)" in out.getvalue()
+    assert f"{good}: valid (1 flags)" in out
     assert "missing.json" in capsys.readouterr().err

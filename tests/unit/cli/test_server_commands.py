@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import io
 from typing import TYPE_CHECKING
 
-from openfeature_litestar._cli import _server_commands, main
+from openfeature_litestar._cli import _server_commands
 from openfeature_litestar._cli._parser import build_parser
 from openfeature_litestar._stores._url import STORE_URL_ENV
+from tests.support import run_cli
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     import pytest
-
-
-def run(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    status = main(list(argv), out=out)
-    return status, out.getvalue()
 
 
 def test_the_demo_needs_the_source_tree(
@@ -27,7 +21,7 @@ def test_the_demo_needs_the_source_tree(
     monkeypatch.setattr(_server_commands, "_DEMO_APP", tmp_path / "examples" / "app.py")
     url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
     monkeypatch.setenv(STORE_URL_ENV, url)  # the demo sets it; restored afterwards
-    assert run("demo", "--store", url) == (2, "")
+    assert run_cli("demo", "--store", url) == (2, "")
     assert "ships with the source repository" in capsys.readouterr().err
 
 
@@ -58,5 +52,5 @@ def test_serve_refuses_a_sanitize_setting_that_is_not_a_boolean(
     monkeypatch.setenv("OPENFEATURE_LITESTAR_TOKENS", "read-token")
     monkeypatch.setenv("OPENFEATURE_LITESTAR_SANITIZE", "maybe")
     url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
-    assert run("serve", "--store", url, "--port", "1")[0] == 2
+    assert run_cli("serve", "--store", url, "--port", "1")[0] == 2
     assert "OPENFEATURE_LITESTAR_SANITIZE must be 1 or 0" in capsys.readouterr().err

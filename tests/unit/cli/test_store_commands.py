@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from openfeature_litestar._cli import main
+from tests.support import run_cli
 
 if TYPE_CHECKING:
     from pathlib import Path
-
-
-def run(*argv: str) -> tuple[int, str]:
-    out = io.StringIO()
-    status = main(list(argv), out=out)
-    return status, out.getvalue()
 
 
 STORE_DOCUMENT: dict[str, Any] = {
@@ -52,20 +46,20 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 def exported(store_url: str, *extra: str) -> dict[str, Any]:
-    status, out = run("export", "--store", store_url, *extra)
+    status, out = run_cli("export", "--store", store_url, *extra)
     assert status == 0
     data: dict[str, Any] = json.loads(out)
     return data
 
 
 def audit_entries(store_url: str, *extra: str) -> list[dict[str, Any]]:
-    status, out = run("audit", "--store", store_url, "--json", *extra)
+    status, out = run_cli("audit", "--store", store_url, "--json", *extra)
     assert status == 0
     return [json.loads(line) for line in out.splitlines()]
 
 
 def test_import_then_export(store_url: str, store_file: Path) -> None:
-    status, out = run("import", "--store", store_url, "--actor", "ci", str(store_file))
+    status, out = run_cli("import", "--store", store_url, "--actor", "ci", str(store_file))
     assert status == 0
     assert "imported 2 flags into namespace 'default'" in out
     assert out.rstrip().endswith("revision 1")
@@ -80,12 +74,12 @@ def test_import_then_export(store_url: str, store_file: Path) -> None:
 
 def test_export_yaml(tmp_path: Path, store_file: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
-    assert run("import", "--store", url, str(store_file))[0] == 0
-    status, out = run("export", "--store", url, "--format", "yaml")
+    assert run_cli("import", "--store", url, str(store_file))[0] == 0
+    status, out = run_cli("export", "--store", url, "--format", "yaml")
     assert status == 0
     yaml_file = tmp_path / "exported.yaml"
     yaml_file.write_text(out, encoding="utf-8")
-    assert run("validate", str(yaml_file)) == (0, f"{yaml_file}: valid (2 flags)\n")
+    assert run_cli("validate", str(yaml_file)) == (0, f"{yaml_file}: valid (2 flags)\n")
     assert exported(url) == STORE_DOCUMENT
 
 
@@ -95,14 +89,14 @@ def test_export_of_a_new_namespace_is_empty(tmp_path: Path) -> None:
 
 @pytest.fixture
 def seeded(store_url: str, store_file: Path) -> str:
-    assert run("import", "--store", store_url, "--actor", "seed", str(store_file))[0] == 0
+    assert run_cli("import", "--store", store_url, "--actor", "seed", str(store_file))[0] == 0
     return store_url
 
 
 def test_set_variant_flips_the_default_variant(
     seeded: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status, out = run("set-variant", "--store", seeded, "--actor", "alice", "banner", "on")
+    status, out = run_cli("set-variant", "--store", seeded, "--actor", "alice", "banner", "on")
     assert status == 0
     assert out.startswith("banner: default variant 'on' (was 'off');")
     assert out.rstrip().endswith("at revision 2")
@@ -121,12 +115,12 @@ def test_set_variant_flips_the_default_variant(
 def test_set_variant_notes_targeting_and_can_drop_it(
     seeded: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run("set-variant", "--store", seeded, "checkout", "new")[0] == 0
+    assert run_cli("set-variant", "--store", seeded, "checkout", "new")[0] == 0
     assert "has targeting rules" in capsys.readouterr().err
     flag = exported(seeded)["flags"]["checkout"]
     assert (flag["defaultVariant"], "targeting" in flag) == ("new", True)
 
-    status, out = run("set-variant", "--store", seeded, "checkout", "old", "--drop-targeting")
+    status, out = run_cli("set-variant", "--store", seeded, "checkout", "old", "--drop-targeting")
     assert status == 0
     assert "targeting removed" in out
     assert "note:" not in capsys.readouterr().err
@@ -135,7 +129,7 @@ def test_set_variant_notes_targeting_and_can_drop_it(
 
 
 def test_set_variant_to_the_current_variant_writes_nothing(seeded: str) -> None:
-    status, out = run("set-variant", "--store", seeded, "banner", "off")
+    status, out = run_cli("set-variant", "--store", seeded, "banner", "off")
     assert (status, out) == (0, "banner: default variant is already 'off'; nothing written\n")
     assert {entry["revision"] for entry in audit_entries(seeded)} == {1}
 
@@ -143,25 +137,25 @@ def test_set_variant_to_the_current_variant_writes_nothing(seeded: str) -> None:
 def test_set_variant_refuses_an_unknown_variant_or_flag(
     seeded: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run("set-variant", "--store", seeded, "banner", "maybe") == (1, "")
+    assert run_cli("set-variant", "--store", seeded, "banner", "maybe") == (1, "")
     err = capsys.readouterr().err
     assert "no variant 'maybe'" in err
     assert "'on', 'off'" in err
-    assert run("set-variant", "--store", seeded, "nope", "on") == (1, "")
+    assert run_cli("set-variant", "--store", seeded, "nope", "on") == (1, "")
     assert "flag 'nope' not found in namespace 'default'" in capsys.readouterr().err
     assert exported(seeded) == STORE_DOCUMENT
 
 
 def test_enable_and_disable(seeded: str) -> None:
-    status, out = run("disable", "--store", seeded, "checkout")
+    status, out = run_cli("disable", "--store", seeded, "checkout")
     assert status == 0
     assert out.startswith("checkout: DISABLED (was ENABLED);")
     assert exported(seeded)["flags"]["checkout"]["state"] == "DISABLED"
-    assert run("disable", "--store", seeded, "checkout") == (
+    assert run_cli("disable", "--store", seeded, "checkout") == (
         0,
         "checkout: already DISABLED; nothing written\n",
     )
-    status, out = run("enable", "--store", seeded, "checkout")
+    status, out = run_cli("enable", "--store", seeded, "checkout")
     assert status == 0
     assert out.startswith("checkout: ENABLED (was DISABLED);")
     assert exported(seeded) == STORE_DOCUMENT
@@ -169,16 +163,16 @@ def test_enable_and_disable(seeded: str) -> None:
 
 
 def test_expected_revision(seeded: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert run("disable", "--store", seeded, "banner", "--expected-revision", "7") == (1, "")
+    assert run_cli("disable", "--store", seeded, "banner", "--expected-revision", "7") == (1, "")
     assert "expected revision 7, the store is at 1" in capsys.readouterr().err
-    assert run("disable", "--store", seeded, "banner", "--expected-revision", "1")[0] == 0
+    assert run_cli("disable", "--store", seeded, "banner", "--expected-revision", "1")[0] == 0
     assert exported(seeded)["flags"]["banner"]["state"] == "DISABLED"
 
 
 def test_import_with_a_stale_expected_revision_writes_nothing(
     seeded: str, store_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status, _ = run("import", "--store", seeded, "--expected-revision", "0", str(store_file))
+    status, _ = run_cli("import", "--store", seeded, "--expected-revision", "0", str(store_file))
     assert status == 1
     assert "revision conflict" in capsys.readouterr().err
     assert {entry["revision"] for entry in audit_entries(seeded)} == {1}
@@ -189,18 +183,18 @@ def test_import_an_invalid_document_writes_nothing(
 ) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"flags": {"x": {"state": "ENABLED"}}}', encoding="utf-8")
-    assert run("import", "--store", seeded, str(bad)) == (1, "")
+    assert run_cli("import", "--store", seeded, str(bad)) == (1, "")
     assert "flags.x.variants" in capsys.readouterr().err
     assert exported(seeded) == STORE_DOCUMENT
 
 
 def test_import_a_missing_file(seeded: str, tmp_path: Path) -> None:
-    assert run("import", "--store", seeded, str(tmp_path / "missing.yaml"))[0] == 2
+    assert run_cli("import", "--store", seeded, str(tmp_path / "missing.yaml"))[0] == 2
 
 
 def test_audit_human_readable(seeded: str) -> None:
-    assert run("set-variant", "--store", seeded, "--actor", "bob", "banner", "on")[0] == 0
-    status, out = run("audit", "--store", seeded, "--flag", "banner")
+    assert run_cli("set-variant", "--store", seeded, "--actor", "bob", "banner", "on")[0] == 0
+    status, out = run_cli("audit", "--store", seeded, "--flag", "banner")
     assert status == 0
     newest, oldest = out.splitlines()
     assert newest.startswith("r2  ")
@@ -216,23 +210,23 @@ def test_audit_limit(seeded: str) -> None:
 def test_the_default_actor_is_the_os_user(seeded: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LOGNAME", "carol")
     monkeypatch.setenv("USER", "carol")
-    assert run("disable", "--store", seeded, "banner")[0] == 0
+    assert run_cli("disable", "--store", seeded, "banner")[0] == 0
     assert audit_entries(seeded, "--limit", "1")[0]["actor"] == "carol"
 
 
 def test_namespaces_are_separate(tmp_path: Path, store_file: Path) -> None:
     # A SQL store keeps namespaces apart (a file store is one document, whatever its label).
     seeded = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
-    assert run("import", "--store", seeded, str(store_file))[0] == 0
-    assert run("import", "--store", seeded, "--namespace", "staging", str(store_file))[0] == 0
-    assert run("disable", "--store", seeded, "--namespace", "staging", "banner")[0] == 0
+    assert run_cli("import", "--store", seeded, str(store_file))[0] == 0
+    assert run_cli("import", "--store", seeded, "--namespace", "staging", str(store_file))[0] == 0
+    assert run_cli("disable", "--store", seeded, "--namespace", "staging", "banner")[0] == 0
     assert exported(seeded, "--namespace", "staging")["flags"]["banner"]["state"] == "DISABLED"
     assert exported(seeded)["flags"]["banner"]["state"] == "ENABLED"
 
 
 def test_the_store_comes_from_the_environment(seeded: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENFEATURE_LITESTAR_STORE", seeded)
-    status, out = run("export")
+    status, out = run_cli("export")
     assert status == 0
     assert json.loads(out) == STORE_DOCUMENT
 
@@ -242,11 +236,11 @@ def test_the_default_store_is_an_embedded_database(
 ) -> None:
     monkeypatch.delenv("OPENFEATURE_LITESTAR_STORE", raising=False)
     monkeypatch.chdir(tmp_path)
-    status, out = run("import", str(store_file))
+    status, out = run_cli("import", str(store_file))
     assert status == 0
     assert "sqlite+aiosqlite:///.openfeature-litestar/flags.db" in out
     assert (tmp_path / ".openfeature-litestar" / "flags.db").is_file()
-    assert json.loads(run("export")[1]) == STORE_DOCUMENT
+    assert json.loads(run_cli("export")[1]) == STORE_DOCUMENT
 
 
 @pytest.mark.parametrize(
@@ -261,7 +255,7 @@ def test_the_default_store_is_an_embedded_database(
 def test_store_errors_exit_2_and_never_show_a_password(
     url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run("audit", "--store", url) == (2, "")
+    assert run_cli("audit", "--store", url) == (2, "")
     err = capsys.readouterr().err
     assert err.startswith("openfeature-litestar: error: ")
     assert "hunter2-secret" not in err
