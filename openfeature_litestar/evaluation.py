@@ -108,7 +108,9 @@ def _targeting_data(flag: CompiledFlag, context: EvaluationContext | None) -> Ma
             if "$flagd.timestamp" in reads
             else flag.flagd_constant
         )
-    if context is not None and context.targeting_key is not None:
+    # "" is no targeting key, as the SDK's context merge and OFREP make it: one user
+    # must not get another variant depending on the path the context took.
+    if context is not None and context.targeting_key:
         data["targetingKey"] = context.targeting_key
     return data
 

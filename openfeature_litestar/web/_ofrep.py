@@ -260,7 +260,10 @@ class _Evaluator:
         """The request's raw context object and its checked, sanitized evaluation context."""
         raw = _parse_context(await _read_body(request, self._config.max_body_bytes))
         attributes = dict(raw)
+        # "" is no targeting key, as in process (the SDK's context merge drops it).
         targeting_key = attributes.pop(_TARGETING_KEY, None)
+        if targeting_key == "":
+            targeting_key = None
         context = EvaluationContext(targeting_key, attributes)
         try:
             self._limits.validate(context)

@@ -141,3 +141,23 @@ def test_the_provider_answers_exactly_as_the_function(snapshot: Snapshot) -> Non
             assert ours == resolve(snapshot, key, context, FlagType.STRING, "d")
     finally:
         provider.shutdown()
+
+
+def test_an_empty_targeting_key_is_no_targeting_key() -> None:
+    # As the SDK's context merge and OFREP read it, so that "" cannot bucket a user
+    # differently depending on whether the provider is called directly.
+    rules = {
+        "rollout": {"fractional": [["a", 50], ["b", 50]]},
+        "who": {"if": [{"var": "targetingKey"}, "b", None]},
+    }
+    flags = {
+        key: {"state": "ENABLED", "variants": {"a": "a", "b": "b"}, "defaultVariant": "a",
+              "targeting": rule}
+        for key, rule in rules.items()
+    }  # fmt: skip
+    snapshot = Snapshot.from_document(document_from_data({"flags": flags}))
+    for key in rules:
+        empty = resolve(snapshot, key, EvaluationContext(""), FlagType.STRING, "default")
+        absent = resolve(snapshot, key, EvaluationContext(), FlagType.STRING, "default")
+        assert (empty.value, empty.variant, empty.reason) == ("a", "a", Reason.DEFAULT)
+        assert (absent.value, absent.variant, absent.reason) == ("a", "a", Reason.DEFAULT)

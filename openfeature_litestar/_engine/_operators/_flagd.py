@@ -213,8 +213,8 @@ def _bucketing_fn(bucketing: Node | None) -> Callable[[Any], str | None]:
         if type(data) is not dict and not isinstance(data, Mapping):
             return None
         targeting_key = data.get("targetingKey")
-        if type(targeting_key) is not str:
-            return None
+        if type(targeting_key) is not str or not targeting_key:
+            return None  # no targeting key, "" included (as flagd's evaluators read it)
         flagd = data.get("$flagd")
         if type(flagd) is dict or isinstance(flagd, Mapping):
             flag_key = flagd.get("flagKey")

@@ -11,9 +11,16 @@ from litestar import Litestar
 from litestar.testing import TestClient
 from openfeature.evaluation_context import EvaluationContext
 
-from openfeature_litestar import ConfigurationError, FlagProvider, MemoryStore, Sanitizer
+from openfeature_litestar import (
+    ConfigurationError,
+    FlagProvider,
+    MemoryStore,
+    Sanitizer,
+    Snapshot,
+    document_from_data,
+)
 from openfeature_litestar.web import OFREPConfig, bearer_token_guard, ofrep_router
-from tests.support import wait_until
+from tests.support import flag, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -454,3 +461,36 @@ def test_the_routes_stay_out_of_the_openapi_schema(client: TestClient[Litestar])
 def test_settings_that_can_never_work(settings: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         OFREPConfig(**settings)
+
+
+# -- the empty targeting key ----------------------------------------------------------------
+
+
+class _Fixed:
+    """A snapshot source that always holds the same snapshot."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self.snapshot = snapshot
+
+
+def test_an_empty_targeting_key_is_no_targeting_key() -> None:
+    # In process the SDK's context merge turns "" into no key; OFREP must answer alike,
+    # or one user gets two variants depending on the path its context took.
+    document = document_from_data(
+        {
+            "flags": {
+                "rollout": flag("off", targeting={"fractional": [["on", 50], ["off", 50]]}),
+                "who": flag("off", targeting={"if": [{"var": "targetingKey"}, "on", None]}),
+            }
+        }
+    )
+    config = OFREPConfig(guards=[bearer_token_guard(TOKEN)])
+    app = Litestar([ofrep_router(config, _Fixed(Snapshot.from_document(document)))])
+    with TestClient(app) as client:
+        client.headers.update(AUTH)
+        for key in ("rollout", "who"):
+            empty = client.post(f"{SINGLE}/{key}", json={"context": {"targetingKey": ""}})
+            absent = client.post(f"{SINGLE}/{key}", json={"context": {}})
+            assert empty.status_code == absent.status_code == 200
+            assert empty.json() == absent.json()
+            assert empty.json()["variant"] == "off"
