@@ -933,7 +933,7 @@ def test_loading_leaves_the_garbage_collector_as_it_found_it(enabled: bool) -> N
     was = gc.isenabled()
     try:
         (gc.enable if enabled else gc.disable)()
-        document_from_data({"flags": {}})
+        assert document_from_data({"flags": {}}).flags == {}
         assert gc.isenabled() is enabled
         with pytest.raises(DocumentError):
             document_from_data({"flags": {"x": {"state": "nope"}}})

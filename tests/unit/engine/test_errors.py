@@ -90,23 +90,26 @@ def test_node_limit_counts_ref_expansion() -> None:
 
 
 @pytest.mark.parametrize(
-    "targeting",
+    ("targeting", "lenient"),
     [
-        {"==": [1]},
-        {"var": 1},
-        {"starts_with": [{"var": "id"}]},
-        {"sem_ver": [{"var": "v"}, {"var": "op"}, "1.0.0"]},
-        {"fractional": [["a", True]]},
-        {"fractional": [["a", 1, 2]]},
-        {"fractional": [["a", 2_147_483_647], ["b", 1]]},
-        {"fractional": [{"var": "k"}]},
-        {"log": "x"},
-        "not an object",
+        ({"==": [1]}, False),  # the missing operand is null, and 1 == null is false
+        ({"var": 1}, None),  # the path "1" is not in the data
+        ({"starts_with": [{"var": "id"}]}, None),
+        # Only strict mode insists on a literal operator; "=" from the data compares.
+        ({"sem_ver": [{"var": "v"}, {"var": "op"}, "1.0.0"]}, True),
+        ({"fractional": [["a", True]]}, None),
+        ({"fractional": [["a", 1, 2]]}, None),
+        ({"fractional": [["a", 2_147_483_647], ["b", 1]]}, None),
+        ({"fractional": [{"var": "k"}]}, None),
+        ({"log": "x"}, "x"),  # log passes its operand through
+        ("not an object", "not an object"),  # a literal rule is its own value
     ],
 )
-def test_strict_rejects_what_flagd_quietly_nulls(targeting: Any) -> None:
+def test_strict_rejects_what_flagd_quietly_nulls(targeting: Any, lenient: Any) -> None:
     assert _problems(targeting)
-    compile_targeting(targeting, strict=False)({"k": "x", "v": "1.0.0", "op": "="})
+    result = compile_targeting(targeting, strict=False)({"k": "x", "v": "1.0.0", "op": "="})
+    assert result == lenient
+    assert type(result) is type(lenient)
 
 
 def test_empty_targeting_returns_null() -> None:
