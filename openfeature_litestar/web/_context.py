@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 
 from openfeature.evaluation_context import EvaluationContext
 
+from openfeature_litestar._errors import ConfigurationError
+
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
 
@@ -136,6 +138,8 @@ class ContextBuilder:
 
     Raises:
         ValueError: An entry of ``trusted_proxies`` is not an IP address or network.
+        ConfigurationError: ``headers`` or ``path_params`` map to ``targetingKey``, a
+            ``$flagd`` name or the ``client_host`` name (a :class:`ValueError` too).
     """
 
     targeting_key: TargetingKeySource = "id"
@@ -148,10 +152,29 @@ class ContextBuilder:
     _networks: tuple[IPNetwork, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        """Parse the trusted proxies once, so that a typo fails at start-up."""
+        """Check the settings once, so that a mistake fails at start-up, not per request."""
         if isinstance(self.trusted_proxies, str):
             raise TypeError("trusted_proxies is a sequence of addresses, not one string")
         self._networks = tuple(_network(entry) for entry in self.trusted_proxies)
+        for setting, mapping in (("headers", self.headers), ("path_params", self.path_params)):
+            for source, name in mapping.items():
+                self._check_client_attribute(setting, source, name)
+
+    def _check_client_attribute(self, setting: str, source: str, name: str) -> None:
+        # What the client sends must never land where the server's own values go: the
+        # targeting key (chosen only through client_targeting_key_header), flagd's
+        # injected "$flagd" data, or the client address, which the sanitizer trusts and
+        # which a header would fill whenever the real address is unknown. (A static name
+        # is harmless: the static value always wins.)
+        if name == "targetingKey" or name.startswith("$flagd"):
+            reason = "the targeting key and $flagd data are not client input"
+            if name == "targetingKey":
+                reason += " (use client_targeting_key_header to let a client choose one)"
+        elif name == self.client_host:
+            reason = "the server sets that attribute itself and the sanitizer trusts it"
+        else:
+            return
+        raise ConfigurationError(f"{setting}: {source!r} cannot map to {name!r}: {reason}")
 
     def __call__(self, connection: ASGIConnection[Any, Any, Any, Any]) -> EvaluationContext:
         """Build the evaluation context of ``connection``.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +12,7 @@ from litestar.connection import ASGIConnection
 from litestar.testing import TestClient
 from openfeature import api
 
+from openfeature_litestar import ConfigurationError
 from openfeature_litestar.web import ContextBuilder
 from openfeature_litestar.web import _context as context_module
 from openfeature_litestar.web._context import MAX_CLIENT_TARGETING_KEY_LENGTH
@@ -202,3 +204,19 @@ def test_invalid_trusted_proxies_fail_at_construction() -> None:
         ContextBuilder(trusted_proxies=["10.0.0.0/33"])
     with pytest.raises(TypeError, match="not one string"):
         ContextBuilder(trusted_proxies="10.0.0.1")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"headers": {"X-User": "targetingKey"}}, "client_targeting_key_header"),
+        ({"headers": {"X-Flag": "$flagd"}}, "$flagd data"),
+        ({"path_params": {"key": "$flagd.flagKey"}}, "$flagd data"),
+        ({"headers": {"X-Real-IP": "ip"}, "client_host": "ip"}, "sanitizer trusts it"),
+    ],
+)
+def test_client_input_cannot_map_to_a_name_the_server_owns(
+    options: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        ContextBuilder(**options)
