@@ -170,6 +170,8 @@ def _parse_context(body: bytes) -> dict[str, Any]:
         document = _decode(body)
     except (msgspec.DecodeError, RecursionError):
         raise _BadRequest("the request body is not valid JSON") from None
+    except UnicodeDecodeError:  # msgspec's error for a string that is not UTF-8
+        raise _BadRequest("the request body is not valid UTF-8 JSON") from None
     if not isinstance(document, dict):
         raise _BadRequest(
             f"the request body must be a JSON object with a 'context' object, "

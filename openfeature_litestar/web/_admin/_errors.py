@@ -167,6 +167,24 @@ def _too_deep(request: Request[Any, Any, Any], exc: RecursionError) -> Response[
     )
 
 
+def _not_utf8(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -> Response[Any]:
+    """``400`` for a body whose JSON strings are not UTF-8, logged.
+
+    msgspec raises ``UnicodeDecodeError`` for it, not a ``DecodeError``, so without this
+    handler it would be an unlogged ``500``.
+    """
+    logger.warning(
+        "admin API: %s %s: the request body is not valid UTF-8 (byte %d)",
+        request.method,
+        request.url.path,
+        exc.start,
+    )
+    return Response(
+        {"status_code": HTTP_400_BAD_REQUEST, "detail": "the request body is not valid UTF-8"},
+        status_code=HTTP_400_BAD_REQUEST,
+    )
+
+
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     DocumentError: _invalid_write,
     RevisionConflict: _stale_revision,
@@ -175,6 +193,7 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     # Litestar decodes JSON bodies before a handler runs; one nested past the decoder's
     # depth raises RecursionError, which is the client's doing.
     RecursionError: _too_deep,
+    UnicodeDecodeError: _not_utf8,
 }
 """The admin router's exception handlers: each domain error's one HTTP response."""
 

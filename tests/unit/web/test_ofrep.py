@@ -7,6 +7,8 @@ import secrets
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from litestar import Litestar
 from litestar.testing import TestClient
 from openfeature.evaluation_context import EvaluationContext
@@ -494,3 +496,47 @@ def test_an_empty_targeting_key_is_no_targeting_key() -> None:
             assert empty.status_code == absent.status_code == 200
             assert empty.json() == absent.json()
             assert empty.json()["variant"] == "off"
+
+
+@pytest.mark.parametrize("path", [f"{SINGLE}/dark", SINGLE])
+def test_a_body_that_is_not_utf8_is_400(client: TestClient[Litestar], path: str) -> None:
+    # Valid JSON syntax with a string byte that is not UTF-8 (msgspec's UnicodeDecodeError).
+    response = client.post(
+        path,
+        content=b'{"context": {"a": "\xff"}}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json()["errorCode"] == "INVALID_CONTEXT"
+
+
+_JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+_HOSTILE_BODIES = (
+    st.binary(max_size=200)
+    | st.recursive(
+        _JSON_LEAVES, lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)
+    ).map(lambda value: json.dumps({"context": value}).encode())
+    # valid JSON with a string whose bytes are then broken at a random place
+    | st.tuples(st.text(min_size=1), st.binary(min_size=1, max_size=4)).map(
+        lambda pair: (
+            b'{"context": {"a": "' + pair[0].encode("utf-8", "surrogatepass") + pair[1] + b'"}}'
+        )
+    )
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=_HOSTILE_BODIES,
+    content_type=st.sampled_from(
+        ["application/json", "text/plain", "", "application/json; charset=latin-1"]
+    ),
+    path=st.sampled_from([f"{SINGLE}/dark", f"{SINGLE}/theme", SINGLE]),
+)
+def test_no_body_or_content_type_is_a_server_error(
+    client: TestClient[Litestar], body: bytes, content_type: str, path: str
+) -> None:
+    response = client.post(path, content=body, headers={"Content-Type": content_type})
+    assert response.status_code < 500, response.text

@@ -6,6 +6,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from litestar import Litestar, Request, Response, get
 from litestar.exceptions import HTTPException
 from litestar.testing import TestClient
@@ -123,6 +125,35 @@ def test_a_json_body_nested_too_deeply_is_400(
     )
     assert response.status_code == 400
     assert response.json()["detail"] == "the JSON body is nested too deeply"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "headers"),
+    [
+        ("PUT", "/production/flags/banner", {"If-Match": '"1"'}),
+        ("PUT", "/production/document", {"If-Match": '"1"'}),
+        ("POST", "/production/promote", {"If-Match": '"1"'}),
+        ("POST", "/production/flags/banner/evaluate", {}),
+    ],
+)
+def test_a_body_that_is_not_utf8_is_400_and_logged(
+    client: TestClient[Litestar],
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+) -> None:
+    # Valid JSON syntax, but a string byte that is not UTF-8: msgspec raises
+    # UnicodeDecodeError (not a DecodeError), which used to be an unlogged 500.
+    response = client.request(
+        method,
+        f"{BASE}{path}",
+        content=b'{"context": {"a": "\xff"}, "state": "\xfe"}',
+        headers={**WRITE_AUTH, **headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 400
+    assert response.json() == {"status_code": 400, "detail": "the request body is not valid UTF-8"}
+    assert "not valid UTF-8" in caplog.text
 
 
 def test_an_unreachable_store_is_503() -> None:
@@ -331,3 +362,45 @@ def test_a_domain_error_meets_the_applications_own_error_handlers(
     }
     assert unreachable.status_code == 503
     assert unreachable.json() == {"down": True}
+
+
+_JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+_HOSTILE_BODIES = (
+    st.binary(max_size=200)
+    | st.recursive(
+        _JSON_LEAVES, lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)
+    ).map(lambda value: json.dumps({"context": value}).encode())
+    # valid JSON with a string whose bytes are then broken at a random place
+    | st.tuples(st.text(min_size=1), st.binary(min_size=1, max_size=4)).map(
+        lambda pair: (
+            b'{"context": {"a": "' + pair[0].encode("utf-8", "surrogatepass") + pair[1] + b'"}}'
+        )
+    )
+)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=_HOSTILE_BODIES,
+    target=st.sampled_from(
+        [
+            ("PUT", "/production/flags/banner", {"If-Match": '"1"'}),
+            ("PUT", "/production/document", {"If-Match": '"1"'}),
+            ("POST", "/production/promote", {"If-Match": '"1"'}),
+            ("POST", "/production/flags/banner/evaluate", {}),
+        ]
+    ),
+)
+def test_no_body_is_a_server_error(
+    client: TestClient[Litestar], body: bytes, target: tuple[str, str, dict[str, str]]
+) -> None:
+    method, path, headers = target
+    response = client.request(
+        method,
+        f"{BASE}{path}",
+        content=body,
+        headers={**WRITE_AUTH, **headers, "Content-Type": "application/json"},
+    )
+    assert response.status_code < 500, response.text
