@@ -26,17 +26,28 @@ _MASK: Final = "***"
 # urllib and the database drivers read it); failing that (an unencoded '/', '?' or '#'
 # in the password), to the next '@' unless what follows the ':' is a port. When in
 # doubt, more is masked rather than less.
+# A password may hold spaces and tabs (drivers accept them unencoded), never a line
+# break: the classes below exclude only \r and \n where the user part excludes \s.
 _URL_PASSWORD: Final = re2.compile(
-    rb"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/?#@\[\]]*:)(?:[^\s/?#]*|[^\s@/?#]*[^\s@/?#0-9][^\s@]*)@",
+    rb"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/?#@\[\]]*:)"
+    rb"(?:[^\r\n/?#]*|[^\r\n@/?#]*[^\s@/?#0-9][^\r\n@]*)@",
     options=_re2_options(),
 )
 # user:password@host with no scheme, at the start of a string given to mask_url.
-_BARE_PASSWORD: Final = re2.compile(rb"^([^\s:/?#@]*:)(?:[^\s/?#]*)@", options=_re2_options())
+_BARE_PASSWORD: Final = re2.compile(rb"^([^\s:/?#@]*:)(?:[^\r\n/?#]*)@", options=_re2_options())
 # password=..., "token": "...", Authorization: Bearer ..., sslpassword=... in a query.
 _KEY_VALUE_SECRET: Final = re2.compile(
     rb"(?i)(\b[a-z0-9_\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key"
     rb"|authorization)[\"']?\s*[=:]\s*)"
     rb"(\"[^\"]*\"|'[^']*'|(?:(?:bearer|basic|token)\s+)?[^\s&;,\"'\)\]\}]+)",
+    options=_re2_options(),
+)
+
+
+# password=... inside a URL's query: the value runs to the next '&' (or the end of the
+# line), spaces and '#' included, since a store URL may carry them unencoded.
+_QUERY_SECRET: Final = re2.compile(
+    rb"(?i)([?&][a-z0-9_\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key)=)([^\r\n&]+)",
     options=_re2_options(),
 )
 
@@ -55,6 +66,7 @@ def _mask_key_value(match: Any) -> bytes:
 
 def _masked(data: bytes) -> bytes:
     data = _URL_PASSWORD.sub(_mask_url_password, data)
+    data = _QUERY_SECRET.sub(_mask_key_value, data)
     masked: bytes = _KEY_VALUE_SECRET.sub(_mask_key_value, data)
     return masked
 
@@ -66,8 +78,10 @@ def mask_secrets(text: str) -> str:
     kept) and every ``key=value`` or ``key: value`` whose key ends in ``password``,
     ``passwd``, ``pwd``, ``secret``, ``token``, ``api_key``/``apikey`` or is
     ``authorization`` (query parameters, JSON and Python reprs, ``Authorization: Bearer``
-    headers). Meant for exception messages from drivers that embed a DSN before they are
-    logged or re-raised. Runs in time linear in the text (RE2) and never raises.
+    headers). A password may hold spaces and tabs, as drivers accept them unencoded; a
+    ``password=`` query value runs to the next ``&``. Meant for exception messages from
+    drivers that embed a DSN before they are logged or re-raised. Runs in time linear in
+    the text (RE2) and never raises.
 
     Args:
         text: Any text.

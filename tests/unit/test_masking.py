@@ -6,6 +6,8 @@ import subprocess
 import sys
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from openfeature_litestar._masking import mask_secrets, mask_url
 
@@ -124,3 +126,42 @@ def test_the_stores_import_masking_but_not_the_sanitizer_or_the_hasher() -> None
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == "['openfeature_litestar._masking']"
+
+
+# Upper case, digits, punctuation and at least one space or tab: text that cannot occur
+# in the lower-case message around it, so finding it in the output is a leak.
+_PASSWORD_PART = st.text(
+    alphabet=st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!$%^*()-_+=~.,;[]{}|\\\"'<>"),
+    min_size=2,
+    max_size=12,
+)
+_PASSWORDS = st.builds(
+    lambda left, gap, right: left + gap + right,
+    _PASSWORD_PART,
+    st.text(alphabet=" \t", min_size=1, max_size=3),
+    _PASSWORD_PART,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    password=_PASSWORDS,
+    template=st.sampled_from(
+        [
+            "redis://:{}@127.0.0.1:6379/0",
+            "redis://flags:{}@127.0.0.1:6379/0",
+            "postgresql+asyncpg://flags:{}@127.0.0.1:5432/test",
+            "sqlite+aiosqlite:///flags.db?password={}",
+            "postgresql+asyncpg://127.0.0.1/test?sslmode=disable&password={}",
+        ]
+    ),
+)
+def test_passwords_with_spaces_and_tabs_are_masked(password: str, template: str) -> None:
+    if "password=" in template:
+        assume("&" not in password)  # an unencoded '&' starts the next query parameter
+    url = template.format(password)
+    assert password not in mask_url(url)
+    message = f"error: cannot connect to {url}: connection refused"
+    masked = mask_secrets(message)
+    assert password not in masked
+    assert masked.startswith("error: cannot connect to ")
