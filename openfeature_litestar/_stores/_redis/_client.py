@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
+import inspect
 import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -167,6 +169,7 @@ def _connection_settings(url_or_client: str | Redis) -> tuple[type[Any], dict[st
                 "(use redis://, rediss:// or unix://)"
             ) from None
         connection_class = settings.pop("connection_class", Connection)
+        _refuse_unknown_options(connection_class, settings, url_or_client)
         return connection_class, settings, mask_url(url_or_client)
     if isinstance(url_or_client, Redis):
         pool = url_or_client.connection_pool
@@ -179,6 +182,41 @@ def _connection_settings(url_or_client: str | Redis) -> tuple[type[Any], dict[st
     raise TypeError(
         "url_or_client must be a Redis URL or a redis.asyncio.Redis client, "
         f"not {type(url_or_client).__name__}"
+    )
+
+
+def _accepted_options(connection_class: type[Any]) -> frozenset[str]:
+    """The keyword arguments the connections (and their pool) take."""
+    names = {"max_connections"}
+    for cls in connection_class.__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            continue
+        names.update(
+            parameter.name
+            for parameter in inspect.signature(init).parameters.values()
+            if parameter.kind in {parameter.POSITIONAL_OR_KEYWORD, parameter.KEYWORD_ONLY}
+        )
+    names.discard("self")
+    return frozenset(names)
+
+
+def _refuse_unknown_options(
+    connection_class: type[Any], settings: Mapping[str, Any], url: str
+) -> None:
+    # redis-py passes every query parameter on as a keyword argument and fails with a
+    # TypeError at the first connection, so a typo would only show up as retries.
+    accepted = _accepted_options(connection_class)
+    unknown = sorted(name for name in settings if name not in accepted)
+    if not unknown:
+        return
+    hints = []
+    for name in unknown:
+        close = difflib.get_close_matches(name, [*accepted, "namespace"], n=1)
+        hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    raise ConfigurationError(
+        f"the Redis URL {mask_url(url)!r} has query parameters the Redis client does not "
+        f"take: {', '.join(hints)}"
     )
 
 

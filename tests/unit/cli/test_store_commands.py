@@ -278,3 +278,13 @@ def test_bad_store_options_are_usage_errors(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main(argv)
     assert caught.value.code == 2
+
+
+def test_a_misspelt_store_url_parameter_is_one_line_not_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert run_cli("audit", "--store", "redis://127.0.0.1:6379/0?nmespace=x") == (2, "")
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "did you mean namespace?" in err
+    assert "Traceback" not in err

@@ -274,3 +274,31 @@ def test_the_default_is_the_embedded_database_and_its_folder_is_created(
     store = store_from_url(DEFAULT_STORE_URL)
     assert asyncio.run(_round_trip(store)) == 1
     assert (elsewhere / ".openfeature-litestar" / "flags.db").is_file()
+
+
+@pytest.mark.parametrize(
+    ("url", "hint"),
+    [
+        ("redis://127.0.0.1:6379/0?nmespace=staging", "nmespace (did you mean namespace?)"),
+        (
+            "redis://:pw@127.0.0.1:6379/0?socket_timout=1",
+            "socket_timout (did you mean socket_timeout?)",
+        ),
+        # TLS settings on a plain connection: redis-py would fail at the first connect.
+        ("redis://127.0.0.1:6379/0?ssl_cert_reqs=required", "ssl_cert_reqs"),
+    ],
+)
+def test_a_redis_url_with_an_unknown_query_parameter_is_refused_up_front(
+    url: str, hint: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        store_from_url(url)
+    message = str(caught.value)
+    assert hint in message
+    assert "\n" not in message
+    assert "pw@" not in message
+
+
+def test_a_redis_url_with_the_client_s_own_parameters_is_accepted() -> None:
+    store = store_from_url("rediss://127.0.0.1:6380/0?ssl_cert_reqs=required&socket_timeout=5")
+    assert store.namespace == "default"
