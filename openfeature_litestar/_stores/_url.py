@@ -87,8 +87,8 @@ def store_from_url(url: str, *, namespace: str | None = None, **options: Any) ->
 
     Every URL may carry a ``namespace`` query parameter (``redis://host/0?namespace=staging``);
     it is taken out before the URL reaches the driver. Other query parameters of Redis and
-    SQL URLs are the driver's (``?ssl_cert_reqs=required``); a Redis URL's are checked
-    against what the client takes, so a misspelt one fails here. Memory and file URLs
+    SQL URLs are the driver's (``?ssl_cert_reqs=required``), checked against what the
+    driver takes, so a misspelt one fails here. Memory and file URLs
     take none.
     Percent-encode reserved characters in passwords and paths.
 

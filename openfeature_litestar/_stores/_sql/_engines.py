@@ -9,11 +9,14 @@ first use there, either from a URL or as a copy of a given engine's configuratio
 from __future__ import annotations
 
 import asyncio
+import difflib
 import importlib
 import importlib.util
+import inspect
 import sqlite3
 import threading
-from typing import TYPE_CHECKING, Any
+import warnings
+from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Engine, event
 from sqlalchemy.engine import make_url
@@ -91,7 +94,43 @@ def parse_url(url: str) -> URL:
     if backend == "postgresql" and "sslmode" in parsed.query and "ssl" not in parsed.query:
         sslmode = parsed.query["sslmode"]
         parsed = parsed.difference_update_query(["sslmode"]).update_query_dict({"ssl": sslmode})
+    unknown = _unknown_query_parameters(backend, parsed)
+    if unknown:
+        raise ConfigurationError(
+            f"the database URL {mask_url(url)!r} has query parameters the {backend} driver "
+            f"does not take: {', '.join(unknown)}"
+        )
     return parsed
+
+
+# SQLAlchemy's asyncpg dialect takes these from the URL itself; the rest go to
+# asyncpg.connect(), which fails on an unknown one only at the first connection.
+_ASYNCPG_DIALECT_PARAMETERS: Final = frozenset({"prepared_statement_cache_size"})
+
+
+def _unknown_query_parameters(backend: str, url: URL) -> list[str]:
+    """The query parameters the driver would reject or (SQLite) silently ignore, hinted."""
+    if backend == "postgresql":
+        # _check_driver made sure it is installed; asyncpg ships no type hints.
+        connect = importlib.import_module("asyncpg").connect
+        accepted = {*inspect.signature(connect).parameters, *_ASYNCPG_DIALECT_PARAMETERS}
+        names = [name for name in url.query if name not in accepted]
+    else:
+        # The SQLite dialect warns about what it does not take, and drops it. (Recording
+        # warnings swaps the process's filters for a moment: fine for a store being built.)
+        accepted = set()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            url.get_dialect()().create_connect_args(url)
+        ignored = " ".join(
+            str(item.message) for item in caught if "not accepted" in str(item.message)
+        )
+        names = [name for name in url.query if f"'{name}'" in ignored]
+    hinted = []
+    for name in names:
+        close = difflib.get_close_matches(name, [*accepted, "namespace"], n=1)
+        hinted.append(f"{name} (did you mean {close[0]}?)" if close else name)
+    return hinted
 
 
 def backend_of(engine: AsyncEngine) -> str:

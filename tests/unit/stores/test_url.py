@@ -302,3 +302,35 @@ def test_a_redis_url_with_an_unknown_query_parameter_is_refused_up_front(
 def test_a_redis_url_with_the_client_s_own_parameters_is_accepted() -> None:
     store = store_from_url("rediss://127.0.0.1:6380/0?ssl_cert_reqs=required&socket_timeout=5")
     assert store.namespace == "default"
+
+
+@pytest.mark.parametrize(
+    ("url", "hint"),
+    [
+        # SQLite's dialect would ignore it silently, so the namespace would be "default".
+        ("sqlite+aiosqlite:///flags.db?nmespace=staging", "nmespace (did you mean namespace?)"),
+        (
+            "postgresql://u:pw@127.0.0.1/test?comand_timeout=3",
+            "comand_timeout (did you mean command_timeout?)",
+        ),
+        ("postgresql://u:pw@127.0.0.1/test?bogus=1", "bogus"),
+    ],
+)
+def test_a_sql_url_with_an_unknown_query_parameter_is_refused_up_front(url: str, hint: str) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        store_from_url(url)
+    message = str(caught.value)
+    assert hint in message
+    assert "pw@" not in message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite+aiosqlite:///flags.db?timeout=5",
+        "postgresql://u@127.0.0.1/test?sslmode=require&command_timeout=3",
+        "postgresql+asyncpg://u@127.0.0.1/test?prepared_statement_cache_size=0",
+    ],
+)
+def test_a_sql_url_with_the_driver_s_own_parameters_is_accepted(url: str) -> None:
+    assert store_from_url(url, namespace="ns").namespace == "ns"
