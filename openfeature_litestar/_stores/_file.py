@@ -125,9 +125,12 @@ class FileStore(DocumentWrites):
         poll_interval: Seconds between checks for a changed file.
         strict: Load strictly (the default) or as flagd does; see
             :func:`~openfeature_litestar.parse_document`.
+        load_timeout: Seconds a read may take before it counts as a failure (a hung
+            network mount); the provider then serves its last good flags and goes STALE.
 
     Raises:
-        ConfigurationError: ``poll_interval`` is not a positive number of seconds.
+        ConfigurationError: ``poll_interval`` or ``load_timeout`` is not a positive number
+            of seconds.
         ValueError: ``namespace`` is invalid.
     """
 
@@ -138,9 +141,11 @@ class FileStore(DocumentWrites):
         namespace: str = "default",
         poll_interval: float = 1.0,
         strict: bool = True,
+        load_timeout: float = 10.0,
     ) -> None:
         """Create the store for the file at ``path`` (nothing is read yet)."""
         poll_interval = positive_seconds("poll_interval", poll_interval)
+        self.load_timeout = positive_seconds("load_timeout", load_timeout)
         self.path = Path(path)
         self.namespace = check_namespace(namespace)
         self.poll_interval = poll_interval
@@ -168,9 +173,17 @@ class FileStore(DocumentWrites):
 
         Raises:
             DocumentError: The file is not a valid flag document.
-            StoreError: The file (or its state) cannot be read, or it does not exist.
+            StoreError: The file (or its state) cannot be read, does not exist, is not a
+                regular file, or reading it took longer than ``load_timeout``.
         """
-        return await asyncio.to_thread(self._load)
+        try:
+            # A hung network mount blocks the reading thread; the wait is bounded so the
+            # provider sees an outage (and goes STALE) instead of waiting for ever.
+            return await asyncio.wait_for(asyncio.to_thread(self._load), self.load_timeout)
+        except asyncio.TimeoutError:
+            raise StoreError(
+                f"reading flag file {str(self.path)!r} did not finish in {self.load_timeout} s"
+            ) from None
 
     def _load(self) -> StoredDocument:
         data, state = self._read_document(), self._read_state()
@@ -405,12 +418,26 @@ class FileStore(DocumentWrites):
 
     def _read_document(self) -> bytes | None:
         try:
-            with self.path.open("rb") as stream:
-                return stream.read(MAX_DOCUMENT_BYTES + 1)
+            # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer
+            # forever; on a regular file it changes nothing.
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError:
             return None
         except OSError as exc:
             raise StoreError(f"cannot read flag file {str(self.path)!r}: {exc.strerror}") from exc
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise StoreError(
+                f"cannot read flag file {str(self.path)!r}: not a regular file "
+                "(a FIFO, a device or a directory)"
+            )
+        with os.fdopen(fd, "rb") as stream:
+            try:
+                return stream.read(MAX_DOCUMENT_BYTES + 1)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot read flag file {str(self.path)!r}: {exc.strerror}"
+                ) from exc
 
     def _read_state(self) -> _State:
         try:

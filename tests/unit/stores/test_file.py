@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import queue
 import stat
 import subprocess
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -20,6 +22,7 @@ from openfeature.exception import ErrorCode, GeneralError
 from openfeature.provider import ProviderStatus
 
 from openfeature_litestar import (
+    ConfigurationError,
     DocumentError,
     FileStore,
     FlagProvider,
@@ -506,3 +509,59 @@ def test_reading_leaves_no_files_behind(tmp_path: Path) -> None:
     edited = asyncio.run(store.load())
     assert (stored.revision, edited.revision) == (1, 2)
     assert sorted(entry.name for entry in tmp_path.iterdir()) == ["flags.json"]
+
+
+def test_a_fifo_or_a_directory_is_refused_without_blocking(tmp_path: Path) -> None:
+    fifo = tmp_path / "flags.json"
+    os.mkfifo(fifo)  # no writer ever opens it: a blocking open would wait for ever
+    with pytest.raises(StoreError, match="not a regular file"):
+        asyncio.run(asyncio.wait_for(FileStore(fifo).load(), WAIT))
+    with pytest.raises(StoreError, match="not a regular file"):
+        asyncio.run(asyncio.wait_for(FileStore(tmp_path).load(), WAIT))
+
+
+def test_a_fifo_in_place_of_the_file_makes_the_provider_stale_until_a_file_is_back(
+    tmp_path: Path, domain: str
+) -> None:
+    path = tmp_path / "flags.json"
+    _write(path, _flags("red"))
+    provider = FlagProvider(FileStore(path, poll_interval=POLL), stale_after=POLL * 2)
+    api.set_provider_and_wait(provider, domain=domain)
+    client = api.get_client(domain)
+    stale = EventLog(client, ProviderEvent.PROVIDER_STALE)
+    path.unlink()
+    os.mkfifo(path)
+    stale.next()
+    assert client.get_string_value("colour", "") == "red"  # the last good flags
+    assert isinstance(_sync_error(provider), StoreError)
+
+    ready = EventLog(client, ProviderEvent.PROVIDER_READY)
+    path.unlink()
+    _write(path, _flags("green"))
+    ready.next()
+    wait_until(
+        lambda: client.get_string_value("colour", "") == "green", timeout=WAIT, interval=POLL
+    )
+
+
+def test_load_timeout_must_be_positive(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="load_timeout"):
+        FileStore(tmp_path / "flags.json", load_timeout=0)
+
+
+def test_a_read_that_hangs_is_a_store_error_after_load_timeout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A hung network mount cannot be made here: the read itself is made to hang.
+    path = tmp_path / "flags.json"
+    _write(path, _flags("red"))
+    store = FileStore(path, load_timeout=0.1)
+    read = store._read_document
+
+    def hanging_read() -> bytes | None:
+        time.sleep(1.0)
+        return read()
+
+    monkeypatch.setattr(store, "_read_document", hanging_read)
+    with pytest.raises(StoreError, match=r"did not finish in 0\.1 s"):
+        asyncio.run(store.load())
