@@ -297,8 +297,32 @@ class StoreFollower:
             level = logging.ERROR if isinstance(exc, DocumentError) else logging.WARNING
             logger.log(level, "keeping the last good flags: %s", exc)
             return exc
+        backwards = self._went_backwards(stored.revision)
+        if backwards is not None:
+            self._last_error = backwards
+            logger.error("keeping the last good flags: %s", backwards)
+            return backwards
+        # READY (the end of an outage) before CONFIGURATION_CHANGED: no handler may see
+        # new flags announced while the provider still reports STALE.
+        self._store_reached()
         self._apply(snapshot)
         return None
+
+    def _went_backwards(self, revision: int) -> StoreError | None:
+        """An error when the store's revision is below the one served, else ``None``.
+
+        A store whose revision goes back was emptied (a Redis restarted without
+        persistence) or restored from a backup: taking its content would drop the
+        flags every process serves, so it counts as an outage until the store moves
+        past the revision served (the next write there).
+        """
+        served = self._stored_snapshot.revision
+        if not self._loaded or revision >= served:
+            return None
+        return StoreError(
+            f"{self.store!r} went back from revision {served} to {revision} (emptied or "
+            f"restored?); serving revision {served} until the store moves past it"
+        )
 
     # -- serving ------------------------------------------------------------------------
 

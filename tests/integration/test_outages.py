@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import redis as redis_client
 from openfeature import api
 from openfeature.event import EventDetails, ProviderEvent
+from openfeature.provider import ProviderStatus
 
 from openfeature_litestar import FlagProvider, RedisStore, SQLAlchemyStore
-from tests.support import flag
+from tests.support import flag, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Iterator
@@ -214,3 +216,48 @@ def test_an_outage_never_reaches_callers(backend: _Backend, domain: str) -> None
     after = [(value, error) for phase, value, error in evaluations.answers if phase == "after"]
     assert set(after) == {(False, None)}
     assert provider.snapshot.revision == 2
+
+
+def test_a_redis_that_comes_back_empty_does_not_erase_the_flags(
+    redis_url: str, unique_name: str, proxy_for: Callable[[str, int], Any], domain: str
+) -> None:
+    # A Redis restarted without persistence: the connections drop and the keys are gone.
+    prefix = f"{unique_name}:"
+    writer = RedisStore(redis_url, key_prefix=prefix)
+
+    async def write(definition: dict[str, Any]) -> int:
+        try:
+            return await writer.put_flag("switch", definition, actor="ci")
+        finally:
+            await writer.close()
+
+    assert asyncio.run(write(flag("on"))) == 1
+    proxy = proxy_for(redis_url, 6379)
+    store = RedisStore(proxy.url(redis_url), key_prefix=prefix, timeout=1)
+    provider = FlagProvider(store, stale_after=0.2)
+    api.set_provider_and_wait(provider, domain)
+    client = api.get_client(domain)
+    try:
+        proxy.cut()
+        with redis_client.Redis.from_url(redis_url) as raw:
+            raw.delete(*raw.scan_iter(match=f"{prefix}*"))
+        proxy.restore()
+        wait_until(
+            lambda: "went back from revision 1 to 0" in str(provider.last_sync_error),
+            timeout=WAIT,
+            interval=0.05,
+        )
+        assert client.get_provider_status() == ProviderStatus.STALE
+        assert client.get_boolean_details("switch", False).value is True  # not erased
+
+        # New writes move the store past the revision served: it is followed again.
+        asyncio.run(write(flag("off")))
+        asyncio.run(write(flag("off", metadata={"note": "after the restart"})))
+        wait_until(
+            lambda: client.get_provider_status() == ProviderStatus.READY,
+            timeout=WAIT,
+            interval=0.05,
+        )
+        assert client.get_boolean_value("switch", True) is False
+    finally:
+        provider.shutdown()

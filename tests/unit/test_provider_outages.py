@@ -101,10 +101,11 @@ def test_an_outage_serves_the_last_snapshot_then_stale_then_ready(
     assert (result.value, result.error_code) == (True, None)
 
     _write(path, False)  # back, with a change made meanwhile
+    # READY first: no handler sees the new flags announced while the status is STALE.
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
     changed = _next_event(seen)
     assert changed[0] == ProviderEvent.PROVIDER_CONFIGURATION_CHANGED
     assert changed[1].flags_changed == ["switch"]
-    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
     assert client.get_provider_status() == ProviderStatus.READY
     assert client.get_boolean_value("switch", True) is False
 
@@ -206,6 +207,6 @@ def test_a_failed_load_after_a_change_notice_is_retried_until_it_succeeds(domain
     flaky.failures = 3  # long enough to go STALE (0.25 + 0.5 + 1 s of backoff at least)
     memory.replace(_document(False))
     assert _next_event(seen)[0] == ProviderEvent.PROVIDER_STALE
-    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_CONFIGURATION_CHANGED
     assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_CONFIGURATION_CHANGED
     assert api.get_client(domain).get_boolean_value("switch", True) is False
