@@ -15,7 +15,6 @@ import importlib.util
 import inspect
 import sqlite3
 import threading
-import warnings
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Engine, event
@@ -106,6 +105,12 @@ def parse_url(url: str) -> URL:
 # SQLAlchemy's asyncpg dialect takes these from the URL itself; the rest go to
 # asyncpg.connect(), which fails on an unknown one only at the first connection.
 _ASYNCPG_DIALECT_PARAMETERS: Final = frozenset({"prepared_statement_cache_size"})
+_SQLITE_DIALECT_PARAMETERS: Final = frozenset(
+    {"uri", "timeout", "isolation_level", "detect_types", "check_same_thread", "cached_statements"}
+)
+_SQLITE_URI_PARAMETERS: Final = frozenset(
+    {"vfs", "mode", "cache", "psow", "nolock", "immutable", "modeof"}
+)
 
 
 def _unknown_query_parameters(backend: str, url: URL) -> list[str]:
@@ -116,16 +121,13 @@ def _unknown_query_parameters(backend: str, url: URL) -> list[str]:
         accepted = {*inspect.signature(connect).parameters, *_ASYNCPG_DIALECT_PARAMETERS}
         names = [name for name in url.query if name not in accepted]
     else:
-        # The SQLite dialect warns about what it does not take, and drops it. (Recording
-        # warnings swaps the process's filters for a moment: fine for a store being built.)
-        accepted = set()
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            url.get_dialect()().create_connect_args(url)
-        ignored = " ".join(
-            str(item.message) for item in caught if "not accepted" in str(item.message)
-        )
-        names = [name for name in url.query if f"'{name}'" in ignored]
+        # What SQLAlchemy's SQLite dialect reads from the URL (the rest it drops, with a
+        # warning in 2.1 and silently in 2.0); with uri=true the rest goes to SQLite's
+        # own URI, which takes the names listed here.
+        accepted = set(_SQLITE_DIALECT_PARAMETERS)
+        if str(url.query.get("uri", "")).lower() in {"true", "yes", "on", "y", "t", "1"}:
+            accepted |= _SQLITE_URI_PARAMETERS
+        names = [name for name in url.query if name not in accepted]
     hinted = []
     for name in names:
         close = difflib.get_close_matches(name, [*accepted, "namespace"], n=1)

@@ -314,6 +314,7 @@ def test_a_redis_url_with_the_client_s_own_parameters_is_accepted() -> None:
             "comand_timeout (did you mean command_timeout?)",
         ),
         ("postgresql://u:pw@127.0.0.1/test?bogus=1", "bogus"),
+        ("sqlite+aiosqlite:///flags.db?mode=ro", "mode"),  # SQLite URI names need uri=true
     ],
 )
 def test_a_sql_url_with_an_unknown_query_parameter_is_refused_up_front(url: str, hint: str) -> None:
@@ -328,6 +329,7 @@ def test_a_sql_url_with_an_unknown_query_parameter_is_refused_up_front(url: str,
     "url",
     [
         "sqlite+aiosqlite:///flags.db?timeout=5",
+        "sqlite+aiosqlite:///flags.db?uri=true&mode=ro",
         "postgresql://u@127.0.0.1/test?sslmode=require&command_timeout=3",
         "postgresql+asyncpg://u@127.0.0.1/test?prepared_statement_cache_size=0",
     ],
