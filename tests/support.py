@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import enum
 import io
+import json
 import time
 from typing import TYPE_CHECKING, Any, Final
 
 import pytest
+from hypothesis import strategies as st
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ABSENT",
     "BOOLEAN_VARIANTS",
+    "HOSTILE_JSON_BODIES",
     "OPERATOR_DATA",
     "Absent",
     "echo_flag",
@@ -148,3 +151,21 @@ def run_cli(*argv: str) -> tuple[int, str]:
     out = io.StringIO()
     status = main(list(argv), out=out)
     return status, out.getvalue()
+
+
+_JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
+
+HOSTILE_JSON_BODIES: Final = (
+    st.binary(max_size=200)
+    | st.recursive(
+        _JSON_LEAVES, lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)
+    ).map(lambda value: json.dumps({"context": value}).encode())
+    # valid JSON with a string whose bytes are then broken at a random place
+    | st.tuples(st.text(min_size=1), st.binary(min_size=1, max_size=4)).map(
+        lambda pair: (
+            b'{"context": {"a": "' + pair[0].encode("utf-8", "surrogatepass") + pair[1] + b'"}}'
+        )
+    )
+)
+"""Request bodies for fuzzing an endpoint: arbitrary bytes, any JSON under ``context``,
+and JSON whose string bytes are not UTF-8."""

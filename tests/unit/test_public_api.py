@@ -185,43 +185,39 @@ def test_modules_are_documented(module: types.ModuleType) -> None:
             assert _attribute_docstring(name, value), f"{name} has no docstring"
 
 
-def test_importing_the_package_does_not_import_litestar() -> None:
-    code = (
-        "import sys, openfeature_litestar, openfeature_litestar.testing\n"
-        "loaded = sorted(m for m in sys.modules if m == 'litestar' or m.startswith('litestar.'))\n"
-        "print(loaded)\n"
-    )
+def _loaded_by_importing(modules: str, condition: str) -> list[str]:
+    """The modules matching ``condition`` (on ``m``) after importing ``modules`` afresh."""
+    code = f"import sys, {modules}\nprint(sorted(m for m in sys.modules if {condition}))\n"
     result = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
-    assert result.stdout.strip() == "[]"
+    loaded: list[str] = ast.literal_eval(result.stdout.strip())
+    return loaded
+
+
+def test_importing_the_package_does_not_import_litestar() -> None:
+    assert (
+        _loaded_by_importing(
+            "openfeature_litestar, openfeature_litestar.testing",
+            "m == 'litestar' or m.startswith('litestar.')",
+        )
+        == []
+    )
 
 
 def test_importing_the_library_does_not_load_the_command_line() -> None:
     # The CLI is reached only from its entry point: the plugin must not pull in argparse.
-    code = (
-        "import sys, openfeature_litestar, openfeature_litestar.web, openfeature_litestar.hooks\n"
-        "import openfeature_litestar.testing, openfeature_litestar.evaluation\n"
-        "loaded = sorted(m for m in sys.modules if m == 'argparse' or m.startswith("
-        "'openfeature_litestar._cli'))\n"
-        "print(loaded)\n"
+    library = (
+        "openfeature_litestar, openfeature_litestar.web, openfeature_litestar.hooks, "
+        "openfeature_litestar.testing, openfeature_litestar.evaluation"
     )
-    result = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert result.stdout.strip() == "[]"
+    condition = "m == 'argparse' or m.startswith('openfeature_litestar._cli')"
+    assert _loaded_by_importing(library, condition) == []
 
 
 def test_importing_the_package_does_not_import_the_store_drivers() -> None:
-    code = (
-        "import sys, openfeature_litestar\n"
-        "drivers = ('redis', 'sqlalchemy', 'asyncpg', 'aiosqlite')\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in drivers))\n"
-    )
-    result = subprocess.run(  # noqa: S603 - this interpreter, fixed arguments
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
-    )
-    assert result.stdout.strip() == "[]"
+    drivers = "('redis', 'sqlalchemy', 'asyncpg', 'aiosqlite')"
+    assert _loaded_by_importing("openfeature_litestar", f"m.split('.')[0] in {drivers}") == []
 
 
 def test_an_unknown_attribute_is_an_attribute_error() -> None:

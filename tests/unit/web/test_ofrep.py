@@ -22,7 +22,7 @@ from openfeature_litestar import (
     document_from_data,
 )
 from openfeature_litestar.web import OFREPConfig, bearer_token_guard, ofrep_router
-from tests.support import flag, wait_until
+from tests.support import HOSTILE_JSON_BODIES, flag, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -510,26 +510,11 @@ def test_a_body_that_is_not_utf8_is_400(client: TestClient[Litestar], path: str)
     assert response.json()["errorCode"] == "INVALID_CONTEXT"
 
 
-_JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
-_HOSTILE_BODIES = (
-    st.binary(max_size=200)
-    | st.recursive(
-        _JSON_LEAVES, lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)
-    ).map(lambda value: json.dumps({"context": value}).encode())
-    # valid JSON with a string whose bytes are then broken at a random place
-    | st.tuples(st.text(min_size=1), st.binary(min_size=1, max_size=4)).map(
-        lambda pair: (
-            b'{"context": {"a": "' + pair[0].encode("utf-8", "surrogatepass") + pair[1] + b'"}}'
-        )
-    )
-)
-
-
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    body=_HOSTILE_BODIES,
+    body=HOSTILE_JSON_BODIES,
     content_type=st.sampled_from(
         ["application/json", "text/plain", "", "application/json; charset=latin-1"]
     ),

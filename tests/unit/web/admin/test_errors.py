@@ -23,6 +23,7 @@ from openfeature_litestar import (
     StoreError,
 )
 from openfeature_litestar.web import AdminConfig, admin_router, bearer_token_guard
+from tests.support import HOSTILE_JSON_BODIES
 
 from .conftest import (
     BASE,
@@ -364,26 +365,11 @@ def test_a_domain_error_meets_the_applications_own_error_handlers(
     assert unreachable.json() == {"down": True}
 
 
-_JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats() | st.text()
-_HOSTILE_BODIES = (
-    st.binary(max_size=200)
-    | st.recursive(
-        _JSON_LEAVES, lambda inner: st.lists(inner) | st.dictionaries(st.text(), inner)
-    ).map(lambda value: json.dumps({"context": value}).encode())
-    # valid JSON with a string whose bytes are then broken at a random place
-    | st.tuples(st.text(min_size=1), st.binary(min_size=1, max_size=4)).map(
-        lambda pair: (
-            b'{"context": {"a": "' + pair[0].encode("utf-8", "surrogatepass") + pair[1] + b'"}}'
-        )
-    )
-)
-
-
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(
-    body=_HOSTILE_BODIES,
+    body=HOSTILE_JSON_BODIES,
     target=st.sampled_from(
         [
             ("PUT", "/production/flags/banner", {"If-Match": '"1"'}),
