@@ -25,7 +25,7 @@ from ._document import (
     load_document,
     parse_document,
 )
-from ._engine import MAX_TARGETING_DEPTH, MAX_TARGETING_NODES, CompiledFlag
+from ._engine import MAX_DOCUMENT_NODES, MAX_TARGETING_DEPTH, MAX_TARGETING_NODES, CompiledFlag
 from ._errors import (
     ConfigurationError,
     DocumentError,
@@ -70,6 +70,7 @@ __all__ = [
     "HASH_KEY_ENV",
     "HASH_LENGTH",
     "MAX_DOCUMENT_BYTES",
+    "MAX_DOCUMENT_NODES",
     "MAX_FLAGS",
     "MAX_FLAG_KEY_LENGTH",
     "MAX_NESTING_DEPTH",

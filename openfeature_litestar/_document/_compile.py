@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from openfeature_litestar._engine import CompiledFlag, compile_targeting
+from openfeature_litestar._engine import MAX_DOCUMENT_NODES, CompiledFlag, RuleCompiler
 from openfeature_litestar._errors import DocumentError, Problem
 
 if TYPE_CHECKING:
-    from ._model import FlagDefinition, FlagDocument
+    from ._model import FlagDocument
 
 __all__ = ["compile_flags"]
 
 
-def compile_flags(document: FlagDocument, *, strict: bool) -> dict[str, CompiledFlag]:
+def compile_flags(
+    document: FlagDocument, *, strict: bool, max_nodes: int = MAX_DOCUMENT_NODES
+) -> dict[str, CompiledFlag]:
     """Compile every flag of ``document``, keyed by flag key.
+
+    Each evaluator is compiled once and shared by the flags that name it.
 
     Args:
         document: A validated document.
         strict: Reject a ``defaultVariant`` that names no variant and targeting that does
             not compile; when ``False``, such a flag is kept and marked broken.
+        max_nodes: The most values the document's rules may have together (each
+            evaluator counted once); a document over it is refused, strict or not.
 
     Raises:
-        DocumentError: ``strict`` and some flag does not compile; lists every problem.
+        DocumentError: ``strict`` and some flag does not compile, or the document is
+            over ``max_nodes``; lists every problem.
     """
+    rules = RuleCompiler(document.evaluators, strict=strict, max_document_nodes=max_nodes)
+    shared = _SharedText(document)
     compiled: dict[str, CompiledFlag] = {}
     problems: list[Problem] = []
     for key, flag in document.flags.items():
@@ -41,17 +51,16 @@ def compile_flags(document: FlagDocument, *, strict: bool) -> dict[str, Compiled
         rule, broken = None, None
         if flag.targeting:
             try:
-                rule = compile_targeting(
-                    flag.targeting,
-                    evaluators=document.evaluators,
-                    path=f"{path}.targeting",
-                    strict=strict,
-                )
+                rule = rules.compile(flag.targeting, f"{path}.targeting")
             except DocumentError as exc:
+                if rules.exhausted is not None:
+                    # Refused as a whole, now: going on would only spend more time on it.
+                    raise DocumentError([*problems, rules.exhausted]) from None
                 if strict:
                     problems.extend(exc.problems)
                 broken = "; ".join(str(problem) for problem in exc.problems)
-        fingerprint = _fingerprint(document, flag)
+        text = json.dumps(flag.model_dump(mode="json", by_alias=True), sort_keys=True)
+        uses_ref = '"$ref"' in text
         compiled[key] = CompiledFlag(
             key=key,
             enabled=flag.state == "ENABLED",
@@ -60,12 +69,32 @@ def compile_flags(document: FlagDocument, *, strict: bool) -> dict[str, Compiled
             rule=rule,
             metadata=MappingProxyType({**document.metadata, **flag.metadata}),
             broken=broken,
-            fingerprint=fingerprint,
-            reads=_injected_reads(fingerprint),
+            fingerprint=shared.fingerprint(text, uses_ref=uses_ref),
+            reads=_injected_reads(text) | (shared.evaluator_reads if uses_ref else frozenset()),
         )
     if problems:
         raise DocumentError(problems)
     return compiled
+
+
+class _SharedText:
+    """What every flag's fingerprint and reads share, computed once per document.
+
+    A flag's fingerprint is a digest, not the text itself: the text of a flag that
+    names an evaluator includes every evaluator, and keeping it per flag would cost as
+    much memory as expanding the references did.
+    """
+
+    def __init__(self, document: FlagDocument) -> None:
+        self.metadata = json.dumps(document.metadata, sort_keys=True)
+        evaluators = json.dumps(document.evaluators, sort_keys=True)
+        self.evaluators_digest = hashlib.sha256(evaluators.encode()).hexdigest()
+        self.evaluator_reads = _injected_reads(evaluators)
+
+    def fingerprint(self, flag_text: str, *, uses_ref: bool) -> str:
+        # Only a flag whose targeting uses $ref depends on the evaluators.
+        parts = [flag_text, self.metadata, self.evaluators_digest if uses_ref else ""]
+        return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 def _injected_reads(fingerprint: str) -> frozenset[str]:
@@ -82,12 +111,3 @@ def _injected_reads(fingerprint: str) -> frozenset[str]:
     if "timestamp" in fingerprint:
         reads.add("$flagd.timestamp")
     return frozenset(reads)
-
-
-def _fingerprint(document: FlagDocument, flag: FlagDefinition) -> str:
-    definition = flag.model_dump(mode="json", by_alias=True)
-    text = json.dumps([definition, document.metadata], sort_keys=True)
-    if '"$ref"' not in text:
-        return text
-    # Only a flag whose targeting uses $ref depends on the evaluators.
-    return json.dumps([definition, document.metadata, document.evaluators], sort_keys=True)

@@ -20,7 +20,7 @@ from pydantic import (
     field_validator,
 )
 
-from openfeature_litestar._engine import CompiledFlag  # noqa: TC001
+from openfeature_litestar._engine import MAX_DOCUMENT_NODES, CompiledFlag
 from openfeature_litestar._errors import DocumentError
 
 from ._collector import collector_paused
@@ -105,6 +105,7 @@ class FlagDocument(BaseModel):
     metadata: dict[str, MetadataValue] = Field(default_factory=dict)
 
     _compiled: Mapping[str, CompiledFlag] | None = PrivateAttr(default=None)
+    _max_nodes: int = PrivateAttr(default=MAX_DOCUMENT_NODES)
 
     @field_validator("flags")
     @classmethod
@@ -129,7 +130,7 @@ class FlagDocument(BaseModel):
             DocumentError: The document was not loaded and does not compile strictly.
         """
         if self._compiled is None:
-            self._compiled = compile_flags(self, strict=True)
+            self._compiled = compile_flags(self, strict=True, max_nodes=self._max_nodes)
         return self._compiled
 
     def dump(self) -> dict[str, Any]:
@@ -152,16 +153,25 @@ class FlagDocument(BaseModel):
             else dict(flag)
             for key, flag in flags.items()
         }
-        return self._from_data(data, strict=True, source=None)
+        return self._from_data(data, strict=True, source=None, max_nodes=self._max_nodes)
 
     @classmethod
-    def _from_data(cls, data: Mapping[str, Any], *, strict: bool, source: str | None) -> Self:
+    def _from_data(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        strict: bool,
+        source: str | None,
+        max_nodes: int = MAX_DOCUMENT_NODES,
+    ) -> Self:
         with collector_paused():
-            return cls._validate_and_compile(data, strict=strict, source=source)
+            return cls._validate_and_compile(
+                data, strict=strict, source=source, max_nodes=max_nodes
+            )
 
     @classmethod
     def _validate_and_compile(
-        cls, data: Mapping[str, Any], *, strict: bool, source: str | None
+        cls, data: Mapping[str, Any], *, strict: bool, source: str | None, max_nodes: int
     ) -> Self:
         problems = nesting_problems(data)
         if problems:
@@ -174,11 +184,12 @@ class FlagDocument(BaseModel):
         except ValidationError as exc:
             # Report targeting problems too, so one round of fixes is enough (only when
             # strict: lenient loading tolerates them, as flagd does).
-            targeting = raw_targeting_problems(data) if strict else []
+            targeting = raw_targeting_problems(data, max_nodes=max_nodes) if strict else []
             problems = [*problems_from(exc), *targeting]
             raise DocumentError(problems, source=source) from None
         try:
-            document._compiled = compile_flags(document, strict=strict)  # noqa: SLF001 - own class
+            document._compiled = compile_flags(document, strict=strict, max_nodes=max_nodes)  # noqa: SLF001 - own class
+            document._max_nodes = max_nodes  # noqa: SLF001 - own class
         except DocumentError as exc:
             raise DocumentError(exc.problems, source=source) from None
         return document

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import yaml
 
+from openfeature_litestar._engine import MAX_DOCUMENT_NODES
 from openfeature_litestar._errors import DocumentError, Problem
 
 from ._limits import MAX_DOCUMENT_BYTES
@@ -61,6 +62,7 @@ def parse_document(
     format: DocumentFormat = "auto",  # noqa: A002 - the natural name for a format option
     strict: bool = True,
     source: str | None = None,
+    max_nodes: int = MAX_DOCUMENT_NODES,
 ) -> FlagDocument:
     """Parse and validate a flag document from JSON or YAML text.
 
@@ -71,6 +73,9 @@ def parse_document(
         strict: Reject targeting that cannot work as written (see the module docs);
             ``False`` behaves like flagd.
         source: A name for the text in error messages, such as a file name.
+        max_nodes: The most operators and values the document's targeting may have
+            together, each ``$evaluators`` entry counted once however many flags name
+            it (:data:`~openfeature_litestar.MAX_DOCUMENT_NODES` by default).
 
     Returns:
         The validated, compiled document.
@@ -98,11 +103,15 @@ def parse_document(
     except (ValueError, yaml.YAMLError) as exc:
         problem = Problem("", f"not valid {chosen.upper()}: {exc}")
         raise DocumentError([problem], source=source) from None
-    return document_from_data(data, strict=strict, source=source)
+    return document_from_data(data, strict=strict, source=source, max_nodes=max_nodes)
 
 
 def document_from_data(
-    data: Mapping[str, Any], *, strict: bool = True, source: str | None = None
+    data: Mapping[str, Any],
+    *,
+    strict: bool = True,
+    source: str | None = None,
+    max_nodes: int = MAX_DOCUMENT_NODES,
 ) -> FlagDocument:
     """Validate and compile a flag document given as parsed JSON data.
 
@@ -110,6 +119,7 @@ def document_from_data(
         data: The document as a mapping (``{"flags": {...}}``).
         strict: See :func:`parse_document`.
         source: A name for the data in error messages.
+        max_nodes: See :func:`parse_document`.
 
     Raises:
         DocumentError: The data is not a valid flag document.
@@ -118,10 +128,12 @@ def document_from_data(
     if not isinstance(value, Mapping):
         kind = type(value).__name__
         raise DocumentError([Problem("", f"a document is an object, not {kind}")], source=source)
-    return FlagDocument._from_data(data, strict=strict, source=source)  # noqa: SLF001
+    return FlagDocument._from_data(data, strict=strict, source=source, max_nodes=max_nodes)  # noqa: SLF001
 
 
-def load_document(path: str | os.PathLike[str], *, strict: bool = True) -> FlagDocument:
+def load_document(
+    path: str | os.PathLike[str], *, strict: bool = True, max_nodes: int = MAX_DOCUMENT_NODES
+) -> FlagDocument:
     """Read, validate and compile a flag document from a JSON or YAML file.
 
     The format follows the file's suffix (``.json``; ``.yaml``/``.yml``), else the content.
@@ -137,4 +149,6 @@ def load_document(path: str | os.PathLike[str], *, strict: bool = True) -> FlagD
     )
     with file.open("rb") as stream:
         text = stream.read(MAX_DOCUMENT_BYTES + 1)
-    return parse_document(text, format=document_format, strict=strict, source=str(file))
+    return parse_document(
+        text, format=document_format, strict=strict, source=str(file), max_nodes=max_nodes
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from openfeature_litestar._engine import compile_targeting
+from openfeature_litestar._engine import RuleCompiler
 from openfeature_litestar._errors import DocumentError, Problem
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ _UNION_MESSAGES = {
 }
 
 
-def raw_targeting_problems(data: Mapping[str, Any]) -> list[Problem]:
+def raw_targeting_problems(data: Mapping[str, Any], *, max_nodes: int) -> list[Problem]:
     """The targeting problems of a document's flags, read from its unvalidated data.
 
     This lets a document that fails validation report its targeting problems too, so
@@ -29,18 +29,19 @@ def raw_targeting_problems(data: Mapping[str, Any]) -> list[Problem]:
     flags, evaluators = data.get("flags"), data.get("$evaluators")
     if not isinstance(flags, Mapping):
         return []
+    rules = RuleCompiler(
+        evaluators if isinstance(evaluators, Mapping) else {}, max_document_nodes=max_nodes
+    )
     problems: list[Problem] = []
     for key, flag in flags.items():
         targeting = flag.get("targeting") if isinstance(flag, Mapping) else None
         if not isinstance(targeting, Mapping) or not targeting:
             continue
         try:
-            compile_targeting(
-                targeting,
-                evaluators=evaluators if isinstance(evaluators, Mapping) else {},
-                path=f"flags.{key}.targeting",
-            )
+            rules.compile(targeting, f"flags.{key}.targeting")
         except DocumentError as exc:
+            if rules.exhausted is not None:
+                return [*problems, rules.exhausted]
             problems.extend(exc.problems)
     return problems
 

@@ -3,15 +3,24 @@
 The engine does no I/O and imports no store driver and no web framework.
 """
 
-from ._compiler import MAX_TARGETING_DEPTH, MAX_TARGETING_NODES, Rule, compile_targeting
+from ._compiler import (
+    MAX_DOCUMENT_NODES,
+    MAX_TARGETING_DEPTH,
+    MAX_TARGETING_NODES,
+    Rule,
+    RuleCompiler,
+    compile_targeting,
+)
 from ._flag import CompiledFlag, Resolution, evaluate_flag
 
 __all__ = [
+    "MAX_DOCUMENT_NODES",
     "MAX_TARGETING_DEPTH",
     "MAX_TARGETING_NODES",
     "CompiledFlag",
     "Resolution",
     "Rule",
+    "RuleCompiler",
     "compile_targeting",
     "evaluate_flag",
 ]

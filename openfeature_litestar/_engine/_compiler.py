@@ -1,7 +1,8 @@
 """The targeting compiler: walks a JSON Logic tree and builds one closure per operator.
 
-This module holds the tree walk, ``$ref`` expansion, the depth and size limits, problem
-reporting and the :func:`compile_targeting` entry point. The operators themselves live in
+This module holds the tree walk, ``$ref`` resolution, the depth and size limits, problem
+reporting, the :class:`RuleCompiler` a document's rules are compiled with and the
+:func:`compile_targeting` shortcut for one rule. The operators themselves live in
 ``_operators`` (one module per family), each declared once in ``_registry``; the walk
 reads an operator's existence, arity, purity and operand style from that declaration.
 
@@ -20,11 +21,14 @@ Choices worth knowing:
 * ``var`` walks objects by key and arrays by index; a path that is neither a string nor
   a number gives ``null``.
 * Constant sub-trees are folded at compile time; do not mutate what a rule returns.
+* Each ``$evaluators`` entry is compiled once per document and shared by every rule
+  that names it, so a document's compile cost follows its text, not its references.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from openfeature_litestar._errors import DocumentError, Problem
@@ -32,7 +36,14 @@ from openfeature_litestar._errors import DocumentError, Problem
 from ._nodes import NULL, Node, constant, fold, nothing
 from ._operators import OPERATORS
 
-__all__ = ["MAX_TARGETING_DEPTH", "MAX_TARGETING_NODES", "Rule", "compile_targeting"]
+__all__ = [
+    "MAX_DOCUMENT_NODES",
+    "MAX_TARGETING_DEPTH",
+    "MAX_TARGETING_NODES",
+    "Rule",
+    "RuleCompiler",
+    "compile_targeting",
+]
 
 
 Rule = Callable[[Mapping[str, Any]], Any]
@@ -42,18 +53,50 @@ MAX_TARGETING_DEPTH: Final = 64
 """The deepest nesting of operators and arrays a rule may have, ``$ref`` expansion included."""
 
 MAX_TARGETING_NODES: Final = 10_000
-"""The most values (operators, arrays, literals) a rule may have after ``$ref`` expansion."""
+"""The most values (operators, arrays, literals) a rule may have after ``$ref`` expansion.
+
+It bounds the work of one evaluation; the cost of compiling is bounded by
+:data:`MAX_DOCUMENT_NODES`.
+"""
+
+MAX_DOCUMENT_NODES: Final = 1_000_000
+"""The most values all of a document's rules may have together, by default.
+
+Each ``$evaluators`` entry counts once however many rules name it, and each ``$ref``
+counts one: the count follows the document's text, and so does the time and memory
+compiling it takes.
+"""
+
+
+_MAX_EVALUATOR_PROBLEMS: Final = 20
+"""How many of an evaluator's problems each rule naming it lists."""
 
 
 class _Abort(Exception):  # noqa: N818 - internal control flow, never escapes
-    """Stop compiling: a limit was exceeded and going on could take unbounded work."""
+    """Stop compiling this rule: a limit was exceeded and going on could take unbounded work."""
+
+
+class _Exhausted(Exception):  # noqa: N818 - internal control flow, never escapes
+    """Stop compiling the document: its node budget is spent."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Evaluator:
+    """An ``$evaluators`` entry compiled once, with what each use of it must account for."""
+
+    node: Node
+    problems: tuple[Problem, ...]  # paths relative to where the entry is used
+    size: int  # its nodes with its own references expanded
+    height: int  # the levels it adds where it is used
 
 
 class Compiler:
-    """One compilation: the limits, the evaluators ``$ref`` may name, the problems found.
+    """One document's compilation: the limits, the evaluators, the problems of one rule.
 
     Operator builders get the compiler to report problems (:meth:`problem`,
     :meth:`quiet`) and, for raw operators, to compile the operands they have validated.
+    The per-rule state (:attr:`problems` and the counters) is reset by :meth:`begin`; the
+    compiled evaluators and the document's node count last for the whole document.
     """
 
     def __init__(
@@ -63,14 +106,24 @@ class Compiler:
         strict: bool,
         max_depth: int,
         max_nodes: int,
+        max_document_nodes: int = MAX_DOCUMENT_NODES,
     ) -> None:
         self.evaluators = evaluators
         self.strict = strict
         self.max_depth = max_depth
         self.max_nodes = max_nodes
-        self.nodes = 0
-        self.problems: list[Problem] = []
+        self.max_document_nodes = max_document_nodes
+        self.document_nodes = 0
+        self.compiled: dict[str, _Evaluator] = {}
         self.refs: list[str] = []
+        self.begin()
+
+    def begin(self) -> None:
+        """Start a new rule (or evaluator): no problems, nothing counted yet."""
+        self.problems: list[Problem] = []
+        self.reported: set[str] = set()  # evaluators whose problems this rule lists
+        self.nodes = 0  # with the references expanded: what one evaluation walks
+        self.height = 0
 
     # -- bookkeeping
 
@@ -85,16 +138,27 @@ class Compiler:
             self.problem(path, message)
         return NULL
 
-    def count(self, path: str) -> None:
-        self.nodes += 1
+    def count(self, path: str, nodes: int = 1) -> None:
+        self.nodes += nodes
         if self.nodes > self.max_nodes:
             self.problem(path, f"the rule has more than {self.max_nodes} nodes")
             raise _Abort
+
+    def count_in_document(self) -> None:
+        self.document_nodes += 1
+        if self.document_nodes > self.max_document_nodes:
+            raise _Exhausted
+
+    def reach(self, depth: int) -> bool:
+        """Note that the rule reaches ``depth``; whether that is within the limit."""
+        self.height = max(self.height, depth)
+        return depth <= self.max_depth
 
     # -- tree walk
 
     def compile(self, tree: Any, path: str, depth: int) -> Node:
         self.count(path)
+        self.count_in_document()
         if isinstance(tree, dict):
             return self.compile_object(tree, path, depth + 1)
         if isinstance(tree, list):
@@ -105,7 +169,7 @@ class Compiler:
         return NULL
 
     def compile_array(self, items: list[Any], path: str, depth: int) -> Node:
-        if depth > self.max_depth:
+        if not self.reach(depth):
             self.problem(path, f"the rule is nested deeper than {self.max_depth} levels")
             return NULL
         nodes = [self.compile(item, f"{path}.{i}", depth) for i, item in enumerate(items)]
@@ -117,7 +181,7 @@ class Compiler:
     def compile_object(  # noqa: C901, PLR0911 - one early exit per kind of problem
         self, tree: dict[str, Any], path: str, depth: int
     ) -> Node:
-        if depth > self.max_depth:
+        if not self.reach(depth):
             self.problem(path, f"the rule is nested deeper than {self.max_depth} levels")
             return NULL
         if len(tree) != 1:
@@ -165,16 +229,135 @@ class Compiler:
         if name not in self.evaluators:
             self.problem(ref_path, f"$ref to missing evaluator {name!r}")
             return NULL
-        # Every $ref is expanded and compiled again, per flag and per use. To compile each
-        # evaluator once and share it, cache the node here keyed by name (the problems
-        # and node count it adds would have to be replayed for each use).
+        evaluator = self.compiled.get(name) or self.compile_evaluator(name)
+        if evaluator.problems:
+            # Once per rule: a broken evaluator named twice at each of many levels would
+            # otherwise multiply its problems as expansion used to multiply its nodes.
+            if name not in self.reported:
+                self.reported.add(name)
+                self.problems.extend(Problem(path + p.path, p.message) for p in evaluator.problems)
+            return NULL
+        # The reference stands for its target: it adds no level and no node of its own
+        # to what an evaluation walks (compile() counted it as one).
+        self.count(path, evaluator.size - 1)
+        if not self.reach(depth - 1 + evaluator.height):
+            self.problem(path, f"the rule is nested deeper than {self.max_depth} levels")
+            return NULL
+        return evaluator.node
+
+    def compile_evaluator(self, name: str) -> _Evaluator:
+        """Compile ``$evaluators[name]`` on its own, once for the whole document."""
+        rule_state = self.problems, self.reported, self.nodes, self.height
+        self.begin()
         self.refs.append(name)
         try:
-            # The reference is replaced by its target: it adds no level of its own.
-            self.nodes -= 1
-            return self.compile(self.evaluators[name], path, depth - 1)
+            try:
+                node = self.compile(self.evaluators[name], "", 0)
+            except _Abort:
+                node = NULL
+            problems = self.problems[:_MAX_EVALUATOR_PROBLEMS]
+            if len(self.problems) > len(problems):
+                more = len(self.problems) - len(problems)
+                problems.append(Problem("", f"in $evaluators.{name}: {more} more problems"))
+            evaluator = _Evaluator(node, tuple(problems), self.nodes, self.height)
         finally:
             self.refs.pop()
+            self.problems, self.reported, self.nodes, self.height = rule_state
+        self.compiled[name] = evaluator
+        return evaluator
+
+    def finish(self, node: Node) -> Rule:
+        """The rule of a compiled tree: a constant, or a fenced closure."""
+        if node.const:
+            value = node.value
+            return lambda _: value
+        fn = node.fn
+
+        def rule(data: Mapping[str, Any]) -> Any:
+            try:
+                return fn(data)
+            except Exception:  # operators are total; this fence keeps the promise regardless
+                return None
+
+        return rule
+
+
+class RuleCompiler:
+    """Compiles the targeting rules of one document, each of its evaluators once.
+
+    Every ``{"$ref": name}`` in any rule shares the one compiled ``$evaluators[name]``,
+    and the document's rules together may have at most ``max_document_nodes`` values
+    (each evaluator counted once, each reference as one). Once that budget is spent,
+    :attr:`exhausted` is set and every later :meth:`compile` fails at once, so that a
+    document too large to compile is refused in a time that follows its size.
+    """
+
+    def __init__(
+        self,
+        evaluators: Mapping[str, Any] | None = None,
+        *,
+        strict: bool = True,
+        max_depth: int = MAX_TARGETING_DEPTH,
+        max_nodes: int = MAX_TARGETING_NODES,
+        max_document_nodes: int = MAX_DOCUMENT_NODES,
+    ) -> None:
+        """Prepare to compile rules that may name ``evaluators``.
+
+        Args:
+            evaluators: The document's ``$evaluators``, which ``{"$ref": name}`` refers to.
+            strict: See :func:`compile_targeting`.
+            max_depth: The deepest nesting of operators and arrays one rule may have,
+                references expanded.
+            max_nodes: The most values one rule may have, references expanded.
+            max_document_nodes: The most values all the rules compiled by this object
+                may have together, each evaluator counted once.
+        """
+        self._compiler = Compiler(
+            evaluators or {},
+            strict=strict,
+            max_depth=max_depth,
+            max_nodes=max_nodes,
+            max_document_nodes=max_document_nodes,
+        )
+        self.exhausted: Problem | None = None
+        """The problem of the document's node budget being spent, once it is."""
+
+    def compile(self, targeting: Any, path: str = "targeting") -> Rule:
+        """Validate one targeting tree and compile it into a rule.
+
+        Args:
+            targeting: The targeting, as parsed from JSON; ``None`` and ``{}`` compile
+                to a rule that returns ``None``.
+            path: Where the targeting sits in the document, to prefix problem paths.
+
+        Raises:
+            DocumentError: Listing every problem of this rule, each with its path (the
+                problems of an evaluator it names included), or the spent budget.
+        """
+        if self.exhausted is not None:
+            raise DocumentError([self.exhausted])
+        if targeting is None or targeting == {}:
+            return nothing
+        compiler = self._compiler
+        compiler.begin()
+        if compiler.strict and not isinstance(targeting, dict):
+            compiler.problem(path, "targeting is a JSON Logic rule: an object")
+        try:
+            node = compiler.compile(targeting, path, 0)
+        except _Abort:
+            node = NULL
+        except _Exhausted:
+            budget = compiler.max_document_nodes
+            self.exhausted = Problem(
+                path, f"the document's rules have more than {budget} nodes together"
+            )
+            raise DocumentError([self.exhausted]) from None
+        except RecursionError:
+            compiler.problem(path, "the rule is nested too deeply to compile")
+            node = NULL
+        if compiler.problems:
+            raise DocumentError(compiler.problems)
+        return compiler.finish(node)
 
 
 def compile_targeting(
@@ -209,29 +392,5 @@ def compile_targeting(
             objects with several keys, ``$ref`` to a missing evaluator, ``$ref`` cycles,
             patterns RE2 rejects and exceeded limits are errors even when not strict.
     """
-    if targeting is None or targeting == {}:
-        return nothing
-    compiler = Compiler(evaluators or {}, strict=strict, max_depth=max_depth, max_nodes=max_nodes)
-    if strict and not isinstance(targeting, dict):
-        compiler.problem(path, "targeting is a JSON Logic rule: an object")
-    try:
-        node = compiler.compile(targeting, path, 0)
-    except _Abort:
-        node = NULL
-    except RecursionError:
-        compiler.problem(path, "the rule is nested too deeply to compile")
-        node = NULL
-    if compiler.problems:
-        raise DocumentError(compiler.problems)
-    if node.const:
-        value = node.value
-        return lambda _: value
-    fn = node.fn
-
-    def rule(data: Mapping[str, Any]) -> Any:
-        try:
-            return fn(data)
-        except Exception:  # operators are total; this fence keeps the promise regardless
-            return None
-
-    return rule
+    compiler = RuleCompiler(evaluators, strict=strict, max_depth=max_depth, max_nodes=max_nodes)
+    return compiler.compile(targeting, path)

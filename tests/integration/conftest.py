@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import threading
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
@@ -100,6 +101,20 @@ async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> N
     finally:
         with contextlib.suppress(Exception):
             writer.close()
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_after_each_test() -> Iterator[None]:
+    """Collect cyclic garbage as each test ends.
+
+    A socket or transport left open in a reference cycle (an exception's traceback, a
+    closed event loop's callbacks) warns only when the collector frees it. Freeing it
+    here makes the warning, which ``filterwarnings = error`` turns into a failure, name
+    the test that leaked it instead of whichever test runs when the collector happens
+    to run.
+    """
+    yield
+    gc.collect()
 
 
 def _target_of(url: str, default_port: int) -> tuple[str, int]:

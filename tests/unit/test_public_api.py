@@ -70,6 +70,7 @@ EXPECTED = {
     "load_document",
     "parse_document",
     "MAX_DOCUMENT_BYTES",
+    "MAX_DOCUMENT_NODES",
     "MAX_FLAGS",
     "MAX_FLAG_KEY_LENGTH",
     "MAX_NESTING_DEPTH",
