@@ -84,14 +84,16 @@ class Sanitizer:
     together, equals a sensitive name with its separators removed. So with ``api_key`` in
     the set, ``X-Api-Key``, ``x_api_key``, ``apiKey`` and ``APIKEY`` are sensitive, and
     ``db_password``, ``user.email`` and ``remoteIp`` are too (through ``password``,
-    ``email``, ``ip``), while ``zip`` or ``description`` are not. A word run ending in
-    ``s`` or ``es`` at the *end* of the name also matches the sensitive name it is the
-    plural of: ``passwords``, ``api_keys``, ``cookies``, ``addresses`` and ``userIps``
-    are sensitive (and so is ``max_tokens``, as ``max_token`` is), while ``tokens_used``
-    and ``cookies_enabled`` are not, as the last word names what a field holds. A name
-    listed in
-    :attr:`actions` is sensitive as well. A sensitive field's whole value (a nested
-    structure included) gets the field's action.
+    ``email``, ``ip``), while ``zip``, ``description``, ``hotel`` (not ``tel``) or
+    ``mailbox`` (not ``mail``) are not: a sensitive name is whole words, never part of
+    one, so a name glued into one word (``cellphone``) matches only when it is in the
+    set itself (``cell_phone`` is, for that reason). A word run ending in ``s`` or
+    ``es`` at the *end* of the name also matches the sensitive name it is the plural
+    of: ``passwords``, ``api_keys``, ``cookies``, ``addresses`` and ``userIps`` are
+    sensitive (and so is ``max_tokens``, as ``max_token`` is), while ``tokens_used`` and
+    ``cookies_enabled`` are not, as the last word names what a field holds. A name
+    listed in :attr:`actions` is sensitive as well. A sensitive field's whole value (a
+    nested structure included) gets the field's action.
 
     **Sensitive values.** A string value in which one of :attr:`sensitive_patterns` is
     found gets :attr:`default_action`, wherever it sits. Strings are scanned, and so are

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 import copy
 import datetime as dt
 import hashlib
 import hmac
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from openfeature_litestar._errors import ConfigurationError
+from openfeature_litestar._privacy import _patterns as patterns_module
 from openfeature_litestar._privacy._hashing import HASH_KEY_ENV, HASH_LENGTH, IdentifierHasher
 from openfeature_litestar._privacy._patterns import (
     DEFAULT_SENSITIVE_FIELDS,
@@ -476,3 +480,169 @@ def test_booleans_and_long_integers_that_match_nothing_are_kept() -> None:
     sanitizer = Sanitizer()
     huge = 10**30  # 31 digits: longer than any card number
     assert sanitizer.sanitize({"a": True, "b": huge, "c": -5}) == {"a": True, "b": huge, "c": -5}
+
+
+# --- phone numbers, IBANs, more e-mail forms, API tokens (the documented examples) ---------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # phone numbers, international
+        "+44 20 7946 0958",
+        "+1-202-555-0143",
+        "+1 (202) 555-0143",
+        "+44 (0)20 7946 0958",
+        "+14155552671",
+        "0049 30 1234567",
+        "tel:+33 1 23 45 67 89",
+        # phone numbers, national
+        "(555) 123-4567",
+        "555-123-4567",
+        "555.123.4567",
+        "1-800-555-0199",
+        "call 555-123-4567.",
+        "090-1234-5678",
+        "020 7946 0958",
+        "0161 496 0000",
+        "030 12345678",
+        "(020) 7946 0958",
+        "01 23 45 67 89",
+        # IBANs
+        "DE89 3704 0044 0532 0130 00",
+        "GB82WEST12345698765432",
+        "IBAN: NO93 8601 1117 947",
+        # e-mail addresses
+        '"john doe"@example.com',
+        "john\uff20example.com",  # FULLWIDTH COMMERCIAL AT
+        "john\ufe6bexample.com",  # SMALL COMMERCIAL AT
+        "\uff4a\uff4f\uff48\uff4e\uff20\uff45\uff58\uff41\uff4d\uff50\uff4c\uff45\uff0e\uff43\uff4f\uff4d",
+        "user@\u4f8b\u3048\u3002jp",  # an ideographic full stop between labels
+        # API keys and private keys
+        "github_pat_11ABCDEFG0" + "a" * 12 + "_" + "B" * 59,
+        "glpat-" + "x1Y2z3" * 4,
+        "sk-proj-" + "Ab3" * 16,
+        "sk-ant-api03-" + "k9Z" * 31 + "AA",
+        "AIza" + "SyD" * 11 + "-_",
+        "GOCSPX-" + "a1" * 14,
+        "ya29.a0AfH6SMB" + "x" * 20,
+        "npm_" + "a1B2" * 9,
+        "pypi-AgEIcHlwaS5vcmc" + "CJ" * 40,
+        "SG." + "a" * 22 + "." + "b" * 43,
+        "SK" + "0123456789abcdef" * 2,
+        "hf_" + "a" * 34,
+        "shpat_" + "0f" * 16,
+        "dop_v1_" + "0f" * 32,
+        "whsec_" + "A1" * 16,
+        "ASIAIOSFODNN7EXAMPLE",
+        "xoxb-1234567890-abcdefghij",
+        "xapp-1-A0123456789-abcdef",
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "-----BEGIN OPENSSH PRIVATE KEY-----",
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----",
+        # payment cards as printed
+        "3782 822463 10005",
+        "4222 2222 2222 2",
+        "6212 3456 7890 1234 567",
+    ],
+)
+def test_new_kinds_of_sensitive_values(value: str) -> None:
+    sanitizer = Sanitizer()
+    assert sanitizer.is_sensitive_value(value)
+    assert sanitizer.sanitize({"note": value}) == {"note": REDACTED}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1.2.3",
+        "v10.4.12-rc.1",
+        "1.0.0+20240115",
+        "1.0.0-beta+20240115",
+        "10.0.19041.1234",
+        "2024-01-15",
+        "15.01.2024",
+        "01/15/2024",
+        "05-03-2024 10:30",
+        "2024-01-15T10:30:45+01:00",
+        "2000-01-01T00:00:01.000001+00:00",
+        "20240115T103045+0530",
+        "123e4567-e89b-12d3-a456-426614174000",
+        "00000000-0000-0000-0000-000000000000",
+        "00000000-0123-4567-8901-234567890123",
+        "1 023 456 789",
+        "1.023.456.789",
+        "555-1234",
+        "12345-6789",
+        "4155552671",
+        "0012345678",
+        "+05:30",
+        "sk-internationalization-of-the-checkout-flow",
+        "task-force-alpha",
+        "DE89",
+        "hotel",
+    ],
+)
+def test_values_the_new_patterns_leave_alone(value: str) -> None:
+    assert not Sanitizer().is_sensitive_value(value)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "tel",
+        "work_tel",
+        "telNo",
+        "telephone",
+        "work_telephone",
+        "msisdn",
+        "MSISDN",
+        "mobile_phone",
+        "mobileNumber",
+        "cell",
+        "cellPhone",
+        "cellphone",
+        "CELLPHONE",
+        "mail",
+        "userMail",
+        "email_address",
+        "emailaddress",
+        "mailaddress",
+        "fax",
+        "faxNumber",
+        "phones",
+        "telephones",
+    ],
+)
+def test_phone_and_mail_field_names(name: str) -> None:
+    assert Sanitizer().is_sensitive_field(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["hotel", "cellular_plan", "mailbox_count", "telemetry", "intel", "cellar", "mailing_list"],
+)
+def test_names_that_only_contain_a_sensitive_word_are_not_sensitive(name: str) -> None:
+    # A sensitive name is whole words: "hotel" is not "tel", "mailbox" is not "mail".
+    assert not Sanitizer().is_sensitive_field(name)
+
+
+def test_the_field_names_docstring_lists_every_default_name() -> None:
+    source = Path(patterns_module.__file__).read_text(encoding="utf-8")
+    body = ast.parse(source).body
+    for index, statement in enumerate(body):
+        if (
+            isinstance(statement, ast.AnnAssign)
+            and isinstance(statement.target, ast.Name)
+            and statement.target.id == "DEFAULT_SENSITIVE_FIELDS"
+        ):
+            docstring = body[index + 1]
+            break
+    else:
+        pytest.fail("DEFAULT_SENSITIVE_FIELDS is not assigned")
+    assert isinstance(docstring, ast.Expr)
+    assert isinstance(docstring.value, ast.Constant)
+    text = docstring.value.value
+    assert isinstance(text, str)
+    listed = text.split("\n\n")[1]  # the paragraph that lists them
+    assert set(re.findall(r"``([a-z0-9_]+)``", listed)) == DEFAULT_SENSITIVE_FIELDS
