@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import FlagResolutionDetails, FlagType, Reason
 
+from ._document import is_valid_flag_key
 from ._engine import CompiledFlag, Resolution, evaluate_flag
 from ._snapshot import Snapshot
 
@@ -95,6 +96,20 @@ _DESCRIPTION: Final[Mapping[FlagType | None, str]] = {
 }
 
 
+def _quoted(flag_key: object) -> str:
+    """The flag key asked for, as error messages show it.
+
+    Between single quotes as it is, not escaped with ``repr()``: a key that repeats a
+    context value then reads as that value, which is what the audit hook cuts out of its
+    records' messages. A key that no flag can have (not a printable string of at most
+    256 characters, see :func:`~openfeature_litestar.is_valid_flag_key`) is shown as
+    ``<invalid key>``: it could break a log line.
+    """
+    if isinstance(flag_key, str) and is_valid_flag_key(flag_key):
+        return f"'{flag_key}'"
+    return "<invalid key>"
+
+
 def _targeting_data(flag: CompiledFlag, context: EvaluationContext | None) -> Mapping[str, Any]:
     # The rule only reads the data, so a rule that reads no injected value gets the
     # caller's attributes as they are; the others get a copy with what they read.
@@ -121,8 +136,8 @@ def _typed_details(
     value = resolution.value
     if not _ACCEPTS[flag_type](value):
         message = (
-            f"flag {flag_key!r} is not {_DESCRIPTION[flag_type]} flag: variant "
-            f"{resolution.variant!r} is {type(value).__name__}"
+            f"flag '{flag_key}' is not {_DESCRIPTION[flag_type]} flag: variant "
+            f"'{resolution.variant}' is {type(value).__name__}"
         )
         return FlagResolutionDetails(
             None, error_code=ErrorCode.TYPE_MISMATCH, error_message=message, reason=Reason.ERROR
@@ -171,7 +186,7 @@ def resolve(
             return FlagResolutionDetails(
                 default,
                 error_code=ErrorCode.FLAG_NOT_FOUND,
-                error_message=f"flag {flag_key!r} not found",
+                error_message=f"flag {_quoted(flag_key)} not found",
                 reason=Reason.ERROR,
             )
         data = _targeting_data(flag, context) if flag.rule is not None else _NO_DATA
@@ -207,7 +222,7 @@ def resolve(
             default,
             error_code=ErrorCode.GENERAL,
             # The type only: an exception's text can quote the evaluation context.
-            error_message=f"evaluating {flag_key!r} failed: {type(exc).__name__}",
+            error_message=f"evaluating {_quoted(flag_key)} failed: {type(exc).__name__}",
             reason=Reason.ERROR,
         )
 

@@ -23,12 +23,15 @@ __all__ = [
     "ABSENT",
     "BOOLEAN_VARIANTS",
     "HOSTILE_JSON_BODIES",
+    "HOSTILE_TEXTS",
     "OPERATOR_DATA",
+    "QUOTINGS",
     "Absent",
     "echo_flag",
     "flag",
     "run_cli",
     "wait_until",
+    "written_forms",
 ]
 
 
@@ -169,3 +172,64 @@ HOSTILE_JSON_BODIES: Final = (
 )
 """Request bodies for fuzzing an endpoint: arbitrary bytes, any JSON under ``context``,
 and JSON whose string bytes are not UTF-8."""
+
+
+HOSTILE_TEXTS: Final = (
+    "CORP\\jsmith",
+    "o'brien-7",
+    'say "cheese"',
+    'it\'s "both"',
+    "line\nbreak",
+    "tab\tbed",
+    "nul\x00byte",
+    "esc\x1b[31mred",
+    "del\x7f-and-\u200bzero-width",
+    "José Núñez",
+    "例え太郎",
+    "rocket 🚀 user",
+    "C:\\Users\\José\t'例え'\n\"🚀\"\x00\x1b\\",
+)
+"""Identifiers that escaping quoters (``repr()``, JSON, ...) write differently: a
+backslash, single and double quotes, control and invisible characters, non-ASCII text
+and emoji, and all of them at once."""
+
+
+def written_forms(text: str) -> set[str]:
+    """Every way a message may write ``text`` inside a quoted string, without the quotes.
+
+    As it is; as ``repr()`` and ``ascii()`` write it alone and inside a longer text that
+    holds both kinds of quote (where the single quote is escaped); as JSON, ASCII-only and
+    not; as the ``unicode_escape`` codec writes it; as the ``repr()`` of its UTF-8 bytes.
+    A leak test looks for each of them.
+    """
+    both = text + "\"'"  # the quotes in the other order than the hook's own helper
+    encoded = text.encode("utf-8", "surrogatepass")
+    return {
+        text,
+        repr(text)[1:-1],
+        repr(both)[1:-4],
+        ascii(text)[1:-1],
+        ascii(both)[1:-4],
+        json.dumps(text)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
+        text.encode("unicode_escape").decode("ascii"),
+        repr(encoded)[2:-1],
+        repr(encoded + b"\"'")[2:-4],
+    }
+
+
+QUOTINGS: Final[Mapping[str, Callable[[str], str]]] = {
+    "as it is": "'{}'".format,
+    "repr": repr,
+    "ascii": ascii,
+    "inside a repr": lambda text: repr(f'user {text} isn\'t "known"'),
+    "KeyError": lambda text: str(KeyError(text)),  # a KeyError's str() is the key's repr()
+    "a list": lambda text: str([text, "other"]),
+    "json": json.dumps,
+    "json, not ascii": lambda text: json.dumps(text, ensure_ascii=False),
+    "a json document": lambda text: json.dumps({"user": text, "note": "it's"}),
+    "unicode_escape": lambda text: text.encode("unicode_escape").decode("ascii"),
+    "bytes": lambda text: repr(text.encode("utf-8", "surrogatepass")),
+}
+"""Ways an error message may quote a context value, by name: a provider's, a hook's or an
+exception's message, escaped or not."""

@@ -103,10 +103,13 @@ class CompiledFlag:
         if name is None:
             return Resolution(None, None, Reason.DEFAULT)
         if name not in self.variants:
-            return _error(ErrorCode.GENERAL, f"flag {self.key!r} has no variant {name!r}")
+            return _error(ErrorCode.GENERAL, f"flag '{self.key}' has no variant '{name}'")
         return Resolution(self.variants[name], name, reason)
 
 
+# Messages show a key or a name between single quotes as it is, not escaped with repr():
+# one that repeats a context value then reads as that value, which is what the audit hook
+# cuts out of its records' messages.
 def _error(code: ErrorCode, message: str) -> Resolution:
     return Resolution(None, None, Reason.ERROR, code, message)
 
@@ -144,14 +147,14 @@ def evaluate_flag(flag: CompiledFlag, data: Mapping[str, Any]) -> Resolution:  #
         result = rule(data)
     except Exception as exc:  # a rule is total by construction; this is the last fence
         # The type only: an exception's text can quote the evaluation context.
-        return _error(ErrorCode.GENERAL, f"targeting of {flag.key!r} failed: {type(exc).__name__}")
+        return _error(ErrorCode.GENERAL, f"targeting of '{flag.key}' failed: {type(exc).__name__}")
     if result is None:
         return flag._default  # noqa: SLF001
     name = _variant_name(result)
     if name is None:
         return _error(
             ErrorCode.GENERAL,
-            f"targeting of {flag.key!r} returned {type(result).__name__}, not a variant name",
+            f"targeting of '{flag.key}' returned {type(result).__name__}, not a variant name",
         )
     match = flag._matches.get(name)  # noqa: SLF001
     if match is None:
@@ -159,7 +162,7 @@ def evaluate_flag(flag: CompiledFlag, data: Mapping[str, Any]) -> Resolution:  #
         # e-mail address, say), and error messages reach callers' logs.
         return _error(
             ErrorCode.GENERAL,
-            f"targeting of {flag.key!r} returned a name that is not one of its variants "
+            f"targeting of '{flag.key}' returned a name that is not one of its variants "
             f"({', '.join(sorted(flag._matches))})",  # noqa: SLF001
         )
     return match

@@ -12,8 +12,9 @@ records). Three things never reach it:
   variant (or included value) equal to a context value, or that looks sensitive, is
   ``[REDACTED]``;
 * context values quoted in an error message: ``error.message`` has every string
-  (and longer number) of the evaluation's context cut out, secrets in URLs masked, and
-  is replaced whole by ``[REDACTED]`` if it still looks sensitive.
+  (and longer number) of the evaluation's context cut out, as written and as ``repr()``,
+  ``ascii()``, JSON and the ``unicode_escape`` codec escape it, secrets in URLs masked,
+  and is replaced whole by ``[REDACTED]`` if it still looks sensitive.
 
 The flag's value is left out unless asked for (``include_value=True``): a value can be
 personal (a per-user setting) or large.
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from random import random
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
@@ -104,9 +106,16 @@ would garble every message that happens to contain those characters.
 """
 
 _MAX_SCRUBBED_VALUES: Final = 10_000
+# The most values whose escaped forms are cut out of one message (each costs about ten
+# searches of it); a message that may hold more of them escaped is dropped.
+_MAX_ESCAPED_VALUES: Final = 1_000
 _MAX_DECIMAL_SUBJECT: Final = 4_000  # longer digit strings cannot become an int
 _NUMBER_START: Final = frozenset("-0123456789in")  # "inf" and "nan" are floats too
 _MESSAGE: Final = "feature flag evaluated: %s"
+_BOTH_QUOTES: Final = "'\""  # after a text, makes repr() and ascii() escape its single quotes
+# Characters that repr(), ascii(), JSON and the unicode_escape codec all write as they are:
+# printable ASCII but the backslash and the quotes.
+_UNESCAPED_RUN: Final = re.compile(r"[ !#-&(-\[\]-~]+")
 _MASK: Final = "***"  # what mask_secrets puts in place of a secret
 
 # The appendix wants OpenTelemetry's lower snake_case for reasons and error codes.
@@ -380,10 +389,13 @@ class AuditHook(Hook):
 
         Every string value of the context (the targeting key included, at any depth)
         and every number of at least :data:`MIN_SCRUBBED_LENGTH` characters is replaced
-        by ``[REDACTED]``; then passwords in URLs and ``key=value`` secrets are masked.
-        A message that still looks sensitive to the sanitizer (an e-mail address, a
-        token), or whose context was too large to scrub completely, becomes
-        ``[REDACTED]`` whole.
+        by ``[REDACTED]``, longest first: as it is, and as a message that quotes it
+        escaped writes it (``repr()`` and ``ascii()``, JSON, the ``unicode_escape``
+        codec, the ``repr()`` of its UTF-8 bytes). Then passwords in URLs and
+        ``key=value`` secrets are masked. A message that still looks sensitive to the
+        sanitizer (an e-mail address, a token), or whose context was too large to scrub
+        completely (more than 10,000 values, or more than 1,000 values that the message
+        may hold escaped), becomes ``[REDACTED]`` whole.
 
         Args:
             message: An error message from the provider or the SDK.
@@ -395,6 +407,13 @@ class AuditHook(Hook):
         values = _context_texts(context)
         if values is None:
             return REDACTED
+        if "\\" in message:
+            # Every escape starts with a backslash: without one, only the values as they
+            # are can be in the message, and no escaped form is worth building.
+            escaped = _escaped_in(message, values)
+            if escaped is None:
+                return REDACTED
+            values |= escaped
         for value in sorted(values, key=len, reverse=True):
             message = message.replace(value, REDACTED)
         message = mask_secrets(message)
@@ -575,3 +594,74 @@ def _context_texts(context: Any) -> set[str] | None:
     except Exception:  # too large, an attribute whose str() raises, a number too long to print
         return None
     return texts
+
+
+def _escaped_in(message: str, texts: set[str]) -> set[str] | None:
+    """The escaped forms of those of ``texts`` that ``message`` may hold escaped.
+
+    ``None`` when more than ``_MAX_ESCAPED_VALUES`` texts may be there: the caller must
+    then drop the message, as for a context too large to go through.
+    """
+    forms: set[str] = set()
+    candidates = 0
+    for text in texts:
+        if _is_plain(text) or not _may_hold_escaped(message, text):
+            continue
+        candidates += 1
+        if candidates > _MAX_ESCAPED_VALUES:
+            return None
+        forms |= _escaped_forms(text)
+    return forms
+
+
+def _is_plain(text: str) -> bool:
+    """Whether every escaping quoter writes ``text`` as it is (printable ASCII, no quotes)."""
+    plain = text.isascii() and text.isprintable()
+    return plain and not ("\\" in text or "'" in text or '"' in text)
+
+
+def _may_hold_escaped(message: str, text: str) -> bool:
+    """Whether ``message`` may hold ``text`` in one of its escaped forms.
+
+    Every form keeps each run of the characters that no quoter escapes (printable ASCII
+    but the backslash and the quotes) as it is: a message that lacks one of the runs
+    holds no form. The longest run is looked for first: it is the most telling.
+    """
+    runs = _UNESCAPED_RUN.findall(text)
+    runs.sort(key=len, reverse=True)
+    return all(run in message for run in runs)
+
+
+def _escaped_forms(text: str) -> set[str]:
+    """``text`` as escaping quoters write it inside a quoted string, without the quotes.
+
+    The forms are ``repr()``'s and ``ascii()``'s (which escape the backslash, control and
+    non-printable characters, ``ascii()`` every non-ASCII one too; each written both as
+    alone, where a single quote is left as it is, and inside a text holding both kinds
+    of quote, where ``repr()`` escapes the single quote), JSON's (``json.dumps``, ASCII
+    only or not: the backslash, the double quote, control characters), the
+    ``unicode_escape`` codec's, and the ``repr()`` of the text's UTF-8 bytes. A message
+    that quotes a value with ``!r``, through ``KeyError`` (whose ``str()`` is the key's
+    ``repr()``), in a JSON document or as bytes therefore loses it as well.
+
+    Each form that differs from ``text`` holds a backslash; a text of printable ASCII
+    without a backslash or a quote has no other form (the empty set).
+    """
+    if _is_plain(text):
+        return set()
+    text = str.__str__(text)  # a str subclass's own __repr__ is not what a message shows
+    quoted = text + _BOTH_QUOTES  # written as repr(quoted)[1:-4]: the suffix is \'" and '
+    encoded = text.encode("utf-8", "surrogatepass")
+    forms = {
+        repr(text)[1:-1],
+        repr(quoted)[1:-4],
+        ascii(text)[1:-1],
+        ascii(quoted)[1:-4],
+        json.dumps(text)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
+        text.encode("unicode_escape").decode("ascii"),
+        repr(encoded)[2:-1],
+        repr(encoded + b"'\"")[2:-4],
+    }
+    forms.discard(text)
+    return forms

@@ -243,7 +243,13 @@ class SanitizingHook(Hook):
         return budget
 
     def _describe(self, path: list[tuple[int, object]]) -> str:
-        """Name the rejected place; a name that could itself be data is shown as a position."""
+        """Name the rejected place; a name that could itself be data is shown as a position.
+
+        The path is written between single quotes as it is, not escaped with ``repr()``:
+        a name that repeats a context value (a mapping keyed by user) then reads as that
+        value, which is what the audit hook cuts out of its records' messages. Only
+        printable names are shown, so nothing in the path needs escaping.
+        """
         if not path:
             return "the context"
         parts = []
@@ -254,7 +260,7 @@ class SanitizingHook(Hook):
                 parts.append(f".{name}" if parts else str(name))
             else:
                 parts.append(f".<entry {position}>" if parts else f"<entry {position}>")
-        return f"attribute {''.join(parts)!r}"
+        return f"attribute '{''.join(parts)}'"
 
     def _is_safe_to_show(self, name: object) -> bool:
         return (

@@ -112,6 +112,28 @@ def test_missing_and_disabled_flags_give_the_default(snapshot: Snapshot) -> None
     assert (disabled.value, disabled.reason, disabled.error_code) == ("code", Reason.DISABLED, None)
 
 
+@pytest.mark.parametrize("key", ["nope", "CORP\\jsmith", "o'brien", 'say "hi"', "José 例え 🚀"])
+def test_messages_quote_the_key_asked_for_as_it_is(snapshot: Snapshot, key: str) -> None:
+    # Not with repr(): the audit hook then finds a key that repeats a context value.
+    missing = resolve(snapshot, key, EvaluationContext(key), FlagType.BOOLEAN, True)
+    assert missing.error_message == f"flag '{key}' not found"
+
+
+@pytest.mark.parametrize("key", ["line\nbreak", "nul\x00", "k" * 257, 42])
+def test_a_key_no_flag_can_have_is_not_quoted(snapshot: Snapshot, key: Any) -> None:
+    missing = resolve(snapshot, key, None, FlagType.BOOLEAN, True)
+    assert (missing.value, missing.error_code) == (True, ErrorCode.FLAG_NOT_FOUND)
+    assert missing.error_message == "flag <invalid key> not found"
+
+
+def test_a_type_mismatch_names_the_flag_and_variant_unescaped() -> None:
+    definition = {"state": "ENABLED", "variants": {"it's": 1}, "defaultVariant": "it's"}
+    snapshot = Snapshot.from_document(document_from_data({"flags": {"a\\b": definition}}))
+    details = resolve(snapshot, "a\\b", None, FlagType.STRING, "x")
+    assert details.error_code == ErrorCode.TYPE_MISMATCH
+    assert details.error_message == "flag 'a\\b' is not a string flag: variant 'it's' is int"
+
+
 def test_a_broken_source_is_an_error_result_not_an_exception() -> None:
     class Exploding(dict[str, Any]):
         def get(self, *_: object) -> Any:
@@ -121,6 +143,7 @@ def test_a_broken_source_is_an_error_result_not_an_exception() -> None:
     assert (details.value, details.error_code) == (False, ErrorCode.GENERAL)
     assert details.error_message is not None
     assert "boom" not in details.error_message  # the type only, never the text
+    assert details.error_message == "evaluating 'bool' failed: RuntimeError"
 
 
 def test_resolve_all_answers_every_flag_in_document_order(snapshot: Snapshot) -> None:

@@ -11,6 +11,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ErrorCode
@@ -29,11 +31,15 @@ from openfeature_litestar.hooks._audit import (
     FLAG_SET_ID,
     FLAG_TYPE,
     FLAG_VERSION,
+    MIN_SCRUBBED_LENGTH,
     PROVIDER_NAME,
     REASON,
     VALUE,
     VARIANT,
+    _escaped_forms,
+    _may_hold_escaped,
 )
+from tests.support import HOSTILE_TEXTS, QUOTINGS, written_forms
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -245,6 +251,82 @@ def test_scrubbing_cuts_out_strings_and_long_numbers_at_any_depth(audit: AuditHo
     )
     message = "tk-123 deep-secret 987654 DE True"
     assert audit.scrub_message(message, context) == (f"{REDACTED} {REDACTED} {REDACTED} DE True")
+
+
+@pytest.mark.parametrize("quoting", sorted(QUOTINGS))
+@pytest.mark.parametrize("value", HOSTILE_TEXTS)
+def test_a_value_is_cut_out_however_the_message_quotes_it(
+    audit: AuditHook, value: str, quoting: str
+) -> None:
+    # "CORP\\jsmith" quoted with repr() is "'CORP\\\\jsmith'": cutting out only the
+    # value as it is would leave it there.
+    quoted = QUOTINGS[quoting](value)
+    for context in (EvaluationContext(value), EvaluationContext(USER, {"a": {"b": [value]}})):
+        scrubbed = audit.scrub_message(f"no user {quoted} in the directory", context)
+        assert scrubbed.startswith("no user ")  # cut out, not the whole message withheld
+        assert scrubbed.endswith(" in the directory")
+        assert REDACTED in scrubbed
+        assert [form for form in written_forms(value) if form in scrubbed] == []
+
+
+def test_the_issue_s_backslash_key_is_cut_out_of_a_repr_quoted_path(audit: AuditHook) -> None:
+    message = "evaluation context rejected: attribute 'votes.CORP\\\\jsmith' is a string"
+    scrubbed = audit.scrub_message(message, EvaluationContext("CORP\\jsmith"))
+    assert scrubbed == f"evaluation context rejected: attribute 'votes.{REDACTED}' is a string"
+
+
+def test_escaped_forms_are_cut_out_longest_first(audit: AuditHook) -> None:
+    # "\\ab" is inside "\\\\ab" (its repr() form): cut first, it would leave a backslash.
+    context = EvaluationContext("\\ab", {"other": "plain-value"})
+    scrubbed = audit.scrub_message("keys '\\\\ab' and \\ab and plain-value", context)
+    assert scrubbed == f"keys '{REDACTED}' and {REDACTED} and {REDACTED}"
+
+
+def test_values_shorter_than_the_minimum_are_kept_escaped_or_not(audit: AuditHook) -> None:
+    context = EvaluationContext(attributes={"sep": "\\n", "q": "'"})
+    message = "split at '\\\\n' or \\n, quote \\'"
+    assert MIN_SCRUBBED_LENGTH > 2
+    assert audit.scrub_message(message, context) == message
+
+
+def test_a_large_context_of_escaped_values_is_scrubbed_whole(audit: AuditHook) -> None:
+    many = [f"CORP\\user{n}" for n in range(9_000)]  # under the cap of values walked
+    message = f"unknown users {many[-1]!r} and {json.dumps(many[0])}"
+    scrubbed = audit.scrub_message(message, EvaluationContext(attributes={"many": many}))
+    assert scrubbed == f"unknown users '{REDACTED}' and \"{REDACTED}\""
+
+
+def test_a_message_that_may_hold_too_many_values_escaped_is_withheld(audit: AuditHook) -> None:
+    # Non-ASCII values have no run of plain characters to rule them out by: each would
+    # cost ten searches of the message, so beyond 1,000 of them the message is dropped.
+    many = [f"例{chr(0x4E00 + n)}え" for n in range(1_001)]
+    context = EvaluationContext(attributes={"many": many})
+    assert audit.scrub_message(f"unknown user {many[0]!a}", context) == REDACTED
+    # Without a backslash, no value can be there escaped: the values as they are go.
+    assert audit.scrub_message(f"unknown user {many[0]}", context) == f"unknown user {REDACTED}"
+    few = EvaluationContext(attributes={"many": many[:1_000]})
+    assert audit.scrub_message(f"unknown user {many[0]!a}", few) == f"unknown user '{REDACTED}'"
+
+
+@given(st.text())
+def test_every_escaped_form_holds_a_backslash(text: str) -> None:
+    # scrub_message builds the escaped forms only for a message with a backslash in it.
+    forms = _escaped_forms(text)
+    assert text not in forms
+    assert all("\\" in form for form in forms)
+    assert forms <= written_forms(text)
+
+
+@given(st.text(), st.sampled_from(sorted(QUOTINGS)))
+def test_the_quick_check_never_rules_out_a_message_that_quotes_the_value(
+    text: str, quoting: str
+) -> None:
+    # scrub_message skips a value's escaped forms when this says the message lacks them.
+    assert _may_hold_escaped(f"see {QUOTINGS[quoting](text)}", text)
+
+
+def test_plain_ascii_has_no_escaped_form() -> None:
+    assert _escaped_forms("user-7f3a9c ada@example.com 42") == set()
 
 
 def test_a_message_that_still_looks_sensitive_is_withheld(audit: AuditHook) -> None:

@@ -1,4 +1,5 @@
-"""AuditHook: variants, values and context entries that repeat the subject are redacted."""
+"""AuditHook: variants, values, context entries and error messages that repeat the subject
+are redacted."""
 
 # ruff: noqa: FBT003 - the OpenFeature client takes the default value positionally
 
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
+from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import (
     FlagEvaluationDetails,
     FlagResolutionDetails,
@@ -23,7 +25,15 @@ from openfeature.provider.metadata import Metadata
 
 from openfeature_litestar import REDACTED, IdentifierHasher
 from openfeature_litestar.hooks import AuditHook
-from openfeature_litestar.hooks._audit import CONTEXT, CONTEXT_ID, VALUE, VARIANT
+from openfeature_litestar.hooks._audit import (
+    CONTEXT,
+    CONTEXT_ID,
+    ERROR_MESSAGE,
+    MIN_SCRUBBED_LENGTH,
+    VALUE,
+    VARIANT,
+)
+from tests.support import QUOTINGS, written_forms
 
 from .conftest import TEST_KEY
 
@@ -42,17 +52,24 @@ def _record(
     value: Any = True,
     metadata: Mapping[str, Any] | None = None,
     include_value: bool = True,
+    error_message: str | None = None,
 ) -> dict[str, Any]:
-    """The record the hook builds for one evaluation (nothing is queued)."""
+    """The record the hook builds for one evaluation (nothing is queued).
+
+    With ``error_message``, the evaluation failed (``GENERAL``) with that message.
+    """
     hook = AuditHook(hasher=HASHER, sink=lambda _record: None, include_value=include_value)
     try:
         hook_context = HookContext("f", FlagType.STRING, "", context, None, Metadata(name="p"))
+        failed = error_message is not None
         details = FlagEvaluationDetails(
             "f",
             value,
             variant=variant,
-            reason=Reason.TARGETING_MATCH,
+            reason=Reason.ERROR if failed else Reason.TARGETING_MATCH,
             flag_metadata=dict(metadata or {}),
+            error_code=ErrorCode.GENERAL if failed else None,
+            error_message=error_message,
         )
         return hook.build_record(hook_context, details)
     finally:
@@ -199,3 +216,38 @@ def test_the_subject_never_reaches_the_record(
     assert subject not in json.dumps(record, default=str)
     if echoed != subject:
         assert record[VARIANT] == echoed
+
+
+# --- property: the targeting key, however quoted, never reaches error.message ------------
+
+# Any text the hook cuts out (three characters or more), surrogates and control characters
+# included, but none of "[REDACTED]": a key such as "ACT" is inside the marker that
+# replaces it, so it would be found there whatever the hook did.
+ANY_KEY = st.text(
+    st.characters(blacklist_characters="[]REDACT"), min_size=MIN_SCRUBBED_LENGTH, max_size=16
+)
+
+
+@settings(max_examples=300)
+@given(
+    key=ANY_KEY, quoting=st.sampled_from(sorted(QUOTINGS)), where=st.sampled_from(["key", "deep"])
+)
+def test_the_targeting_key_never_reaches_the_error_message(
+    key: str, quoting: str, where: str
+) -> None:
+    if where == "key":
+        context = EvaluationContext(key, {"plan": "pro"})
+    else:
+        context = EvaluationContext(USER, {"org": {"members": [key]}})
+    prefix = "no variant for "
+    message = f"{prefix}{QUOTINGS[quoting](key)}, see the logs"
+    record = _record(context, variant=None, error_message=message)
+    scrubbed = record[ERROR_MESSAGE]
+    if key not in prefix:
+        assert scrubbed.startswith(prefix)  # cut out, not withheld whole
+    # The message as it is and as a sink writes it (JSON, repr()), without the quotes a
+    # key such as "'no" would be found next to.
+    serialised = (json.dumps(scrubbed), json.dumps(scrubbed, ensure_ascii=False), repr(scrubbed))
+    rendered = [scrubbed, *(text[1:-1] for text in serialised)]
+    leaked = [form for form in written_forms(key) for text in rendered if form in text]
+    assert leaked == []

@@ -93,6 +93,10 @@ def test_before_returns_nothing_when_nothing_is_overwritten() -> None:
         ({"nested": {1: "x"}}, "attribute 'nested.<entry 0>' has a int name"),
         ({"items": [{"ok": 1}, {"bad": b"x"}]}, "attribute 'items[1].bad' is of unsupported"),
         ({"k" * 1025: 1}, "attribute '<entry 0>' has a name of 1025 characters"),
+        # The path as it is, not repr()'s "'dir.CORP\\\\jsmith'", which hides the name
+        # from the audit hook's scrubbing.
+        ({"dir": {"CORP\\jsmith": "x" * 1025}}, "attribute 'dir.CORP\\jsmith' is a string"),
+        ({"o'brien": "x" * 1025}, "attribute 'o'brien' is a string"),
     ],
 )
 def test_a_context_that_breaks_a_limit_gets_the_default_with_invalid_context(

@@ -2,11 +2,15 @@
 
 Unique sentinel strings are planted in the evaluation context: as the targeting key, as
 e-mail addresses (under a sensitive name and inside a harmless-looking one), and under
-sensitive names at every nesting depth. Evaluations then go through every outcome the
-SDK knows (success and each error code, a provider that is not ready or failed, a flag
-store that breaks), with both hooks registered, a root-logger handler capturing every
-log record at DEBUG, and an audit sink. Every captured message, argument, extra
-attribute and traceback is searched for every sentinel.
+sensitive names at every nesting depth. Each test runs twice: with plain sentinels, and
+with hostile ones that escaping quoters write differently (a backslash as in
+``CORP\\jsmith``, quotes, control characters, non-ASCII text and emoji). Evaluations then
+go through every outcome the SDK knows (success and each error code, a provider that is
+not ready or failed, a flag store that breaks), with both hooks registered, a root-logger
+handler capturing every log record at DEBUG, and an audit sink. Every captured message,
+argument, extra attribute and traceback is searched for every sentinel, as it is and in
+every escaped form (``repr()``, JSON, ...), and so is every record the sink got,
+serialised as JSON both ASCII-only and not.
 """
 
 # ruff: noqa: FBT003 - the OpenFeature client takes the default value positionally
@@ -24,13 +28,14 @@ import pytest
 from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import ErrorCode, GeneralError
-from openfeature.flag_evaluation import FlagResolutionDetails, Reason
+from openfeature.flag_evaluation import FlagEvaluationOptions, FlagResolutionDetails, Reason
+from openfeature.hook import Hook
 from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvider
 
 from openfeature_litestar import FileStore, FlagProvider, document_from_data
 from openfeature_litestar.hooks import AuditHook, HookChain, SanitizingHook
-from openfeature_litestar.hooks._audit import CONTEXT_ID, ERROR_TYPE
-from tests.support import wait_until
+from openfeature_litestar.hooks._audit import CONTEXT_ID, ERROR_MESSAGE, ERROR_TYPE
+from tests.support import wait_until, written_forms
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -38,6 +43,7 @@ if TYPE_CHECKING:
 
     from openfeature.client import OpenFeatureClient
     from openfeature.flag_evaluation import FlagEvaluationDetails
+    from openfeature.hook import HookContext, HookHints
 
     from openfeature_litestar import IdentifierHasher
 
@@ -46,17 +52,30 @@ POLL = 0.05
 
 
 class Sentinels:
-    """Fresh unique values for one test, and a context that carries them everywhere."""
+    """Fresh unique values for one test, and a context that carries them everywhere.
 
-    def __init__(self) -> None:
+    ``hostile`` values hold what escaping quoters write differently: a backslash, single
+    and double quotes, control characters (``\\n``, ``\\t``, ``\\x00``, ``\\x1b``),
+    non-ASCII text and emoji. The e-mail addresses stay plain: the sanitizer must still
+    recognise them.
+    """
+
+    def __init__(self, *, hostile: bool = False) -> None:
         tag = uuid.uuid4().hex[:12]
-        self.targeting_key = f"tk-{tag}-user"
         self.email = f"leak.{tag}@example.com"
         self.second_email = f"other.{tag}@example.org"
-        self.password = f"pw-{tag}-hunter2"
-        self.phone = f"+44-{tag}-phone"
-        self.token = f"tok-{tag}-deep"
-        self.street = f"{tag} Leak Street"
+        if hostile:
+            self.targeting_key = f"CORP\\{tag}\\jsmith"
+            self.password = f"pw-'{tag}'-\"hunter2\""
+            self.phone = f"+44\n{tag}\tphone\x00"
+            self.token = f"tok\x1b[{tag}]deep"
+            self.street = f"{tag} José Núñez 例え 🚀 Straße"
+        else:
+            self.targeting_key = f"tk-{tag}-user"
+            self.password = f"pw-{tag}-hunter2"
+            self.phone = f"+44-{tag}-phone"
+            self.token = f"tok-{tag}-deep"
+            self.street = f"{tag} Leak Street"
 
     def values(self) -> list[str]:
         return [
@@ -103,6 +122,9 @@ class Capture(logging.Handler):
             yield repr(record.args)
             yield repr(record.msg)
             yield repr(vars(record))  # extra attributes, such as the audit dict
+            # repr() escapes a message's text once more: search the audit dict's own texts
+            # too, or a sentinel the message quotes escaped would be escaped twice.
+            yield from _strings(getattr(record, "audit", None))
             if record.exc_info and record.exc_info[1] is not None:
                 yield repr(record.exc_info[1].args)
 
@@ -122,11 +144,44 @@ def capture() -> Iterator[Capture]:
 
 
 def _leaks(texts: Iterator[str] | list[str], sentinels: Sentinels) -> list[str]:
+    """Each sentinel found in ``texts``, as it is or in one of its escaped forms."""
+    forms = {form: value for value in sentinels.values() for form in written_forms(value)}
     return [
-        f"{value!r} in {text[:300]!r}"
+        f"{value!r} (as {form!r}) in {text[:300]!r}"
         for text in texts
-        for value in sentinels.values()
-        if value in text
+        for form, value in forms.items()
+        if form in text
+    ]
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every key and value of ``value`` as text, at any depth (nothing for ``None``)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key)
+            yield from _strings(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _strings(item)
+    elif value is not None:
+        yield str(value)
+
+
+def _serialised(records: list[dict[str, Any]]) -> list[str]:
+    """The records' texts, and the records as a sink would write them (JSON, repr()).
+
+    Serialising escapes what the texts hold: a sentinel a message quotes escaped is
+    written escaped twice, so the texts themselves are searched as well.
+    """
+    return [
+        text
+        for record in records
+        for text in (
+            *_strings(record),
+            json.dumps(record, default=str),
+            json.dumps(record, default=str, ensure_ascii=False),
+            repr(record),
+        )
     ]
 
 
@@ -153,14 +208,20 @@ class Audited:
         self.sunk.close()
 
 
-@pytest.fixture
-def sentinels() -> Sentinels:
-    return Sentinels()
+@pytest.fixture(params=["plain", "hostile"])
+def sentinels(request: pytest.FixtureRequest) -> Sentinels:
+    return Sentinels(hostile=request.param == "hostile")
 
 
 def _assert_clean(
-    capture: Capture, audited: Audited, sentinels: Sentinels, expected_errors: set[str]
+    capture: Capture,
+    audited: Audited,
+    sentinels: Sentinels,
+    expected_errors: set[str],
+    *,
+    audit_only: bool = False,
 ) -> None:
+    """Nothing of ``sentinels`` in any log record (``audit_only``: any audit record)."""
     records = audited.settle()
     assert records, "the audit sink saw nothing: the test would prove nothing"
     assert capture.records, "no log record was captured: the test would prove nothing"
@@ -168,13 +229,20 @@ def _assert_clean(
     assert len(audit_logs) == len(records)
     assert {record.get(ERROR_TYPE) for record in records} >= expected_errors
     assert any(CONTEXT_ID in record for record in records)
-    texts = list(capture.rendered()) + [json.dumps(record, default=str) for record in records]
-    assert _leaks(texts, sentinels) == []
+    logged = Capture()
+    logged.records = audit_logs if audit_only else capture.records
+    assert _leaks(list(logged.rendered()) + _serialised(records), sentinels) == []
 
 
 def test_the_search_finds_a_planted_sentinel(sentinels: Sentinels, capture: Capture) -> None:
     logging.getLogger("tests.control").debug("user %s", {"nested": [sentinels.token]})
     assert _leaks(list(capture.rendered()), sentinels) != []
+
+
+@pytest.mark.parametrize("quote", [repr, ascii, json.dumps, lambda text: str(KeyError(text))])
+def test_the_search_finds_an_escaped_sentinel(sentinels: Sentinels, quote: Any) -> None:
+    record = {ERROR_MESSAGE: f"no user {quote(sentinels.targeting_key)}"}
+    assert _leaks(_serialised([record]), sentinels) != []
 
 
 # --- outcomes through a ready provider ---------------------------------------------------
@@ -195,11 +263,17 @@ def _every_outcome(client: OpenFeatureClient, sentinels: Sentinels) -> list[Any]
 
 
 def _echo(_flag: InMemoryFlag[bool], context: EvaluationContext) -> FlagResolutionDetails[bool]:
-    # A provider whose message quotes the context (our engine quotes none).
+    # A provider whose message quotes the context (our engine quotes none), escaped every
+    # way: repr() (as !r and KeyError do), ascii(), JSON.
+    attributes: dict[str, Any] = dict(context.attributes)
+    password, street = attributes.get("password"), attributes.get("address", {}).get("street")
     return FlagResolutionDetails(
         False,
         error_code=ErrorCode.GENERAL,
-        error_message=f"no variant named {context.attributes.get('email')!r}",
+        error_message=(
+            f"no variant named {attributes.get('email')!r} for {context.targeting_key!r} "
+            f"({json.dumps(password)}, {street!a}, {KeyError(attributes.get('phone'))})"
+        ),
         reason=Reason.ERROR,
     )
 
@@ -285,6 +359,46 @@ def test_every_outcome_sync_and_async_leaks_nothing(
             sentinels,
             {"flag_not_found", "type_mismatch", "general", "invalid_context"},
         )
+    finally:
+        audited.close()
+
+
+# --- what quotes the targeting key escaped: our validation, the SDK ------------------------
+
+
+class Quoting(Hook):
+    """A ``before`` hook that fails quoting the targeting key, as a lookup by key does.
+
+    The SDK turns the exception into the evaluation's message with ``str()``, which for
+    a ``KeyError`` is the key's ``repr()``: ``'CORP\\\\jsmith'`` for ``CORP\\jsmith``.
+    """
+
+    def before(self, hook_context: HookContext, hints: HookHints) -> None:  # noqa: ARG002 - the SDK's signature
+        raise KeyError(hook_context.evaluation_context.targeting_key)
+
+
+@pytest.mark.parametrize("kind", sorted(_providers()))
+def test_a_targeting_key_quoted_escaped_leaks_nothing(
+    kind: str, domain: str, hasher: IdentifierHasher, capture: Capture, sentinels: Sentinels
+) -> None:
+    api.set_provider_and_wait(_providers()[kind](), domain=domain)
+    audited = Audited(api.get_client(domain), hasher)
+    try:
+        client = audited.client
+        # A map keyed by user, one of whose entries breaks a limit: SanitizingHook names
+        # the entry's path, the targeting key in it.
+        keyed = sentinels.context(votes={sentinels.targeting_key: "x" * 2000})
+        rejected = client.get_boolean_details("vip", False, keyed)
+        assert rejected.error_code == ErrorCode.INVALID_CONTEXT
+        assert sentinels.targeting_key in (rejected.error_message or "")
+        # A hook of the application that fails with the key: the SDK's message is repr().
+        options = FlagEvaluationOptions(hooks=[Quoting()])
+        failed = client.get_boolean_details("vip", False, sentinels.context(), options)
+        assert failed.error_code == ErrorCode.GENERAL
+        assert failed.error_message == repr(sentinels.targeting_key)
+        # The SDK also logs the hook's exception with its traceback, the key in it: that
+        # is the application's hook, not ours, so only the audit records are searched.
+        _assert_clean(capture, audited, sentinels, {"invalid_context", "general"}, audit_only=True)
     finally:
         audited.close()
 
