@@ -21,7 +21,13 @@ from ._limits import (
     is_valid_flag_key,
 )
 from ._model import FlagDefinition, FlagDocument
-from ._read import DocumentFormat, document_from_data, load_document, parse_document
+from ._read import (
+    DocumentFormat,
+    document_from_data,
+    load_document,
+    parse_document,
+    stored_document,
+)
 from ._write import dump_document
 
 __all__ = [
@@ -37,4 +43,5 @@ __all__ = [
     "is_valid_flag_key",
     "load_document",
     "parse_document",
+    "stored_document",
 ]

@@ -163,15 +163,22 @@ class FlagDocument(BaseModel):
         strict: bool,
         source: str | None,
         max_nodes: int = MAX_DOCUMENT_NODES,
+        compiled: bool = True,
     ) -> Self:
         with collector_paused():
             return cls._validate_and_compile(
-                data, strict=strict, source=source, max_nodes=max_nodes
+                data, strict=strict, source=source, max_nodes=max_nodes, compiled=compiled
             )
 
     @classmethod
     def _validate_and_compile(
-        cls, data: Mapping[str, Any], *, strict: bool, source: str | None, max_nodes: int
+        cls,
+        data: Mapping[str, Any],
+        *,
+        strict: bool,
+        source: str | None,
+        max_nodes: int,
+        compiled: bool,
     ) -> Self:
         problems = nesting_problems(data)
         if problems:
@@ -187,9 +194,11 @@ class FlagDocument(BaseModel):
             targeting = raw_targeting_problems(data, max_nodes=max_nodes) if strict else []
             problems = [*problems_from(exc), *targeting]
             raise DocumentError(problems, source=source) from None
+        document._max_nodes = max_nodes  # noqa: SLF001 - own class
+        if not compiled:
+            return document
         try:
             document._compiled = compile_flags(document, strict=strict, max_nodes=max_nodes)  # noqa: SLF001 - own class
-            document._max_nodes = max_nodes  # noqa: SLF001 - own class
         except DocumentError as exc:
             raise DocumentError(exc.problems, source=source) from None
         return document

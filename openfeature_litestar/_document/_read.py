@@ -29,7 +29,13 @@ from ._yaml import DocumentYamlLoader
 if TYPE_CHECKING:
     import os
 
-__all__ = ["DocumentFormat", "document_from_data", "load_document", "parse_document"]
+__all__ = [
+    "DocumentFormat",
+    "document_from_data",
+    "load_document",
+    "parse_document",
+    "stored_document",
+]
 
 DocumentFormat: TypeAlias = Literal["auto", "json", "yaml"]
 """The text formats a document is read in; ``"auto"`` reads JSON when the text starts with ``{``."""
@@ -129,6 +135,25 @@ def document_from_data(
         kind = type(value).__name__
         raise DocumentError([Problem("", f"a document is an object, not {kind}")], source=source)
     return FlagDocument._from_data(data, strict=strict, source=source, max_nodes=max_nodes)  # noqa: SLF001
+
+
+def stored_document(data: Mapping[str, Any], *, source: str) -> FlagDocument:
+    """Validate a document a store holds, to build a write on it, without compiling it.
+
+    A write replaces or changes flags of the stored document; compiling what is already
+    stored would make every write cost (and, past a store's deadline, fail) as much as
+    the largest document ever stored, and an import could not replace a document that
+    no longer compiles. The result compiles on the first
+    :meth:`~FlagDocument.compiled_flags`, strictly.
+
+    Raises:
+        DocumentError: ``data`` is not a valid document (edited by hand, say).
+    """
+    value: object = data
+    if not isinstance(value, Mapping):
+        kind = type(value).__name__
+        raise DocumentError([Problem("", f"a document is an object, not {kind}")], source=source)
+    return FlagDocument._from_data(data, strict=True, source=source, compiled=False)  # noqa: SLF001
 
 
 def load_document(

@@ -17,6 +17,7 @@ from openfeature_litestar import (
     document_from_data,
     parse_document,
 )
+from openfeature_litestar._document import stored_document
 from openfeature_litestar._engine import compile_targeting
 from tests.support import BOOLEAN_VARIANTS
 
@@ -153,3 +154,17 @@ def test_changing_an_evaluator_changes_only_the_flags_that_name_it() -> None:
     assert before["named"].fingerprint != after["named"].fingerprint
     again = document_from_data(json.loads(json.dumps(base))).compiled_flags()
     assert again["named"].fingerprint == before["named"].fingerprint
+
+
+def test_a_stored_document_is_validated_now_and_compiled_only_when_asked() -> None:
+    data = {
+        "flags": {
+            "a": {"state": "ENABLED", "variants": BOOLEAN_VARIANTS, "targeting": {"$ref": "gone"}}
+        }
+    }
+    document = stored_document(data, source="test")
+    assert list(document.flags) == ["a"]  # a write can build on it
+    with pytest.raises(DocumentError, match="missing evaluator 'gone'"):
+        document.compiled_flags()
+    with pytest.raises(DocumentError, match=r"flags\.a\.state"):
+        stored_document({"flags": {"a": {"state": "SOMETIMES", "variants": {}}}}, source="t")

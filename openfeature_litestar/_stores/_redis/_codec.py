@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, overload
 
-from openfeature_litestar._document import FlagDocument, document_from_data
+from openfeature_litestar._document import FlagDocument, document_from_data, stored_document
 from openfeature_litestar._errors import DocumentError, Problem, StoreError
 from openfeature_litestar._stores._base import AuditEntry
 
@@ -71,8 +71,11 @@ def compact(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def decode_document(text: str, key: str) -> FlagDocument:
+def decode_document(text: str, key: str, *, compiled: bool = True) -> FlagDocument:
     """Parse and validate the document stored in ``key``.
+
+    With ``compiled=False`` it is validated only, for a write to build on (see
+    :func:`~openfeature_litestar._document.stored_document`).
 
     Raises:
         DocumentError: It is not JSON, or not a valid document.
@@ -82,6 +85,8 @@ def decode_document(text: str, key: str) -> FlagDocument:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise DocumentError([Problem("", f"not valid JSON: {exc}")], source=source) from None
+    if not compiled:
+        return stored_document(data, source=source)
     return document_from_data(data, source=source)
 
 

@@ -189,7 +189,7 @@ class RedisStore(DocumentWrites):
             f"key_prefix={self.key_prefix!r})"
         )
 
-    async def _read(self, state: LoopClient) -> StoredDocument:
+    async def _read(self, state: LoopClient, *, compiled: bool = True) -> StoredDocument:
         with self._clients.store_errors("reading the document"):
             stored, revision = await state.client.hmget(
                 self._keys.document, ["document", "revision"]
@@ -197,7 +197,8 @@ class RedisStore(DocumentWrites):
         revision_number = parse_revision(text(revision), self._target)
         if stored is None:
             return StoredDocument(empty_document(), revision_number)
-        return StoredDocument(decode_document(text(stored), self._keys.document), revision_number)
+        document = decode_document(text(stored), self._keys.document, compiled=compiled)
+        return StoredDocument(document, revision_number)
 
     async def _read_revision(self, state: LoopClient) -> int:
         revision = await state.client.hget(self._keys.document, "revision")
@@ -218,7 +219,7 @@ class RedisStore(DocumentWrites):
         while attempt < _WRITE_ATTEMPTS or time.monotonic() < deadline:
             if attempt:
                 await _pause_after_lost_race(attempt)
-            current = await self._read(state)
+            current = await self._read(state, compiled=False)
             if expected_revision is not None and expected_revision != current.revision:
                 raise RevisionConflict(expected_revision, current.revision)
             document = build(current.document)

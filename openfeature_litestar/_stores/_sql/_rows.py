@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select, update
 
-from openfeature_litestar._document import document_from_data
+from openfeature_litestar._document import document_from_data, stored_document
 from openfeature_litestar._errors import DocumentError, Problem
 from openfeature_litestar._stores._base import AuditEntry
 from openfeature_litestar._stores._writes import definition_data, empty_document
@@ -128,8 +128,11 @@ async def read_revision(connection: AsyncConnection, tables: Tables, namespace: 
     return 0 if revision is None else int(revision)
 
 
-def document_of(rows: Rows, *, source: str) -> FlagDocument:
+def document_of(rows: Rows, *, source: str, compiled: bool = True) -> FlagDocument:
     """The validated document the rows hold (an empty one for a new namespace).
+
+    With ``compiled=False`` it is validated only, for a write to build on (see
+    :func:`~openfeature_litestar._document.stored_document`).
 
     Raises:
         DocumentError: The rows do not make a valid document (edited by hand).
@@ -143,6 +146,8 @@ def document_of(rows: Rows, *, source: str) -> FlagDocument:
     data: dict[str, Any] = {k: v for k, v in rows.shared.items() if k == "$schema"}
     data["flags"] = {key: definition for key, _, definition in rows.flags}
     data.update((k, v) for k, v in rows.shared.items() if k not in {"$schema", "flags"})
+    if not compiled:
+        return stored_document(data, source=source)
     return document_from_data(data, source=source)
 
 

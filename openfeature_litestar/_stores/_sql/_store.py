@@ -357,7 +357,7 @@ class SQLAlchemyStore(DocumentWrites):
                 rows = await self._read_rows(connection, lock=True)
                 if expected_revision is not None and expected_revision != rows.revision:
                     raise RevisionConflict(expected_revision, rows.revision)
-                before = document_of(rows, source=self._source)
+                before = document_of(rows, source=self._source, compiled=False)
                 after = build(before)
                 commit = Commit(self._tables, self.namespace, rows.revision + 1, utc_now(), actor)
                 if not await advance(connection, rows, after, commit):

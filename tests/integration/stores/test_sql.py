@@ -8,6 +8,7 @@ and the periodic revision check, per-loop engines, given engines, and its errors
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from datetime import timezone
 from typing import TYPE_CHECKING, Any
@@ -395,6 +396,32 @@ def test_corrupt_stored_definitions_are_a_document_error(database: Database) -> 
         _run(store, store.load)
     assert {problem.path for problem in caught.value.problems} >= {"flags.a.state"}
     assert "namespace 'default'" in str(caught.value)
+
+
+def test_an_import_replaces_a_stored_document_that_no_longer_compiles(
+    database: Database,
+) -> None:
+    # Edited by hand: valid as a document, but its targeting names a missing evaluator.
+    # A write must not depend on compiling what is stored, so the import repairs it.
+    store = database.store()
+    _run(store, lambda: store.put_flag("a", flag(), actor="alice"))
+    broken = {**flag(), "targeting": {"if": [{"$ref": "gone"}, "on", "off"]}}
+    asyncio.run(
+        database.sql(
+            f"UPDATE {database.table('flags')} SET definition = :broken",  # noqa: S608
+            broken=json.dumps(broken),
+        )
+    )
+    with pytest.raises(DocumentError, match="missing evaluator"):
+        _run(store, store.load)
+    with pytest.raises(DocumentError, match=r"flags\.a\.targeting"):  # it is still broken
+        _run(store, lambda: store.put_flag("b", flag(), actor="alice"))
+    revision = _run(store, lambda: store.replace_document({"flags": {"b": flag()}}, actor="ops"))
+    stored = _run(store, store.load)
+    assert (stored.revision, list(stored.document.flags)) == (revision, ["b"])
+    entries = _run(store, lambda: store.audit_log(flag_key="a"))
+    assert entries[0].action == "delete"
+    assert entries[0].before == broken
 
 
 def test_invalid_stored_json_is_a_document_error(tmp_path: Path, unique_name: str) -> None:

@@ -9,6 +9,7 @@ the shared contract suite; these tests check the Redis store as a whole.
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import sys
 from typing import TYPE_CHECKING, Any
@@ -68,6 +69,26 @@ def test_an_invalid_flag_is_a_document_error_and_writes_nothing(
     with pytest.raises(DocumentError):
         _run(store, lambda: store.put_flag("a", {"state": "ENABLED"}, actor="alice"))
     assert raw.exists(f"{prefix}production", f"{prefix}production:audit") == 0
+
+
+def test_an_import_replaces_a_stored_document_that_no_longer_compiles(
+    store: RedisStore, raw: redis.Redis, prefix: str
+) -> None:
+    # Edited by hand: valid as a document, but its targeting names a missing evaluator.
+    # A write must not depend on compiling what is stored, so the import repairs it.
+    _run(store, lambda: store.put_flag("a", echo_flag("x"), actor="alice"))
+    broken = {**echo_flag("x"), "targeting": {"if": [{"$ref": "gone"}, "x", None]}}
+    raw.hset(f"{prefix}production", "document", json.dumps({"flags": {"a": broken}}))
+    with pytest.raises(DocumentError, match="missing evaluator"):
+        _run(store, store.load)
+    revision = _run(
+        store, lambda: store.replace_document({"flags": {"b": echo_flag("y")}}, actor="ops")
+    )
+    stored = _run(store, store.load)
+    assert (stored.revision, list(stored.document.flags)) == (revision, ["b"])
+    entries = _run(store, lambda: store.audit_log(flag_key="a"))
+    assert entries[0].action == "delete"
+    assert entries[0].before == broken
 
 
 def test_deleting_an_absent_flag_is_flag_not_found(store: RedisStore) -> None:
