@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib.util
 import os
 import sys
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final, TextIO
 
 from openfeature_litestar._masking import mask_url
+from openfeature_litestar._stores import store_from_url
 from openfeature_litestar._stores._url import STORE_URL_ENV
 
 from ._outcomes import EXIT_OK, UsageError
@@ -50,6 +52,9 @@ def demo(args: argparse.Namespace, out: TextIO) -> int:
     os.environ[STORE_URL_ENV] = args.store
     module = _demo_module()
     app = module.create_app(args.store, namespace=args.namespace)
+    # The app seeds its store as it starts; a store that cannot be reached would end in
+    # uvicorn's startup traceback, so it is tried here first and reported in one line.
+    _check_reachable(args.store, args.namespace)
     base = f"http://{_url_host(args.host)}:{args.port}"
     options = module.cli_options(args.store, args.namespace)
     print(
@@ -87,6 +92,24 @@ def serve(args: argparse.Namespace, out: TextIO) -> int:
         if exc.code not in (None, 0):
             raise UsageError("the server could not start (see the messages above)") from None
     return EXIT_OK
+
+
+def _check_reachable(url: str, namespace: str) -> None:
+    """Read the store once.
+
+    Raises:
+        StoreError: The store cannot be reached.
+        DocumentError: It holds an invalid document.
+    """
+    store = store_from_url(url, namespace=namespace)
+
+    async def read_once() -> None:
+        try:
+            await store.load()
+        finally:
+            await store.close()
+
+    asyncio.run(read_once())
 
 
 def _url_host(host: str) -> str:

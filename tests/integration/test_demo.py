@@ -275,6 +275,16 @@ def test_the_demo_refuses_a_store_the_cli_cannot_reach(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_the_demo_reports_a_store_that_is_down_in_one_line(tmp_path: Path) -> None:
+    # Nothing listens on a port just freed: the store is down, as a stopped Redis is.
+    result = _demo_alone(tmp_path, "--store", f"redis://127.0.0.1:{_free_port()}/0")
+    assert result.returncode == 2
+    errors = result.stderr.strip().splitlines()
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith("openfeature-litestar: error: Redis at redis://127.0.0.1:")
+    assert "Traceback" not in result.stderr + result.stdout
+
+
 def test_the_demo_reports_a_port_in_use(tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
