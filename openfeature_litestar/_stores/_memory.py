@@ -14,6 +14,7 @@ from openfeature_litestar._errors import RevisionConflict
 
 from ._base import AuditEntry, StoredDocument
 from ._names import check_namespace
+from ._offload import off_loop
 from ._writes import (
     DocumentWrites,
     as_document,
@@ -195,7 +196,9 @@ class MemoryStore(DocumentWrites):
         expected_revision: int | None,
         note: str | None = None,
     ) -> int:
-        return self._commit(build, actor=actor, expected_revision=expected_revision, note=note)
+        return await off_loop(
+            self._commit, build, actor=actor, expected_revision=expected_revision, note=note
+        )
 
     def _commit(
         self,

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 from openfeature_litestar._document import FlagDocument, document_from_data, is_valid_flag_key
 from openfeature_litestar._errors import DocumentError, FlagNotFound, Problem
 
+from ._offload import off_loop
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
@@ -285,7 +287,7 @@ class DocumentWrites(ABC):
             StoreError: The store cannot be reached or written.
             ValueError: ``actor`` is empty, too long or not printable.
         """
-        replacement = as_document(document)
+        replacement = await off_loop(as_document, document)
         return await self._write(
             lambda _current: replacement,
             actor=actor,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from openfeature_litestar._errors import RevisionConflict, StoreError
 from openfeature_litestar._stores._base import AuditEntry, StoredDocument
 from openfeature_litestar._stores._names import check_namespace, check_prefix
+from openfeature_litestar._stores._offload import off_loop
 from openfeature_litestar._stores._writes import (
     Change,
     DocumentWrites,
@@ -197,7 +198,9 @@ class RedisStore(DocumentWrites):
         revision_number = parse_revision(text(revision), self._target)
         if stored is None:
             return StoredDocument(empty_document(), revision_number)
-        document = decode_document(text(stored), self._keys.document, compiled=compiled)
+        document = await off_loop(
+            decode_document, text(stored), self._keys.document, compiled=compiled
+        )
         return StoredDocument(document, revision_number)
 
     async def _read_revision(self, state: LoopClient) -> int:
@@ -222,7 +225,7 @@ class RedisStore(DocumentWrites):
             current = await self._read(state, compiled=False)
             if expected_revision is not None and expected_revision != current.revision:
                 raise RevisionConflict(expected_revision, current.revision)
-            document = build(current.document)
+            document = await off_loop(build, current.document)
             changes = changes_between(current.document, document)
             committed, actual = await self._commit(
                 state, current.revision, document, changes, actor=actor, note=note

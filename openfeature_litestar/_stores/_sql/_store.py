@@ -16,6 +16,7 @@ from openfeature_litestar._errors import RevisionConflict, StoreError
 from openfeature_litestar._masking import mask_url
 from openfeature_litestar._stores._base import AuditEntry, StoredDocument
 from openfeature_litestar._stores._names import check_namespace, check_prefix
+from openfeature_litestar._stores._offload import off_loop
 from openfeature_litestar._stores._writes import (
     DocumentWrites,
     changes_between,
@@ -156,7 +157,8 @@ class SQLAlchemyStore(DocumentWrites):
                 return await self._read_rows(connection, lock=False)
 
         rows = await self._run("load the flags", read)
-        return StoredDocument(document_of(rows, source=self._source), rows.revision)
+        document = await off_loop(document_of, rows, source=self._source)
+        return StoredDocument(document, rows.revision)
 
     async def audit_log(
         self, *, flag_key: str | None = None, limit: int = 50, before: str | None = None
@@ -357,8 +359,8 @@ class SQLAlchemyStore(DocumentWrites):
                 rows = await self._read_rows(connection, lock=True)
                 if expected_revision is not None and expected_revision != rows.revision:
                     raise RevisionConflict(expected_revision, rows.revision)
-                before = document_of(rows, source=self._source, compiled=False)
-                after = build(before)
+                before = await off_loop(document_of, rows, source=self._source, compiled=False)
+                after = await off_loop(build, before)
                 commit = Commit(self._tables, self.namespace, rows.revision + 1, utc_now(), actor)
                 if not await advance(connection, rows, after, commit):
                     raise _LostRaceError
