@@ -27,7 +27,14 @@ PYTHONS = ["3.10", "3.11", "3.12", "3.13"]
 # The docs and bench groups only resolve on Python 3.11+ (see pyproject.toml).
 TOOLS_PYTHON = "3.11"
 # Every benchmark, each run as ``python -m <module>``.
-BENCHMARKS = ["benchmarks", "benchmarks.stores", "benchmarks.plugin", "benchmarks.ofrep"]
+BENCHMARKS = [
+    "benchmarks",
+    "benchmarks.stores",
+    "benchmarks.plugin",
+    "benchmarks.ofrep",
+    "benchmarks.documents",
+    "benchmarks.write_stall",
+]
 
 
 def _expose_pyenv_versions(versions: list[str]) -> None:
