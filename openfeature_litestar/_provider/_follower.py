@@ -5,12 +5,12 @@ A :class:`StoreFollower` runs a store's watch on a private background loop (see
 whenever the store reports a change, announcing ``PROVIDER_CONFIGURATION_CHANGED`` with
 the keys of the flags that changed.
 
-When the store cannot be reached it keeps the last good snapshot, reconnects with capped
-exponential backoff and jitter, announces ``PROVIDER_STALE`` once the outage has lasted
-``stale_after`` seconds, and ``PROVIDER_READY`` when the store is back (after applying
-what changed meanwhile). A configuration that can never work (a
-:class:`~openfeature_litestar.ConfigurationError` from the store) is fatal: no retries,
-``PROVIDER_ERROR`` with ``PROVIDER_FATAL``.
+When the store cannot be reached it keeps the last good snapshot, reconnects with
+jittered delays that grow from a quarter second to at most a second, announces
+``PROVIDER_STALE`` once the outage has lasted ``stale_after`` seconds, and
+``PROVIDER_READY`` when the store is back (after applying what changed meanwhile). A
+configuration that can never work (a :class:`~openfeature_litestar.ConfigurationError`
+from the store) is fatal: no retries, ``PROVIDER_ERROR`` with ``PROVIDER_FATAL``.
 
 Overrides (for tests, see :mod:`openfeature_litestar.testing`) are laid over each
 snapshot when it is built, so evaluation pays nothing for them. Evaluation reads
@@ -50,11 +50,20 @@ __all__ = ["StoreFollower", "retry_delay"]
 logger = logging.getLogger("openfeature_litestar.provider")
 
 _RETRY_MIN_SECONDS = 0.5
-_RETRY_MAX_SECONDS = 30.0
+# The cap is what bounds how long a worker serves old flags after its store is back:
+# with a long backoff (it used to grow to 30 s), one worker of three served the old
+# value 11.8 s after PostgreSQL returned. A try against a store that is down costs a
+# refused connection (or waits the store's timeout, which spaces the tries by itself),
+# so trying about once a second is cheap, and the jitter spreads a fleet's reloads over
+# half a second when the store returns.
+_RETRY_MAX_SECONDS = 1.0
 
 
 def retry_delay(attempt: int) -> float:
-    """Capped exponential backoff with jitter, so many workers don't reconnect in step."""
+    """The delay before retry ``attempt``: doubling up to a cap, jittered.
+
+    The jitter keeps many workers from reconnecting in step.
+    """
     ceiling = min(_RETRY_MIN_SECONDS * 2 ** min(attempt, 16), _RETRY_MAX_SECONDS)
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
 
