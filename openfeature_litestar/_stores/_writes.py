@@ -35,6 +35,7 @@ __all__ = [
     "copy_namespace",
     "definition_data",
     "empty_document",
+    "next_document",
     "shared_parts",
     "utc_now",
     "with_flag",
@@ -140,6 +141,18 @@ def changes_between(before: FlagDocument, after: FlagDocument) -> list[Change]:
     if old_shared != new_shared:
         changes.append(Change(None, "update", old_shared, new_shared))
     return changes
+
+
+def next_document(
+    build: Callable[[FlagDocument], FlagDocument], current: FlagDocument
+) -> tuple[FlagDocument, list[Change]]:
+    """``build(current)`` and its audited changes: a write's whole CPU-bound part.
+
+    Stores run it on the compile pool (see ``_offload``), so that neither the
+    compiling nor the comparing of two large documents runs on the event loop.
+    """
+    after = build(current)
+    return after, changes_between(current, after)
 
 
 def check_actor(actor: str) -> str:

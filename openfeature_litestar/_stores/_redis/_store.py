@@ -20,10 +20,10 @@ from openfeature_litestar._stores._offload import off_loop
 from openfeature_litestar._stores._writes import (
     Change,
     DocumentWrites,
-    changes_between,
     check_actor,
     check_audit_limit,
     empty_document,
+    next_document,
     utc_now,
 )
 from openfeature_litestar._validation import positive_int, positive_seconds
@@ -225,8 +225,7 @@ class RedisStore(DocumentWrites):
             current = await self._read(state, compiled=False)
             if expected_revision is not None and expected_revision != current.revision:
                 raise RevisionConflict(expected_revision, current.revision)
-            document = await off_loop(build, current.document)
-            changes = changes_between(current.document, document)
+            document, changes = await off_loop(next_document, build, current.document)
             committed, actual = await self._commit(
                 state, current.revision, document, changes, actor=actor, note=note
             )
@@ -251,7 +250,8 @@ class RedisStore(DocumentWrites):
         note: str | None,
     ) -> tuple[bool, int]:
         """Run the write script; return whether it committed, and the revision it saw or made."""
-        args = write_arguments(
+        args = await off_loop(
+            write_arguments,
             self._keys,
             revision,
             document,

@@ -19,9 +19,9 @@ from openfeature_litestar._stores._names import check_namespace, check_prefix
 from openfeature_litestar._stores._offload import off_loop
 from openfeature_litestar._stores._writes import (
     DocumentWrites,
-    changes_between,
     check_actor,
     check_audit_limit,
+    next_document,
     utc_now,
 )
 from openfeature_litestar._validation import positive_seconds
@@ -360,11 +360,10 @@ class SQLAlchemyStore(DocumentWrites):
                 if expected_revision is not None and expected_revision != rows.revision:
                     raise RevisionConflict(expected_revision, rows.revision)
                 before = await off_loop(document_of, rows, source=self._source, compiled=False)
-                after = await off_loop(build, before)
+                after, changes = await off_loop(next_document, build, before)
                 commit = Commit(self._tables, self.namespace, rows.revision + 1, utc_now(), actor)
                 if not await advance(connection, rows, after, commit):
                     raise _LostRaceError
-                changes = changes_between(before, after)
                 changed = {change.flag_key for change in changes if change.flag_key is not None}
                 await write_flags(connection, rows, after, changed, commit)
                 await append_audit(connection, changes, commit, note)
