@@ -130,10 +130,7 @@ def document_from_data(
     Raises:
         DocumentError: The data is not a valid flag document.
     """
-    value: object = data  # callers without type checking may pass anything
-    if not isinstance(value, Mapping):
-        kind = type(value).__name__
-        raise DocumentError([Problem("", f"a document is an object, not {kind}")], source=source)
+    _require_object(data, source)
     return FlagDocument._from_data(data, strict=strict, source=source, max_nodes=max_nodes)  # noqa: SLF001
 
 
@@ -149,11 +146,15 @@ def stored_document(data: Mapping[str, Any], *, source: str) -> FlagDocument:
     Raises:
         DocumentError: ``data`` is not a valid document (edited by hand, say).
     """
-    value: object = data
-    if not isinstance(value, Mapping):
-        kind = type(value).__name__
-        raise DocumentError([Problem("", f"a document is an object, not {kind}")], source=source)
+    _require_object(data, source)
     return FlagDocument._from_data(data, strict=True, source=source, compiled=False)  # noqa: SLF001
+
+
+def _require_object(data: object, source: str | None) -> None:
+    # Callers without type checking may pass anything.
+    if not isinstance(data, Mapping):
+        kind = type(data).__name__
+        raise DocumentError([Problem("", f"a document is an object, not {kind}")], source=source)
 
 
 def load_document(
