@@ -1,6 +1,7 @@
-"""Validating and compiling documents off the event loop, a few at a time.
+"""Document-sized work off the event loop, a few at a time.
 
-Compiling a large document takes as long as its text is large (seconds for megabytes).
+Validating, compiling, decoding and dumping a large document take as long as its text
+is large (compiling takes seconds for megabytes).
 Run on the loop, it would stall every request that loop serves for that long; so the
 stores run it on a small pool of worker threads shared by every store and loop. The
 pool's size bounds how many compile at once: compiling is CPU-bound Python, so more

@@ -82,12 +82,12 @@ def definition_data(document: FlagDocument, key: str) -> dict[str, Any] | None:
     flag = document.flags.get(key)
     if flag is None:
         return None
-    return flag.model_dump(mode="json", by_alias=True, exclude_unset=True)
+    return flag.dump()
 
 
 def shared_parts(document: FlagDocument) -> dict[str, Any]:
     """The document's parts shared by all flags (``$evaluators``, ``metadata``), as JSON."""
-    data = document.dump()
+    data = document.dump_shared()
     return {key: data[key] for key in _SHARED_KEYS if key in data}
 
 

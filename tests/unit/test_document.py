@@ -987,3 +987,58 @@ def test_lenient_loading_reports_only_structural_problems() -> None:
     with pytest.raises(DocumentError) as lenient:
         document_from_data(data, strict=False)
     assert {p.path.split(".")[1] for p in lenient.value.problems} == {"bad-state"}
+
+
+# --- Large documents are validated and dumped a few flags at a time ----------------------
+
+
+def _many_flags_document(count: int) -> dict[str, Any]:
+    flags: dict[str, Any] = {}
+    for n in range(count):
+        if n % 3 == 0:
+            flags[f"f{n}"] = flag(ABSENT, targeting={"$ref": "beta"}, metadata={"n": n})
+        elif n % 3 == 1:
+            flags[f"f{n}"] = flag(None, variants={"a": {"x": [n]}, "b": {}})
+        else:
+            flags[f"f{n}"] = flag("on", state="DISABLED")
+    return {
+        "$schema": "https://flagd.dev/schema/v0/flags.json",
+        "flags": flags,
+        "$evaluators": {"beta": {"if": [{"in": ["@corp", {"var": "email"}]}, "on", "off"]}},
+        "metadata": {"flagSetId": "many"},
+    }
+
+
+def test_a_large_document_dumps_as_one_model_dump_would() -> None:
+    data = _many_flags_document(500)
+
+    document = document_from_data(data)
+
+    whole = FlagDocument.model_validate(data).model_dump(
+        mode="json", by_alias=True, exclude_unset=True
+    )
+    dumped = document.dump()
+    assert dumped == whole == data
+    assert list(dumped) == list(whole)
+    assert list(dumped["flags"]) == list(data["flags"])
+    assert document.dump_shared() == {k: v for k, v in whole.items() if k != "flags"}
+
+
+def test_a_problem_in_a_late_flag_of_a_large_document_is_reported_with_its_path() -> None:
+    data = _many_flags_document(500)
+    data["flags"]["f499"]["state"] = "ON"
+    data["flags"]["f250"]["variants"] = {}
+
+    problems = _problems(lambda: document_from_data(data))
+
+    assert {p.path for p in problems} == {"flags.f499.state", "flags.f250.variants"}
+
+
+def test_flag_definition_dump_leaves_out_what_was_not_written() -> None:
+    definition = FlagDefinition.model_validate(flag(ABSENT, targeting={"if": [True, "on"]}))
+
+    assert definition.dump() == {
+        "state": "ENABLED",
+        "variants": {"on": True, "off": False},
+        "targeting": {"if": [True, "on"]},
+    }

@@ -11,12 +11,14 @@ from sqlalchemy import delete, insert, select, update
 from openfeature_litestar._document import document_from_data, stored_document
 from openfeature_litestar._errors import DocumentError, Problem
 from openfeature_litestar._stores._base import AuditEntry
+from openfeature_litestar._stores._offload import off_loop
 from openfeature_litestar._stores._writes import definition_data, empty_document
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
     from datetime import datetime
 
+    from sqlalchemy import Result
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from openfeature_litestar._document import FlagDocument
@@ -104,7 +106,10 @@ async def read_rows(
         # serialises them), so a write rarely has to start over.
         query = query.with_for_update()
     try:
-        row = (await connection.execute(query)).first()
+        # Reading a row decodes its JSON values: the shared parts (the evaluators) and
+        # every flag's definition, a document's worth of work, done off the loop (the
+        # rows are already fetched, so no I/O happens there).
+        row = await off_loop((await connection.execute(query)).first)
         if row is None:
             return Rows(exists=False, revision=0, shared={}, flags=[])
         flag_rows = await connection.execute(
@@ -112,11 +117,15 @@ async def read_rows(
             .where(flags.c.namespace == namespace)
             .order_by(flags.c.position, flags.c.key)
         )
-        listed = [(key, int(position), definition) for key, position, definition in flag_rows]
+        listed = await off_loop(_listed, flag_rows)
     except json.JSONDecodeError as exc:
         problem = Problem("", f"a stored value is not valid JSON ({exc.msg})")
         raise DocumentError([problem], source=source) from None
     return Rows(exists=True, revision=int(row.revision), shared=row.shared, flags=listed)
+
+
+def _listed(flag_rows: Result[Any, Any, Any]) -> list[tuple[str, int, Any]]:
+    return [(key, int(position), definition) for key, position, definition in flag_rows]
 
 
 async def read_revision(connection: AsyncConnection, tables: Tables, namespace: str) -> int:
@@ -160,7 +169,7 @@ async def advance(
     the primary key (an ``IntegrityError`` the caller treats as a lost race).
     """
     namespaces, flags = commit.tables.namespaces, commit.tables.flags
-    shared = after.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude={"flags"})
+    shared = after.dump_shared()
     values = {
         "revision": commit.revision,
         "shared": shared,

@@ -28,6 +28,7 @@ from openfeature.exception import InvalidContextError
 from openfeature_litestar._document import FlagDefinition
 from openfeature_litestar._errors import Problem, RevisionConflict
 from openfeature_litestar._stores import copy_namespace
+from openfeature_litestar._stores._offload import off_loop
 from openfeature_litestar._stores._writes import MAX_AUDIT_PAGE, definition_data
 from openfeature_litestar.hooks._context import SanitizingHook
 
@@ -157,7 +158,9 @@ async def read_document(
 ) -> Response[dict[str, Any]]:
     """The namespace's flag document as flagd JSON; the ETag is its revision."""
     stored = await admin.load(namespace)
-    return _with_etag(stored.document.dump(), stored.revision)
+    # A megabyte document takes tens of milliseconds to dump, which the loop would
+    # spend away from every other request.
+    return _with_etag(await off_loop(stored.document.dump), stored.revision)
 
 
 def _audit_record(entry: AuditEntry) -> AuditRecord:
@@ -360,9 +363,7 @@ async def put_flag(  # noqa: PLR0917 - Litestar passes every parameter by name
     else:
         revision, created = await _replace_flag(store, key, data, actor, expected)
     # The write succeeded, so the definition is valid: show it as the store keeps it.
-    definition = FlagDefinition.model_validate(data).model_dump(
-        mode="json", by_alias=True, exclude_unset=True
-    )
+    definition = FlagDefinition.model_validate(data).dump()
     resource = FlagResource(namespace, key, revision, definition)
     return _with_etag(resource, revision, HTTP_201_CREATED if created else HTTP_200_OK)
 

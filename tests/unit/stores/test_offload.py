@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from openfeature_litestar import FileStore, MemoryStore, SQLAlchemyStore
 from openfeature_litestar._stores._offload import MAX_CONCURRENT_COMPILES, off_loop
@@ -80,4 +82,33 @@ def test_a_write_builds_its_document_off_the_loop(store: WritableFlagStore) -> N
     loop_thread, flags = asyncio.run(write())
     assert list(flags) == ["a"]
     assert threads
+    assert loop_thread not in threads
+
+
+def test_sql_rows_are_decoded_off_the_loop(tmp_path: Path) -> None:
+    # The engine's JSON decoder runs as each row is read: every flag's definition and the
+    # shared evaluators, a document's worth of work the loop must not do.
+    threads: list[str] = []
+
+    def loads(text: str) -> Any:
+        threads.append(threading.current_thread().name)
+        return json.loads(text)
+
+    engine = create_async_engine(
+        f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}", json_deserializer=loads
+    )
+    store = SQLAlchemyStore(engine)
+
+    async def write_then_load() -> tuple[str, list[str]]:
+        try:
+            await store.replace_document({"flags": {"a": flag(), "b": flag()}}, actor="test")
+            threads.clear()
+            return threading.current_thread().name, list((await store.load()).document.flags)
+        finally:
+            await store.close()
+            await engine.dispose()
+
+    loop_thread, keys = asyncio.run(write_then_load())
+    assert keys == ["a", "b"]
+    assert len(threads) >= len(keys)
     assert loop_thread not in threads

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import TYPE_CHECKING
+import threading
+from typing import TYPE_CHECKING, Any
 
 from litestar.testing import TestClient
 
-from openfeature_litestar import FileStore
+from openfeature_litestar import FileStore, FlagDocument
 
 from .conftest import (
     BASE,
@@ -22,6 +23,7 @@ from .conftest import (
 if TYPE_CHECKING:
     from pathlib import Path
 
+    import pytest
     from litestar import Litestar
 
     from openfeature_litestar._stores import WritableFlagStore
@@ -106,6 +108,25 @@ def test_replace_the_whole_document(client: TestClient[Litestar]) -> None:
     assert client.get(path, headers=READ_AUTH).json() == replacement
     stale = client.put(path, headers={**WRITE_AUTH, "If-Match": '"1"'}, json=document())
     assert stale.status_code == 412
+
+
+def test_reading_the_document_dumps_it_off_the_loop(
+    client: TestClient[Litestar], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A megabyte document takes tens of milliseconds to dump: not on the loop's time.
+    threads: list[str] = []
+    dump = FlagDocument.dump
+
+    def recording_dump(self: FlagDocument) -> dict[str, Any]:
+        threads.append(threading.current_thread().name)
+        return dump(self)
+
+    monkeypatch.setattr(FlagDocument, "dump", recording_dump)
+    response = client.get(f"{BASE}/production/document", headers=READ_AUTH)
+
+    assert response.json() == document()
+    assert threads
+    assert all(name.startswith("openfeature-compile") for name in threads), threads
 
 
 def test_promote_copies_a_namespace_and_audits_it(client: TestClient[Litestar]) -> None:
