@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextvars
 import cProfile
 import gc
 import json
@@ -36,7 +37,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter_ns, process_time_ns
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from openfeature import api
 from openfeature.transaction_context import ContextVarsTransactionContextPropagator
@@ -48,7 +49,7 @@ from benchmarks._uvicorn import ROOT, package_version
 from benchmarks.plugin import FLAG, USER_HEADER, USERS, expected_answers, plain_app, plugin_app
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Sequence
+    from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 
     from litestar import Litestar
     from openfeature.transaction_context import TransactionContextPropagator
@@ -61,6 +62,7 @@ _APPS: Final[dict[str, Callable[[], Litestar]]] = {
     "with OpenFeaturePlugin": plugin_app,
 }
 _SITE_PACKAGES: Final = "site-packages/"
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -136,11 +138,20 @@ async def _get(app: Litestar, user: str) -> _Response:
     return response
 
 
+def _task(coroutine: Coroutine[Any, Any, _T]) -> asyncio.Task[_T]:
+    """Run ``coroutine`` in a task of its own, in an empty context, as uvicorn runs requests.
+
+    Not in a copy of this task's context: the plugin's start-up ran in it and left a
+    transaction context behind, which no request under uvicorn inherits. (A task copies
+    the context it is created in; ``create_task(context=...)`` is Python 3.11+.)
+    """
+    return contextvars.Context().run(asyncio.get_running_loop().create_task, coroutine)
+
+
 async def _serve(app: Litestar, scopes: Sequence[dict[str, Any]]) -> None:
     """Handle each scope in a task of its own, one after the other, as uvicorn does."""
-    loop = asyncio.get_running_loop()
     for scope in scopes:
-        await loop.create_task(app(scope, _receive, _Response()))  # type: ignore[arg-type]
+        await _task(app(scope, _receive, _Response()))  # type: ignore[arg-type]
 
 
 def _scopes(count: int) -> list[dict[str, Any]]:
@@ -189,7 +200,7 @@ async def _check(apps: list[_App], expected: dict[str, bool]) -> None:
     for each in apps:
         api.set_transaction_context_propagator(each.propagator)
         for user, value in expected.items():
-            response = await _get(each.app, user)
+            response = await _task(_get(each.app, user))
             if response.status != 200 or json.loads(response.body) != {FLAG: value}:  # noqa: PLR2004 - HTTP OK
                 raise RuntimeError(f"{each.name}: wrong answer for {user}: {response.status}")
 
