@@ -126,10 +126,6 @@ def _lookup_key(name: str) -> bytes | None:
         return None  # no Latin-1 header name lowers to it
 
 
-def _ascii_lower(name: bytes) -> bytes:
-    return name.lower()
-
-
 def _latin1_lower(name: bytes) -> bytes:
     return name.decode("latin-1").lower().encode("latin-1")
 
@@ -142,7 +138,7 @@ def _raw_headers(scope: Scope) -> RawHeaders:
     still sees every header.
     """
     raw = scope["headers"]
-    if not isinstance(raw, list | tuple):
+    if type(raw) is not list and not isinstance(raw, tuple):  # servers send a list
         raw = scope["headers"] = list(raw)
     return raw
 
@@ -157,6 +153,14 @@ def _first_values(
         if key in wanted and key not in found:
             found[key] = value.decode("latin-1")
     return found
+
+
+def _first_value(raw: RawHeaders, wanted: bytes, lower: Callable[[bytes], bytes]) -> str | None:
+    """The first value of one header, or ``None`` when it is absent."""
+    for name, value in raw:
+        if lower(name) == wanted:
+            return value.decode("latin-1")
+    return None
 
 
 def _forwarded_hops(raw: RawHeaders) -> list[str]:
@@ -260,8 +264,9 @@ class ContextBuilder:
         )
         # Lower-casing the raw names as bytes (ASCII only) is exact while every name is
         # ASCII, as HTTP's are; a configured non-ASCII name needs Latin-1's lower case.
+        # bytes.lower itself, not a function calling it: it runs once per request header.
         self._lower = (
-            _ascii_lower if all(key.isascii() for key in self._wanted_headers) else _latin1_lower
+            bytes.lower if all(key.isascii() for key in self._wanted_headers) else _latin1_lower
         )
 
     def _check_client_attribute(self, setting: str, source: str, name: str) -> None:
@@ -320,7 +325,8 @@ class ContextBuilder:
             )
             if address is not None:
                 attributes[self.client_host] = address
-        attributes.update(self.static)
+        if self.static:
+            attributes.update(self.static)
         return EvaluationContext(self._targeting_key(scope, found), attributes)
 
     @property
@@ -346,9 +352,13 @@ class ContextBuilder:
         if header is None:
             # Not configured, or a name no Latin-1 header matches.
             return None
-        if found is None:
-            found = _first_values(_raw_headers(scope), self._wanted_headers, self._lower)
-        chosen = found.get(header)
+        # Without header attributes the headers were not scanned yet: look for this one
+        # alone, without collecting a dict.
+        chosen = (
+            _first_value(_raw_headers(scope), header, self._lower)
+            if found is None
+            else found.get(header)
+        )
         if not chosen or len(chosen) > MAX_CLIENT_TARGETING_KEY_LENGTH:
             return None
         return chosen
