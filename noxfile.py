@@ -31,6 +31,7 @@ BENCHMARKS = [
     "benchmarks",
     "benchmarks.stores",
     "benchmarks.plugin",
+    "benchmarks.plugin_overhead",
     "benchmarks.ofrep",
     "benchmarks.documents",
     "benchmarks.write_stall",

@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 
     from openfeature.client import OpenFeatureClient
 
-__all__ = ["main", "plain_app", "plugin_app"]
+__all__ = ["expected_answers", "main", "plain_app", "plugin_app"]
 
 FLAG: Final = "new-checkout"
 USER_HEADER: Final = "x-user"
@@ -161,7 +161,8 @@ def _wait_until_ready(server: Server) -> None:
         time.sleep(0.1)
 
 
-def _expected_answers() -> dict[str, bool]:
+def expected_answers() -> dict[str, bool]:
+    """Each user's value of the flag, from a provider registered in this process."""
     domain = "benchmarks-plugin-reference"
     api.set_provider_and_wait(_provider(), domain)
     try:
@@ -417,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         start_server(f"benchmarks.plugin:{factory}", name) for name, factory in _APPS.items()
     ]
     try:
-        expected = _expected_answers()
+        expected = expected_answers()
         for server in servers:
             _wait_until_ready(server)
             _check_answers(server, expected)

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 from openfeature.evaluation_context import EvaluationContext
 
@@ -22,6 +22,7 @@ from openfeature_litestar._errors import ConfigurationError
 
 if TYPE_CHECKING:
     from litestar.connection import ASGIConnection
+    from litestar.types import Scope
 
 __all__ = ["MAX_CLIENT_TARGETING_KEY_LENGTH", "ContextBuilder", "TargetingKeySource"]
 
@@ -38,7 +39,12 @@ A longer header value is ignored (no targeting key), so a client cannot make the
 bucketing hash or the logs work on megabytes of its own text.
 """
 
-_FORWARDED_FOR = "x-forwarded-for"
+_FORWARDED_FOR: Final = b"x-forwarded-for"
+
+RawHeaders: TypeAlias = Iterable[tuple[bytes, bytes]]
+
+# The settings the header lookups are derived from (see ContextBuilder._derive_lookups).
+_HEADER_SETTINGS: Final = frozenset({"headers", "client_targeting_key_header"})
 
 logger = logging.getLogger("openfeature_litestar.web")
 
@@ -101,6 +107,72 @@ def _user_value(user: Any, source: TargetingKeySource) -> Any:
     return getattr(user, source, None)
 
 
+# Request headers are read from the scope's raw list rather than through Litestar's
+# ``Headers``, whose case-insensitive multidict costs a few microseconds a request to build
+# (most of the middleware's cost). The match is the same as ``Headers``': names decoded as
+# Latin-1 and compared after ``str.lower()``, values decoded as Latin-1, the first one for
+# a single value and all of them, in order, for a list.
+
+
+def _lookup_key(name: str) -> bytes | None:
+    """The raw-header key a configured header name matches, or ``None`` if it matches none.
+
+    ``str.lower()`` keeps every Latin-1 character in Latin-1, and maps none but A-Z to
+    ASCII, so a raw name matches exactly when its Latin-1 lower case equals this key.
+    """
+    try:
+        return name.lower().encode("latin-1")
+    except UnicodeEncodeError:
+        return None  # no Latin-1 header name lowers to it
+
+
+def _latin1_lower(name: bytes) -> bytes:
+    return name.decode("latin-1").lower().encode("latin-1")
+
+
+def _raw_headers(scope: Scope) -> RawHeaders:
+    """The scope's raw headers, as a list or tuple that can be read more than once.
+
+    ASGI allows any iterable. Another kind is turned into a list in the scope, as
+    Litestar's ``MutableScopeHeaders`` does, so that what reads it later (a ``Request``)
+    still sees every header.
+    """
+    raw = scope["headers"]
+    if type(raw) is not list and not isinstance(raw, tuple):  # servers send a list
+        raw = scope["headers"] = list(raw)
+    return raw
+
+
+def _first_values(
+    raw: RawHeaders, wanted: frozenset[bytes], lower: Callable[[bytes], bytes]
+) -> dict[bytes, str]:
+    """The first value of each wanted header present, by its lower-cased name."""
+    found: dict[bytes, str] = {}
+    for name, value in raw:
+        key = lower(name)
+        if key in wanted and key not in found:
+            found[key] = value.decode("latin-1")
+    return found
+
+
+def _first_value(raw: RawHeaders, wanted: bytes, lower: Callable[[bytes], bytes]) -> str | None:
+    """The first value of one header, or ``None`` when it is absent."""
+    for name, value in raw:
+        if lower(name) == wanted:
+            return value.decode("latin-1")
+    return None
+
+
+def _forwarded_hops(raw: RawHeaders) -> list[str]:
+    """Every hop of every ``X-Forwarded-For`` header, in order."""
+    return [
+        hop
+        for name, value in raw
+        if name.lower() == _FORWARDED_FOR
+        for hop in value.decode("latin-1").split(",")
+    ]
+
+
 @dataclass
 class ContextBuilder:
     """Build a request's ``EvaluationContext`` from only what the developer lists.
@@ -116,7 +188,10 @@ class ContextBuilder:
             non-string value is converted with :class:`str`. Without a user, or when the
             value is ``None``, the context has no targeting key.
         headers: Request header name → attribute name. Only the listed headers are read;
-            a header that is absent adds nothing.
+            a header that is absent adds nothing. Names match in any case; a header sent
+            more than once gives its first value. The names are prepared when the
+            builder is created or the setting is assigned, so replace the mapping rather
+            than change it in place.
         path_params: Path parameter name → attribute name.
         client_host: The attribute name to store the client's IP address under;
             ``None`` (the default) adds no address. The address is the direct peer's
@@ -150,6 +225,11 @@ class ContextBuilder:
     client_targeting_key_header: str | None = None
     static: Mapping[str, Any] = field(default_factory=dict)
     _networks: tuple[IPNetwork, ...] = field(init=False, repr=False, compare=False)
+    # Derived from headers and client_targeting_key_header by _derive_lookups().
+    _header_attributes: tuple[tuple[bytes, str], ...] = field(init=False, repr=False, compare=False)
+    _targeting_header: bytes | None = field(init=False, repr=False, compare=False)
+    _wanted_headers: frozenset[bytes] = field(init=False, repr=False, compare=False)
+    _lower: Callable[[bytes], bytes] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         """Check the settings once, so that a mistake fails at start-up, not per request."""
@@ -159,6 +239,35 @@ class ContextBuilder:
         for setting, mapping in (("headers", self.headers), ("path_params", self.path_params)):
             for source, name in mapping.items():
                 self._check_client_attribute(setting, source, name)
+        self._derive_lookups()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Set an attribute; assigning a header setting re-derives the header lookups."""
+        super().__setattr__(name, value)
+        # Before __post_init__ has run the lookups do not exist yet, and it derives them.
+        if name in _HEADER_SETTINGS and "_lower" in self.__dict__:
+            self._derive_lookups()
+
+    def _derive_lookups(self) -> None:
+        """Lower-case the header names once, rather than on every request."""
+        attributes = tuple(
+            (key, name)
+            for header, name in self.headers.items()
+            if (key := _lookup_key(header)) is not None
+        )
+        header = self.client_targeting_key_header
+        targeting = _lookup_key(header) if header is not None else None
+        self._header_attributes = attributes
+        self._targeting_header = targeting
+        self._wanted_headers = frozenset(key for key, _ in attributes) | (
+            {targeting} if targeting is not None else set()
+        )
+        # Lower-casing the raw names as bytes (ASCII only) is exact while every name is
+        # ASCII, as HTTP's are; a configured non-ASCII name needs Latin-1's lower case.
+        # bytes.lower itself, not a function calling it: it runs once per request header.
+        self._lower = (
+            bytes.lower if all(key.isascii() for key in self._wanted_headers) else _latin1_lower
+        )
 
     def _check_client_attribute(self, setting: str, source: str, name: str) -> None:
         # What the client sends must never land where the server's own values go: the
@@ -185,24 +294,40 @@ class ContextBuilder:
         Returns:
             A new context holding the targeting key and the listed attributes.
         """
+        return self._build(connection.scope, connection)
+
+    def _build(
+        self, scope: Scope, connection: ASGIConnection[Any, Any, Any, Any] | None = None
+    ) -> EvaluationContext:
+        """Build the context from the scope alone; the middleware calls this directly.
+
+        ``connection`` is given when the builder was called with one, so that a subclass's
+        :meth:`client_address` is still the one used.
+        """
         attributes: dict[str, Any] = {}
-        if self.headers:
-            request_headers = connection.headers
-            for header, name in self.headers.items():
-                value = request_headers.get(header)
+        found: dict[bytes, str] | None = None
+        if self._header_attributes:
+            found = _first_values(_raw_headers(scope), self._wanted_headers, self._lower)
+            for key, name in self._header_attributes:
+                value = found.get(key)
                 if value is not None:
                     attributes[name] = value
         if self.path_params:
-            params = connection.path_params
+            params = scope["path_params"]
             for param, name in self.path_params.items():
                 if param in params:
                     attributes[name] = params[param]
         if self.client_host is not None:
-            address = self.client_address(connection)
+            address = (
+                self._client_address(scope)
+                if connection is None
+                else self.client_address(connection)
+            )
             if address is not None:
                 attributes[self.client_host] = address
-        attributes.update(self.static)
-        return EvaluationContext(self._targeting_key(connection), attributes)
+        if self.static:
+            attributes.update(self.static)
+        return EvaluationContext(self._targeting_key(scope, found), attributes)
 
     @property
     def trusted_names(self) -> frozenset[str]:
@@ -218,15 +343,22 @@ class ContextBuilder:
             names.add(self.client_host)
         return frozenset(names)
 
-    def _targeting_key(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
-        user = connection.scope.get("user")
+    def _targeting_key(self, scope: Scope, found: dict[bytes, str] | None) -> str | None:
+        user = scope.get("user")
         if user is not None:
             value = _user_value(user, self.targeting_key)
             return None if value is None else str(value)
-        header = self.client_targeting_key_header
+        header = self._targeting_header
         if header is None:
+            # Not configured, or a name no Latin-1 header matches.
             return None
-        chosen = connection.headers.get(header)
+        # Without header attributes the headers were not scanned yet: look for this one
+        # alone, without collecting a dict.
+        chosen = (
+            _first_value(_raw_headers(scope), header, self._lower)
+            if found is None
+            else found.get(header)
+        )
         if not chosen or len(chosen) > MAX_CLIENT_TARGETING_KEY_LENGTH:
             return None
         return chosen
@@ -242,16 +374,15 @@ class ContextBuilder:
             socket, an ``X-Forwarded-For`` hop that is not an IP address, or a peer
             address the server itself took from the header: logged once).
         """
-        client = connection.scope.get("client")
+        return self._client_address(connection.scope)
+
+    def _client_address(self, scope: Scope) -> str | None:
+        client = scope.get("client")
         if not client:
             return None
         peer_text = str(client[0])
         peer = _parse_address(peer_text)
-        hops = [
-            hop
-            for value in connection.headers.getall(_FORWARDED_FOR, [])
-            for hop in value.split(",")
-        ]
+        hops = _forwarded_hops(_raw_headers(scope))
         if peer is not None and hops and not self._is_trusted(peer) and _listed(peer, hops):
             _warn_rewritten_once()
             return None

@@ -104,11 +104,20 @@ class OpenFeatureMiddleware(ASGIMiddleware):
         Returns:
             The context to evaluate the connection's flags with.
         """
+        builder = self.context_builder
         try:
-            # Not ASGIConnection[Any, ...](...): subscripting a generic class at run time
-            # builds a new alias on every request (about 2 µs).
-            connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope, receive, send)
-            context = self.context_builder(connection)
+            if type(builder) is ContextBuilder:
+                # The default builder reads only the scope: building the connection it
+                # would not use (and its state in the scope) is most of the cost. A
+                # subclass may override what reads the connection: it gets one.
+                context = builder._build(scope)  # noqa: SLF001 - the same package's builder
+            else:
+                # Not ASGIConnection[Any, ...](...): subscripting a generic class at run
+                # time builds a new alias on every request (about 2 µs).
+                connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(
+                    scope, receive, send
+                )
+                context = builder(connection)
             if not isinstance(context, EvaluationContext):
                 raise TypeError(  # noqa: TRY301 - handled with the builder's own errors
                     f"the context builder returned {type(context).__name__}, "

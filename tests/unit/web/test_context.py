@@ -7,8 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from litestar import get
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Headers
 from litestar.testing import TestClient
 from openfeature import api
 
@@ -16,6 +19,7 @@ from openfeature_litestar import ConfigurationError
 from openfeature_litestar.web import ContextBuilder
 from openfeature_litestar.web import _context as context_module
 from openfeature_litestar.web._context import MAX_CLIENT_TARGETING_KEY_LENGTH
+from openfeature_litestar.web._middleware import OpenFeatureMiddleware
 
 
 def connection(
@@ -220,3 +224,89 @@ def test_client_input_cannot_map_to_a_name_the_server_owns(
 ) -> None:
     with pytest.raises(ConfigurationError, match=re.escape(message)):
         ContextBuilder(**options)
+
+
+# -- headers read from the scope ------------------------------------------------------------
+
+# Names that differ only in case, in ASCII and in Latin-1 (the builder reads raw headers,
+# not Litestar's Headers, and must match them as Headers does), and values in Latin-1.
+_NAMES = [
+    "X-Plan",
+    "x-plan",
+    "X-PLAN",
+    "X-Device",
+    "x-forwarded-for",
+    "X-Forwarded-For",
+    "X-Ñ",
+    "x-ñ",
+    "x-ß",
+]
+_raw_name = st.sampled_from(_NAMES).map(lambda name: name.encode("latin-1"))
+_raw_value = st.text(st.characters(max_codepoint=255, exclude_characters=","), max_size=8).map(
+    lambda value: value.encode("latin-1")
+)
+
+
+@given(raw=st.lists(st.tuples(_raw_name, _raw_value), max_size=8))
+def test_headers_match_as_litestars_headers_do(raw: list[tuple[bytes, bytes]]) -> None:
+    reference = Headers(raw)
+    builder = ContextBuilder(
+        headers={"X-Plan": "plan", "x-PLAN": "again", "X-ñ": "enye", "X-SS": "ss", "X-€": "euro"},
+        client_targeting_key_header="X-DEVICE",
+    )
+    context = builder(ASGIConnection({"type": "http", "headers": raw}))  # type: ignore[arg-type]
+    expected = {
+        name: value
+        for header, name in builder.headers.items()
+        if (value := reference.get(header)) is not None
+    }
+    assert context.attributes == expected
+    assert context.targeting_key == (reference.get("x-device") or None)
+    hops = [hop for value in reference.getall("X-Forwarded-For", []) for hop in value.split(",")]
+    assert context_module._forwarded_hops(raw) == hops
+
+
+def test_assigning_a_header_setting_after_construction_takes_effect() -> None:
+    builder = ContextBuilder(headers={"X-Plan": "plan"})
+    builder.headers = {"X-Tier": "tier"}
+    builder.client_targeting_key_header = "X-Device-Id"
+    context = builder(
+        connection(headers=[("X-Plan", "pro"), ("X-Tier", "gold"), ("X-Device-Id", "d")])
+    )
+    assert context.attributes == {"tier": "gold"}
+    assert context.targeting_key == "d"
+
+
+def test_headers_given_as_a_one_shot_iterable_are_all_read_and_kept() -> None:
+    builder = ContextBuilder(headers={"X-Plan": "plan"}, client_host="ip")
+    raw = [(b"x-plan", b"pro"), (b"x-forwarded-for", b"203.0.113.1")]
+    scope: dict[str, Any] = {"type": "http", "headers": iter(raw), "client": ("198.51.100.7", 1)}
+    context = builder(ASGIConnection(scope))  # type: ignore[arg-type]
+    assert context.attributes == {"plan": "pro", "ip": "198.51.100.7"}
+    # What reads the headers later (a Request) still sees every one of them.
+    assert list(scope["headers"]) == raw
+
+
+async def _ignore(*_: Any) -> Any:
+    return None
+
+
+def test_the_middleware_gives_a_subclass_the_connection_it_reads() -> None:
+    class FixedAddress(ContextBuilder):
+        def client_address(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+            del connection
+            return "192.0.2.1"
+
+    middleware = OpenFeatureMiddleware(context_builder=FixedAddress(client_host="ip"))
+    scope = connection(headers=[("X-Forwarded-For", "203.0.113.1")]).scope
+    context = middleware.build_context(scope, _ignore, _ignore)
+    assert context.attributes == {"ip": "192.0.2.1"}
+    # The default builder, which the middleware calls on the scope alone, answers as
+    # when it is called with a connection.
+    default = OpenFeatureMiddleware(
+        context_builder=ContextBuilder(headers={"X-Forwarded-For": "forwarded"}, client_host="ip")
+    )
+    via_scope = default.build_context(dict(scope), _ignore, _ignore)  # type: ignore[arg-type]
+    assert via_scope == default.context_builder(
+        connection(headers=[("X-Forwarded-For", "203.0.113.1")])
+    )
