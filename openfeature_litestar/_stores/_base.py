@@ -19,15 +19,25 @@ AuditAction = Literal["create", "update", "delete"]
 
 @dataclass(frozen=True, slots=True)
 class StoredDocument:
-    """A validated document as a store holds it, at one revision.
+    """A validated document as a store holds it, at one revision of one history.
 
     Attributes:
         document: The validated, compiled document.
         revision: The store's revision; it grows with every change.
+        epoch: The history the revision belongs to: a token the store chose when the
+            namespace's first revision was written. A namespace that is emptied (a
+            Redis restarted without persistence) and written again counts its
+            revisions from 1 again, under a new epoch, so an epoch and a revision
+            together never name two different documents. ``""`` where the store
+            keeps no epoch (the memory, file and SQL stores, and a Redis namespace
+            whose history began before epochs were kept).
+
+            .. versionadded:: 0.2.0
     """
 
     document: FlagDocument
     revision: int
+    epoch: str = ""
 
 
 @runtime_checkable
