@@ -119,6 +119,14 @@ class WritableFlagStore(FlagStore, Protocol):
     :class:`~openfeature_litestar.RevisionConflict` and changes nothing. Without it a
     write still never loses a concurrent update: it applies to the latest document.
 
+    ``expected_epoch``, given with ``expected_revision``, is the
+    :attr:`~StoredDocument.epoch` that revision was read in: the write then also
+    conflicts with the same revision number of another history (a namespace emptied and
+    written again since). A store that keeps no epoch is always in the epoch ``""``.
+
+    .. versionchanged:: 0.2.0
+       The write methods take ``expected_epoch``; a store of your own must accept it.
+
     Attributes:
         namespace: The namespace (an environment such as ``production``) this store
             reads and writes.
@@ -133,25 +141,35 @@ class WritableFlagStore(FlagStore, Protocol):
         *,
         actor: str,
         expected_revision: int | None = None,
+        expected_epoch: str | None = None,
     ) -> int:
         """Create or replace one flag; return the new revision.
 
         Raises:
             DocumentError: The flag (or the document with it) is invalid.
-            RevisionConflict: ``expected_revision`` is not the current revision.
+            RevisionConflict: ``expected_revision`` (of ``expected_epoch``) is not the
+                current revision.
             StoreError: The store cannot be reached or written.
+            ValueError: ``expected_epoch`` is given without ``expected_revision``.
         """
         ...
 
     async def delete_flag(
-        self, key: str, *, actor: str, expected_revision: int | None = None
+        self,
+        key: str,
+        *,
+        actor: str,
+        expected_revision: int | None = None,
+        expected_epoch: str | None = None,
     ) -> int:
         """Delete one flag; return the new revision.
 
         Raises:
             FlagNotFound: The namespace holds no flag ``key``.
-            RevisionConflict: ``expected_revision`` is not the current revision.
+            RevisionConflict: ``expected_revision`` (of ``expected_epoch``) is not the
+                current revision.
             StoreError: The store cannot be reached or written.
+            ValueError: ``expected_epoch`` is given without ``expected_revision``.
         """
         ...
 
@@ -161,6 +179,7 @@ class WritableFlagStore(FlagStore, Protocol):
         *,
         actor: str,
         expected_revision: int | None = None,
+        expected_epoch: str | None = None,
         note: str | None = None,
     ) -> int:
         """Replace the namespace's whole document; return the new revision.
@@ -170,8 +189,10 @@ class WritableFlagStore(FlagStore, Protocol):
 
         Raises:
             DocumentError: The document is invalid (data is validated strictly).
-            RevisionConflict: ``expected_revision`` is not the current revision.
+            RevisionConflict: ``expected_revision`` (of ``expected_epoch``) is not the
+                current revision.
             StoreError: The store cannot be reached or written.
+            ValueError: ``expected_epoch`` is given without ``expected_revision``.
         """
         ...
 

@@ -20,6 +20,7 @@ from openfeature_litestar._stores._offload import off_loop
 from openfeature_litestar._stores._writes import (
     Change,
     DocumentWrites,
+    Expected,
     check_actor,
     check_audit_limit,
     empty_document,
@@ -227,7 +228,7 @@ class RedisStore(DocumentWrites):
         build: Callable[[FlagDocument], FlagDocument],
         *,
         actor: str,
-        expected_revision: int | None,
+        expected: Expected | None,
         note: str | None = None,
     ) -> int:
         check_actor(actor)
@@ -238,16 +239,16 @@ class RedisStore(DocumentWrites):
             if attempt:
                 await _pause_after_lost_race(attempt)
             current = await self._read(state, compiled=False)
-            if expected_revision is not None and expected_revision != current.revision:
-                raise RevisionConflict(expected_revision, current.revision, epoch=current.epoch)
+            if expected is not None:
+                expected.check(current.revision, current.epoch)
             document, changes = await off_loop(next_document, build, current.document)
             committed, actual, epoch = await self._commit(
                 state, current, document, changes, actor=actor, note=note
             )
             if committed:
                 return actual
-            if expected_revision is not None:
-                raise RevisionConflict(expected_revision, actual, epoch=epoch)
+            if expected is not None:
+                raise RevisionConflict(expected.revision, actual, epoch=epoch)
             attempt += 1
         raise StoreError(
             f"a write to namespace {self.namespace!r} lost {attempt} races with other "
