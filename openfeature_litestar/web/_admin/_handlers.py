@@ -98,7 +98,9 @@ async def _epoch_written(store: WritableFlagStore, before: Expected) -> str:
     """The epoch of the revision a write made on ``before`` (which the write checked)."""
     if before.revision > 0:
         return before.epoch or ""
-    # The write began the namespace's history, in an epoch the store chose: read it.
+    # The write began the namespace's history, in an epoch the store chose: read it. If
+    # that read fails the client gets 503 for a write that was made; its retry then gets
+    # 412 with the current tag, so nothing is written twice.
     return (await store.load()).epoch
 
 
@@ -279,14 +281,14 @@ async def evaluate_flag(
 async def _create_flag(
     store: WritableFlagStore, key: str, definition: Mapping[str, Any], actor: str
 ) -> tuple[int, str]:
-    """Create ``key`` only if it is absent (``If-None-Match: *``); return the revision.
-
-    Returns:
-        The revision the write made, and its epoch.
+    """Create ``key`` only if it is absent (``If-None-Match: *``).
 
     The write is conditional on the revision at which the flag was seen absent; a
     concurrent write to another flag only means looking again, since the precondition
     is about the flag, not the namespace's revision.
+
+    Returns:
+        The revision the write made, and its epoch.
 
     Raises:
         _PreconditionFailed: The flag exists.
