@@ -99,14 +99,22 @@ class RevisionConflict(StoreError):  # noqa: N818 - the name says what happened,
     Attributes:
         expected: The revision the writer expected.
         actual: The store's current revision.
+        epoch: The history ``actual`` counts in (see
+            :attr:`StoredDocument.epoch <openfeature_litestar.StoredDocument.epoch>`);
+            ``""`` where the store keeps none.
+
+            .. versionadded:: 0.2.0
     """
 
-    def __init__(self, expected: int, actual: int) -> None:
-        """Create the error from the expected and the actual revision."""
+    def __init__(self, expected: int, actual: int, *, epoch: str = "") -> None:
+        """Create the error from the expected and the actual revision (and its epoch)."""
         self.expected = expected
         self.actual = actual
+        self.epoch = epoch
+        # The same number can conflict: the write was built on another history's revision.
+        where = f"revision {actual} of another history" if expected == actual else f"{actual}"
         super().__init__(
-            f"revision conflict: expected revision {expected}, the store is at {actual}; "
+            f"revision conflict: expected revision {expected}, the store is at {where}; "
             "reload and retry"
         )
 

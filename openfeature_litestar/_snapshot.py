@@ -30,27 +30,33 @@ class Snapshot:
         flags: Flag key to compiled flag.
         revision: The store's revision this snapshot was built from (0 when unknown).
         document: The document it was compiled from, or ``None`` for the empty snapshot.
+        epoch: The history ``revision`` counts in (see
+            :attr:`StoredDocument.epoch <openfeature_litestar.StoredDocument.epoch>`);
+            ``""`` when the store keeps none.
+
+            .. versionadded:: 0.2.0
     """
 
     flags: Mapping[str, CompiledFlag] = field(default_factory=lambda: _EMPTY)
     revision: int = 0
     document: FlagDocument | None = None
+    epoch: str = ""
 
     @classmethod
-    def from_document(cls, document: FlagDocument, revision: int = 0) -> Snapshot:
+    def from_document(cls, document: FlagDocument, revision: int = 0, epoch: str = "") -> Snapshot:
         """Build the snapshot of ``document`` (compiled when it was loaded).
 
         Raises:
             DocumentError: The document was built without loading and does not compile.
         """
-        return cls(MappingProxyType(dict(document.compiled_flags())), revision, document)
+        return cls(MappingProxyType(dict(document.compiled_flags())), revision, document, epoch)
 
     def with_flags(self, flags: Mapping[str, CompiledFlag]) -> Snapshot:
         """A snapshot serving ``flags`` in place of (or beside) this one's; self if empty."""
         if not flags:
             return self
         merged = MappingProxyType({**self.flags, **flags})
-        return Snapshot(merged, self.revision, self.document)
+        return Snapshot(merged, self.revision, self.document, self.epoch)
 
     def changed_keys(self, newer: Snapshot) -> list[str]:
         """The keys of flags added, removed or changed in ``newer``, sorted.

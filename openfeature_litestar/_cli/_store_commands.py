@@ -53,8 +53,8 @@ def _where(store: WritableFlagStore, url: str) -> str:
 def _expected_revision(args: argparse.Namespace, stored: StoredDocument) -> int:
     """The revision a read-modify-write must find: the one asked for, else the one read.
 
-    Writing with the revision read means a concurrent change to the same namespace
-    refuses this write rather than being silently overwritten with stale content.
+    Writing with the revision read (and its epoch) means a concurrent change to the same
+    namespace refuses this write rather than being silently overwritten with stale content.
 
     Raises:
         RevisionConflict: ``--expected-revision`` is not the revision read.
@@ -119,7 +119,9 @@ def set_variant(args: argparse.Namespace, out: TextIO) -> int:
         expected = _expected_revision(args, stored)
         if after == before:
             return f"{key}: default variant is already {variant!r}; nothing written", targeted
-        revision = await store.put_flag(key, after, actor=args.actor, expected_revision=expected)
+        revision = await store.put_flag(
+            key, after, actor=args.actor, expected_revision=expected, expected_epoch=stored.epoch
+        )
         dropped = ", targeting removed" if "targeting" in before and args.drop_targeting else ""
         return (
             f"{key}: default variant {variant!r} (was {before.get('defaultVariant')!r}){dropped}; "
@@ -147,7 +149,9 @@ def set_state(args: argparse.Namespace, out: TextIO) -> int:
         if before["state"] == state:
             return f"{key}: already {state}; nothing written"
         after = {**before, "state": state}
-        revision = await store.put_flag(key, after, actor=args.actor, expected_revision=expected)
+        revision = await store.put_flag(
+            key, after, actor=args.actor, expected_revision=expected, expected_epoch=stored.epoch
+        )
         return (
             f"{key}: {state} (was {before['state']}); "
             f"{_where(store, args.store)} at revision {revision}"

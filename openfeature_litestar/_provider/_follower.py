@@ -68,6 +68,10 @@ def retry_delay(attempt: int) -> float:
     return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not cryptography
 
 
+def _epoch_name(epoch: str) -> str:
+    return repr(epoch) if epoch else "(none)"
+
+
 def _nothing() -> None:
     pass
 
@@ -297,7 +301,7 @@ class StoreFollower:
         """Load the store and serve what it holds; return the error instead of raising."""
         try:
             stored = await self.store.load()
-            snapshot = Snapshot.from_document(stored.document, stored.revision)
+            snapshot = Snapshot.from_document(stored.document, stored.revision, stored.epoch)
         except Exception as exc:
             if not isinstance(exc, OpenFeatureLitestarError):  # a store bug: still no crash
                 exc = StoreError(f"loading from {self.store!r} failed: {exc!r}")
@@ -306,7 +310,7 @@ class StoreFollower:
             level = logging.ERROR if isinstance(exc, DocumentError) else logging.WARNING
             logger.log(level, "keeping the last good flags: %s", exc)
             return exc
-        backwards = self._went_backwards(stored.revision)
+        backwards = self._went_backwards(snapshot)
         if backwards is not None:
             self._last_error = backwards
             logger.error("keeping the last good flags: %s", backwards)
@@ -317,20 +321,40 @@ class StoreFollower:
         self._apply(snapshot)
         return None
 
-    def _went_backwards(self, revision: int) -> StoreError | None:
-        """An error when the store's revision is below the one served, else ``None``.
+    def _went_backwards(self, loaded: Snapshot) -> StoreError | None:
+        """An error when the store holds less than what is served, else ``None``.
 
-        A store whose revision goes back was emptied (a Redis restarted without
-        persistence) or restored from a backup: taking its content would drop the
-        flags every process serves, so it counts as an outage until the store moves
-        past the revision served (the next write there).
+        A store whose revision goes back in the same history (a database restored from a
+        backup, a Redis from an older dump), or whose document vanished (a Redis
+        restarted without persistence: revision 0), was not changed on purpose: taking
+        its content would drop the flags every process serves, so it counts as an
+        outage until the store is back at the revision served (the next writes there).
+
+        A document in another history (another epoch) was written on purpose into a
+        store that had been emptied: it is taken, with a warning, whatever its revision.
         """
-        served = self._stored_snapshot.revision
-        if not self._loaded or revision >= served:
+        served = self._stored_snapshot
+        if not self._loaded:
+            return None
+        if loaded.epoch != served.epoch and loaded.revision > 0:
+            if served.revision > 0:  # not merely the first write of an empty namespace
+                logger.warning(
+                    "%r holds a new history: revision %d of epoch %s, where revision %d "
+                    "of epoch %s was served (the store was emptied and written again); "
+                    "serving the new one",
+                    self.store,
+                    loaded.revision,
+                    _epoch_name(loaded.epoch),
+                    served.revision,
+                    _epoch_name(served.epoch),
+                )
+            return None
+        if loaded.revision >= served.revision:
             return None
         return StoreError(
-            f"{self.store!r} went back from revision {served} to {revision} (emptied or "
-            f"restored?); serving revision {served} until the store moves past it"
+            f"{self.store!r} went back from revision {served.revision} to {loaded.revision} "
+            f"(emptied or restored?); serving revision {served.revision} until the store "
+            "is back there or a new history is written"
         )
 
     # -- serving ------------------------------------------------------------------------

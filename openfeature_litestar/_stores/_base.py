@@ -19,15 +19,25 @@ AuditAction = Literal["create", "update", "delete"]
 
 @dataclass(frozen=True, slots=True)
 class StoredDocument:
-    """A validated document as a store holds it, at one revision.
+    """A validated document as a store holds it, at one revision of one history.
 
     Attributes:
         document: The validated, compiled document.
         revision: The store's revision; it grows with every change.
+        epoch: The history the revision belongs to: a token the store chose when the
+            namespace's first revision was written. A namespace that is emptied (a
+            Redis restarted without persistence) and written again counts its
+            revisions from 1 again, under a new epoch, so an epoch and a revision
+            together never name two different documents. ``""`` where the store
+            keeps no epoch (the memory, file and SQL stores, and a Redis namespace
+            whose history began before epochs were kept).
+
+            .. versionadded:: 0.2.0
     """
 
     document: FlagDocument
     revision: int
+    epoch: str = ""
 
 
 @runtime_checkable
@@ -109,6 +119,14 @@ class WritableFlagStore(FlagStore, Protocol):
     :class:`~openfeature_litestar.RevisionConflict` and changes nothing. Without it a
     write still never loses a concurrent update: it applies to the latest document.
 
+    ``expected_epoch``, given with ``expected_revision``, is the
+    :attr:`~StoredDocument.epoch` that revision was read in: the write then also
+    conflicts with the same revision number of another history (a namespace emptied and
+    written again since). A store that keeps no epoch is always in the epoch ``""``.
+
+    .. versionchanged:: 0.2.0
+       The write methods take ``expected_epoch``; a store of your own must accept it.
+
     Attributes:
         namespace: The namespace (an environment such as ``production``) this store
             reads and writes.
@@ -123,25 +141,35 @@ class WritableFlagStore(FlagStore, Protocol):
         *,
         actor: str,
         expected_revision: int | None = None,
+        expected_epoch: str | None = None,
     ) -> int:
         """Create or replace one flag; return the new revision.
 
         Raises:
             DocumentError: The flag (or the document with it) is invalid.
-            RevisionConflict: ``expected_revision`` is not the current revision.
+            RevisionConflict: ``expected_revision`` (of ``expected_epoch``) is not the
+                current revision.
             StoreError: The store cannot be reached or written.
+            ValueError: ``expected_epoch`` is given without ``expected_revision``.
         """
         ...
 
     async def delete_flag(
-        self, key: str, *, actor: str, expected_revision: int | None = None
+        self,
+        key: str,
+        *,
+        actor: str,
+        expected_revision: int | None = None,
+        expected_epoch: str | None = None,
     ) -> int:
         """Delete one flag; return the new revision.
 
         Raises:
             FlagNotFound: The namespace holds no flag ``key``.
-            RevisionConflict: ``expected_revision`` is not the current revision.
+            RevisionConflict: ``expected_revision`` (of ``expected_epoch``) is not the
+                current revision.
             StoreError: The store cannot be reached or written.
+            ValueError: ``expected_epoch`` is given without ``expected_revision``.
         """
         ...
 
@@ -151,6 +179,7 @@ class WritableFlagStore(FlagStore, Protocol):
         *,
         actor: str,
         expected_revision: int | None = None,
+        expected_epoch: str | None = None,
         note: str | None = None,
     ) -> int:
         """Replace the namespace's whole document; return the new revision.
@@ -160,8 +189,10 @@ class WritableFlagStore(FlagStore, Protocol):
 
         Raises:
             DocumentError: The document is invalid (data is validated strictly).
-            RevisionConflict: ``expected_revision`` is not the current revision.
+            RevisionConflict: ``expected_revision`` (of ``expected_epoch``) is not the
+                current revision.
             StoreError: The store cannot be reached or written.
+            ValueError: ``expected_epoch`` is given without ``expected_revision``.
         """
         ...
 

@@ -36,13 +36,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from openfeature_litestar._document import MAX_DOCUMENT_BYTES, dump_document, parse_document
-from openfeature_litestar._errors import DocumentError, RevisionConflict, StoreError
+from openfeature_litestar._errors import DocumentError, StoreError
 from openfeature_litestar._validation import positive_seconds
 
 from ._base import AuditEntry, StoredDocument
 from ._names import check_namespace
 from ._writes import (
     DocumentWrites,
+    Expected,
     changes_between,
     check_actor,
     check_audit_limit,
@@ -302,17 +303,17 @@ class FileStore(DocumentWrites):
         build: Callable[[FlagDocument], FlagDocument],
         *,
         actor: str,
-        expected_revision: int | None,
+        expected: Expected | None,
         note: str | None = None,
     ) -> int:
         check_actor(actor)
-        return await asyncio.to_thread(self._write_locked, build, actor, expected_revision, note)
+        return await asyncio.to_thread(self._write_locked, build, actor, expected, note)
 
     def _write_locked(
         self,
         build: Callable[[FlagDocument], FlagDocument],
         actor: str,
-        expected_revision: int | None,
+        expected: Expected | None,
         note: str | None,
     ) -> int:
         """Read, build and commit under the lock (see the module documentation)."""
@@ -322,8 +323,8 @@ class FileStore(DocumentWrites):
                 data, state = self._read_document(), self._read_state()
                 # A hand edit since the last write is a change of its own.
                 current = state.revision if _digest(data) == state.sha256 else state.revision + 1
-                if expected_revision is not None and expected_revision != current:
-                    raise RevisionConflict(expected_revision, current)
+                if expected is not None:
+                    expected.check(current)  # a file keeps no epoch
                 before = self._current_document(data)
                 after = build(before)
                 text = dump_document(after, format=self._format).encode("utf-8")

@@ -10,18 +10,18 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from openfeature_litestar._errors import RevisionConflict
-
 from ._base import AuditEntry, StoredDocument
 from ._names import check_namespace
 from ._offload import off_loop
 from ._writes import (
     DocumentWrites,
+    Expected,
     as_document,
     changes_between,
     check_actor,
     check_audit_limit,
     empty_document,
+    expect,
     utc_now,
 )
 
@@ -184,7 +184,7 @@ class MemoryStore(DocumentWrites):
         return self._commit(
             lambda _current: new_document,
             actor=actor,
-            expected_revision=expected_revision,
+            expected=expect(expected_revision, None),
             note=note,
         )
 
@@ -193,32 +193,30 @@ class MemoryStore(DocumentWrites):
         build: Callable[[FlagDocument], FlagDocument],
         *,
         actor: str,
-        expected_revision: int | None,
+        expected: Expected | None,
         note: str | None = None,
     ) -> int:
-        return await off_loop(
-            self._commit, build, actor=actor, expected_revision=expected_revision, note=note
-        )
+        return await off_loop(self._commit, build, actor=actor, expected=expected, note=note)
 
     def _commit(
         self,
         build: Callable[[FlagDocument], FlagDocument],
         *,
         actor: str,
-        expected_revision: int | None,
+        expected: Expected | None,
         note: str | None = None,
     ) -> int:
         """Build the next document from the current one and commit it with its audit entries.
 
         The whole read-build-commit runs under the memory's lock, so a write without an
-        ``expected_revision`` always applies to the latest document.
+        expected revision always applies to the latest document.
         """
         check_actor(actor)
         with self._memory.lock:
             space = self._memory.namespace(self.namespace)
             current = space.stored
-            if expected_revision is not None and expected_revision != current.revision:
-                raise RevisionConflict(expected_revision, current.revision)
+            if expected is not None:
+                expected.check(current.revision)  # memory keeps no epoch
             document = build(current.document)
             revision = current.revision + 1
             at = utc_now()

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from openfeature_litestar._document import FlagDocument, document_from_data, is_valid_flag_key
-from openfeature_litestar._errors import DocumentError, FlagNotFound, Problem
+from openfeature_litestar._errors import DocumentError, FlagNotFound, Problem, RevisionConflict
 
 from ._offload import off_loop
 
@@ -28,6 +28,7 @@ __all__ = [
     "MAX_AUDIT_PAGE",
     "Change",
     "DocumentWrites",
+    "Expected",
     "as_document",
     "changes_between",
     "check_actor",
@@ -35,6 +36,7 @@ __all__ = [
     "copy_namespace",
     "definition_data",
     "empty_document",
+    "expect",
     "next_document",
     "shared_parts",
     "utc_now",
@@ -59,6 +61,41 @@ class Change:
     action: AuditAction
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    """Where a conditional write expects the namespace to be.
+
+    Attributes:
+        revision: The revision.
+        epoch: The history it counts in (``""`` for none); ``None`` leaves it unchecked.
+    """
+
+    revision: int
+    epoch: str | None = None
+
+    def check(self, revision: int, epoch: str = "") -> None:
+        """Return if the namespace, at ``revision`` of ``epoch``, is where it is expected.
+
+        Raises:
+            RevisionConflict: It is not.
+        """
+        if revision != self.revision or (self.epoch is not None and epoch != self.epoch):
+            raise RevisionConflict(self.revision, revision, epoch=epoch)
+
+
+def expect(revision: int | None, epoch: str | None) -> Expected | None:
+    """The condition of a write given its ``expected_revision`` and ``expected_epoch``.
+
+    Raises:
+        ValueError: An epoch is given without a revision.
+    """
+    if revision is None:
+        if epoch is not None:
+            raise ValueError("expected_epoch is checked only with an expected_revision")
+        return None
+    return Expected(revision, epoch)
 
 
 def empty_document() -> FlagDocument:
@@ -196,6 +233,7 @@ async def copy_namespace(
     *,
     actor: str,
     expected_revision: int | None = None,
+    expected_epoch: str | None = None,
 ) -> int:
     """Copy ``source``'s whole document into ``target``: promotion, audited at the target.
 
@@ -207,8 +245,10 @@ async def copy_namespace(
         The target's new revision.
 
     Raises:
-        RevisionConflict: ``expected_revision`` is not the target's current revision.
+        RevisionConflict: ``expected_revision`` (of ``expected_epoch``) is not the
+            target's current revision.
         StoreError: Either store cannot be reached.
+        ValueError: ``expected_epoch`` is given without ``expected_revision``.
     """
     stored = await source.load()
     origin = getattr(source, "namespace", None) or repr(source)
@@ -216,6 +256,7 @@ async def copy_namespace(
         stored.document,
         actor=actor,
         expected_revision=expected_revision,
+        expected_epoch=expected_epoch,
         note=f"promoted from {origin!r} at revision {stored.revision}",
     )
 
@@ -225,8 +266,8 @@ class DocumentWrites(ABC):
 
     Each is "build the next document from the current one" handed to the store's own
     :meth:`_write`, which reads, commits atomically (with the audit entries of
-    :func:`changes_between`) and checks ``expected_revision``; so the stores differ only
-    in how they commit, not in what a write means.
+    :func:`changes_between`) and checks the :class:`Expected` revision (and epoch); so
+    the stores differ only in how they commit, not in what a write means.
     """
 
     namespace: str
@@ -237,7 +278,7 @@ class DocumentWrites(ABC):
         build: Callable[[FlagDocument], FlagDocument],
         *,
         actor: str,
-        expected_revision: int | None,
+        expected: Expected | None,
         note: str | None = None,
     ) -> int:
         """Commit ``build(current document)`` with its audit entries; return the revision."""
@@ -249,36 +290,46 @@ class DocumentWrites(ABC):
         *,
         actor: str,
         expected_revision: int | None = None,
+        expected_epoch: str | None = None,
     ) -> int:
         """Create or replace flag ``key``; return the new revision.
 
         Raises:
             DocumentError: The flag (or the document with it) is invalid.
-            RevisionConflict: ``expected_revision`` is not the current revision.
+            RevisionConflict: ``expected_revision`` (of ``expected_epoch``) is not the
+                current revision.
             StoreError: The store cannot be reached or written.
-            ValueError: ``actor`` is empty, too long or not printable.
+            ValueError: ``actor`` is empty, too long or not printable, or
+                ``expected_epoch`` is given without ``expected_revision``.
         """
         return await self._write(
             lambda current: with_flag(current, key, definition),
             actor=actor,
-            expected_revision=expected_revision,
+            expected=expect(expected_revision, expected_epoch),
         )
 
     async def delete_flag(
-        self, key: str, *, actor: str, expected_revision: int | None = None
+        self,
+        key: str,
+        *,
+        actor: str,
+        expected_revision: int | None = None,
+        expected_epoch: str | None = None,
     ) -> int:
         """Delete flag ``key``; return the new revision.
 
         Raises:
             FlagNotFound: The namespace holds no flag ``key``.
-            RevisionConflict: ``expected_revision`` is not the current revision.
+            RevisionConflict: ``expected_revision`` (of ``expected_epoch``) is not the
+                current revision.
             StoreError: The store cannot be reached or written.
-            ValueError: ``actor`` is empty, too long or not printable.
+            ValueError: ``actor`` is empty, too long or not printable, or
+                ``expected_epoch`` is given without ``expected_revision``.
         """
         return await self._write(
             lambda current: without_flag(current, key, self.namespace),
             actor=actor,
-            expected_revision=expected_revision,
+            expected=expect(expected_revision, expected_epoch),
         )
 
     async def replace_document(
@@ -287,6 +338,7 @@ class DocumentWrites(ABC):
         *,
         actor: str,
         expected_revision: int | None = None,
+        expected_epoch: str | None = None,
         note: str | None = None,
     ) -> int:
         """Replace the namespace's whole document; return the new revision.
@@ -296,14 +348,16 @@ class DocumentWrites(ABC):
 
         Raises:
             DocumentError: The document is invalid (data is validated strictly).
-            RevisionConflict: ``expected_revision`` is not the current revision.
+            RevisionConflict: ``expected_revision`` (of ``expected_epoch``) is not the
+                current revision.
             StoreError: The store cannot be reached or written.
-            ValueError: ``actor`` is empty, too long or not printable.
+            ValueError: ``actor`` is empty, too long or not printable, or
+                ``expected_epoch`` is given without ``expected_revision``.
         """
         replacement = await off_loop(as_document, document)
         return await self._write(
             lambda _current: replacement,
             actor=actor,
-            expected_revision=expected_revision,
+            expected=expect(expected_revision, expected_epoch),
             note=note,
         )

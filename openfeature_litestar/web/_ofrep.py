@@ -33,8 +33,8 @@ protocol leaves room:
   reasons the protocol's schema lists. It is the reason flagd sends, and the one an
   in-process evaluation gives, so it is kept on purpose: OFREP clients pass reasons
   through as text.
-* **ETag** (bulk only, as the protocol says): a hash of the snapshot's revision, the
-  request's context (canonical JSON) and the response body, so it changes when the
+* **ETag** (bulk only, as the protocol says): a hash of the snapshot's revision and
+  epoch, the request's context (canonical JSON) and the response body, so it changes when the
   flags change, when the context changes, and when anything else changes an answer
   (a rule that reads ``$flagd.timestamp``). ``If-None-Match`` with the current ETag (or
   ``*``) answers ``304 Not Modified``.
@@ -78,7 +78,7 @@ if TYPE_CHECKING:
     from litestar.types import Guard
     from openfeature.flag_evaluation import FlagResolutionDetails
 
-    from openfeature_litestar._snapshot import SnapshotSource
+    from openfeature_litestar._snapshot import Snapshot, SnapshotSource
 
 __all__ = ["OFREPConfig", "ofrep_router"]
 
@@ -224,9 +224,11 @@ def _failure(key: str, details: FlagResolutionDetails[Any]) -> dict[str, Any]:
     return item
 
 
-def _etag(revision: int, context: Mapping[str, Any], body: bytes) -> str:
+def _etag(snapshot: Snapshot, context: Mapping[str, Any], body: bytes) -> str:
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(str(revision).encode("ascii"))
+    digest.update(str(snapshot.revision).encode("ascii"))
+    if snapshot.epoch:  # an emptied store written again counts its revisions from 1 again
+        digest.update(f":{snapshot.epoch}".encode())
     digest.update(b"\0")
     digest.update(msgspec.json.encode(context, order="sorted"))
     digest.update(b"\0")
@@ -318,7 +320,7 @@ class _Evaluator:
         if document.metadata:  # the flag set's metadata, of the same snapshot
             payload["metadata"] = dict(document.metadata)
         body = _encode(payload)
-        etag = _etag(snapshot.revision, raw, body)
+        etag = _etag(snapshot, raw, body)
         if _matches(request.headers.get("if-none-match"), etag):
             return Response(b"", status_code=_NOT_MODIFIED, headers={"ETag": etag})
         return Response(body, status_code=_OK, media_type=_JSON, headers={"ETag": etag})

@@ -209,6 +209,40 @@ def test_a_stale_expected_revision_conflicts_and_writes_nothing(
     backend.run(check())
 
 
+def test_an_expected_epoch_must_be_the_one_the_revision_counts_in(
+    backend: Backend, store: WritableFlagStore
+) -> None:
+    async def check() -> None:
+        await store.put_flag("a", echo_flag("a", "zz"), actor="alice")
+        epoch = (await store.load()).epoch  # "" where the store keeps none
+        other = "another" + epoch
+        attempts = [
+            store.put_flag(
+                "b", echo_flag(), actor="bob", expected_revision=1, expected_epoch=other
+            ),
+            store.delete_flag("a", actor="bob", expected_revision=1, expected_epoch=other),
+            store.replace_document(
+                {"flags": {}}, actor="bob", expected_revision=1, expected_epoch=other
+            ),
+        ]
+        for attempt in attempts:
+            with pytest.raises(RevisionConflict) as caught:
+                await attempt
+            assert (caught.value.expected, caught.value.actual) == (1, 1)
+            assert caught.value.epoch == epoch
+        with pytest.raises(ValueError, match="expected_epoch"):
+            await store.put_flag("b", echo_flag(), actor="bob", expected_epoch=epoch)
+        assert (await store.load()).revision == 1
+
+        revision = await store.put_flag(
+            "a", echo_flag("zz"), actor="bob", expected_revision=1, expected_epoch=epoch
+        )
+        assert revision == 2
+        assert (await store.load()).epoch == epoch
+
+    backend.run(check())
+
+
 def test_a_second_store_object_sees_every_write(backend: Backend, store: WritableFlagStore) -> None:
     other = backend.open()
 

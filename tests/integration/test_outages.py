@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import queue
 import threading
 import time
@@ -218,12 +219,26 @@ def test_an_outage_never_reaches_callers(backend: _Backend, domain: str) -> None
     assert provider.snapshot.revision == 2
 
 
-def test_a_redis_that_comes_back_empty_does_not_erase_the_flags(
-    redis_url: str, unique_name: str, proxy_for: Callable[[str, int], Any], domain: str
-) -> None:
-    # A Redis restarted without persistence: the connections drop and the keys are gone.
-    prefix = f"{unique_name}:"
-    writer = RedisStore(redis_url, key_prefix=prefix)
+def _ordered_events(domain: str) -> list[ProviderEvent]:
+    """Every STALE, READY and CONFIGURATION_CHANGED the client hears, in order."""
+    seen: list[ProviderEvent] = []
+    client = api.get_client(domain)
+    for event in (
+        ProviderEvent.PROVIDER_STALE,
+        ProviderEvent.PROVIDER_READY,
+        ProviderEvent.PROVIDER_CONFIGURATION_CHANGED,
+    ):
+
+        def handler(_: EventDetails, event: ProviderEvent = event) -> None:
+            seen.append(event)
+
+        client.add_handler(event, handler)
+    return seen
+
+
+def _redis_writer(url: str, prefix: str) -> Callable[[dict[str, Any]], int]:
+    """Writes ``switch`` into the default namespace under ``prefix``; returns the revision."""
+    writer = RedisStore(url, key_prefix=prefix)
 
     async def write(definition: dict[str, Any]) -> int:
         try:
@@ -231,33 +246,137 @@ def test_a_redis_that_comes_back_empty_does_not_erase_the_flags(
         finally:
             await writer.close()
 
-    assert asyncio.run(write(flag("on"))) == 1
+    return lambda definition: asyncio.run(write(definition))
+
+
+def test_a_redis_that_comes_back_empty_keeps_the_flags_until_a_new_history_is_written(
+    redis_url: str,
+    unique_name: str,
+    proxy_for: Callable[[str, int], Any],
+    domain: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # A Redis restarted without persistence: the connections drop and the keys are gone.
+    prefix = f"{unique_name}:"
+    write = _redis_writer(redis_url, prefix)
+    write(flag("on"))
+    assert write(flag("on", metadata={"note": "second"})) == 2
     proxy = proxy_for(redis_url, 6379)
     store = RedisStore(proxy.url(redis_url), key_prefix=prefix, timeout=1)
     provider = FlagProvider(store, stale_after=0.2)
     api.set_provider_and_wait(provider, domain)
     client = api.get_client(domain)
+    events = _ordered_events(domain)
+    old_epoch = provider.snapshot.epoch
     try:
         proxy.cut()
         with redis_client.Redis.from_url(redis_url) as raw:
             raw.delete(*raw.scan_iter(match=f"{prefix}*"))
         proxy.restore()
         wait_until(
-            lambda: "went back from revision 1 to 0" in str(provider.last_sync_error),
+            lambda: "went back from revision 2 to 0" in str(provider.last_sync_error),
             timeout=WAIT,
             interval=0.05,
         )
         assert client.get_provider_status() == ProviderStatus.STALE
         assert client.get_boolean_details("switch", False).value is True  # not erased
 
-        # New writes move the store past the revision served: it is followed again.
-        asyncio.run(write(flag("off")))
-        asyncio.run(write(flag("off", metadata={"note": "after the restart"})))
-        wait_until(
-            lambda: client.get_provider_status() == ProviderStatus.READY,
-            timeout=WAIT,
-            interval=0.05,
-        )
+        # One write, at revision 1 again (below the one served): a new history someone
+        # wrote on purpose, taken at once.
+        with caplog.at_level(logging.WARNING, logger="openfeature_litestar.provider"):
+            assert write(flag("off")) == 1
+            wait_until(
+                lambda: ProviderEvent.PROVIDER_CONFIGURATION_CHANGED in events,
+                timeout=WAIT,
+                interval=0.05,
+            )
+        assert client.get_provider_status() == ProviderStatus.READY
         assert client.get_boolean_value("switch", True) is False
+        new_epoch = provider.snapshot.epoch
+        assert provider.snapshot.revision == 1
+        assert new_epoch not in {"", old_epoch}
+        stale = events.index(ProviderEvent.PROVIDER_STALE)
+        assert events[stale:] == [
+            ProviderEvent.PROVIDER_STALE,
+            ProviderEvent.PROVIDER_READY,
+            ProviderEvent.PROVIDER_CONFIGURATION_CHANGED,
+        ]
+        warnings = [
+            record for record in caplog.records if "holds a new history" in record.getMessage()
+        ]
+        assert [record.levelno for record in warnings] == [logging.WARNING]
+        message = warnings[0].getMessage()
+        assert repr(store) in message
+        assert repr(old_epoch) in message
+        assert repr(new_epoch) in message
+    finally:
+        provider.shutdown()
+
+
+def test_a_redis_restored_from_an_older_dump_is_refused_until_it_is_back(
+    redis_url: str, unique_name: str, domain: str
+) -> None:
+    # The same history going back (an older RDB file, a lagging replica promoted): the
+    # epoch is restored with the hash, so it is refused like any revision going back.
+    prefix = f"{unique_name}:"
+    key = f"{prefix}default"
+    write = _redis_writer(redis_url, prefix)
+    write(flag("on"))
+    with redis_client.Redis.from_url(redis_url) as raw:
+        older = raw.dump(key)
+        assert write(flag("off")) == 2
+        store = RedisStore(redis_url, key_prefix=prefix, poll_interval=0.1, timeout=1)
+        provider = FlagProvider(store, stale_after=0.2)
+        api.set_provider_and_wait(provider, domain)
+        client = api.get_client(domain)
+        epoch = provider.snapshot.epoch
+        try:
+            raw.restore(key, 0, older, replace=True)  # revision 1 again, nothing published
+            wait_until(
+                lambda: "went back from revision 2 to 1" in str(provider.last_sync_error),
+                timeout=WAIT,
+                interval=0.05,
+            )
+            wait_until(
+                lambda: client.get_provider_status() == ProviderStatus.STALE,
+                timeout=WAIT,
+                interval=0.05,
+            )
+            assert client.get_boolean_value("switch", True) is False  # revision 2's
+
+            # A write brings the restored history back to the revision served.
+            assert write(flag("on", metadata={"note": "after the restore"})) == 2
+            wait_until(
+                lambda: client.get_provider_status() == ProviderStatus.READY,
+                timeout=WAIT,
+                interval=0.05,
+            )
+            assert client.get_boolean_value("switch", False) is True
+            assert (provider.snapshot.revision, provider.snapshot.epoch) == (2, epoch)
+        finally:
+            provider.shutdown()
+
+
+def test_the_first_write_of_an_empty_redis_namespace_is_served_without_a_warning(
+    redis_url: str, unique_name: str, domain: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Its first write starts the namespace's history: nothing was served to replace.
+    prefix = f"{unique_name}:"
+    store = RedisStore(redis_url, key_prefix=prefix, timeout=1)
+    provider = FlagProvider(store)
+    api.set_provider_and_wait(provider, domain)
+    client = api.get_client(domain)
+    events = _ordered_events(domain)
+    try:
+        with caplog.at_level(logging.WARNING, logger="openfeature_litestar.provider"):
+            assert _redis_writer(redis_url, prefix)(flag("on")) == 1
+            wait_until(
+                lambda: ProviderEvent.PROVIDER_CONFIGURATION_CHANGED in events,
+                timeout=WAIT,
+                interval=0.05,
+            )
+        assert client.get_boolean_value("switch", False) is True
+        assert provider.snapshot.epoch != ""
+        assert [record.getMessage() for record in caplog.records] == []
     finally:
         provider.shutdown()

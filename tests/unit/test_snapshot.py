@@ -41,6 +41,7 @@ def test_empty_snapshot() -> None:
     assert dict(snapshot.flags) == {}
     assert snapshot.revision == 0
     assert snapshot.document is None
+    assert snapshot.epoch == ""
 
 
 def test_from_document() -> None:
@@ -50,6 +51,12 @@ def test_from_document() -> None:
     assert snapshot.revision == 5
     assert snapshot.document is document
     assert snapshot.flags["plain"].metadata == {"flagSetId": "set", "version": "1"}
+
+
+def test_the_epoch_is_kept_when_overrides_are_laid_over() -> None:
+    snapshot = Snapshot.from_document(document_from_data(BASE), 5, "0123456789abcdef")
+    overridden = snapshot.with_flags({"plain": _override("plain")})
+    assert (overridden.revision, overridden.epoch) == (5, "0123456789abcdef")
 
 
 def test_snapshot_is_immutable() -> None:

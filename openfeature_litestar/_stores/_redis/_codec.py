@@ -3,7 +3,9 @@
 Keys, for namespace ``production`` and the default prefix ``openfeature:``:
 
 ``openfeature:production`` (hash)
-    ``document``, the namespace's document as compact JSON, and ``revision``.
+    ``document``, the namespace's document as compact JSON, ``revision``, and
+    ``epoch``, the history the revision counts in (absent in a hash whose history
+    began before epochs were kept).
 ``openfeature:production:audit`` (stream)
     One entry per changed flag, trimmed to the newest ``audit_max_length`` entries.
 ``openfeature:production:changes`` (pub/sub channel)
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, overload
@@ -38,11 +41,15 @@ __all__ = [
     "decode_document",
     "entry_fields",
     "is_entry_id",
+    "new_epoch",
+    "parse_epoch",
     "parse_revision",
     "text",
 ]
 
 _ENTRY_ID = re.compile(r"[0-9]{1,20}-[0-9]{1,20}")
+# Letters and digits only: an epoch goes into HTTP entity tags as it is, beside the revision.
+_EPOCH = re.compile(r"[0-9A-Za-z]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -104,6 +111,31 @@ def parse_revision(value: str | None, target: str) -> int:
         raise StoreError(
             f"Redis at {target}: the stored revision {value!r} is not a number"
         ) from None
+
+
+def parse_epoch(value: str | None, target: str) -> str:
+    """The stored epoch; ``""`` for a hash whose history began before epochs were kept.
+
+    Raises:
+        StoreError: The stored epoch is not 1-64 letters and digits (it was written around
+            the store).
+    """
+    if value is None:
+        return ""
+    if _EPOCH.fullmatch(value) is None:
+        raise StoreError(
+            f"Redis at {target}: the stored epoch {value!r} is not 1-64 letters and digits"
+        )
+    return value
+
+
+def new_epoch() -> str:
+    """A fresh epoch, for a write that may start a namespace's history.
+
+    Random rather than counted: a Redis that lost its data has lost any counter kept
+    there too, and 64 random bits make two histories with the same epoch unlikely enough.
+    """
+    return secrets.token_hex(8)
 
 
 def entry_fields(

@@ -1,8 +1,8 @@
 """The Lua script every write runs, and the arguments it is called with.
 
-One script checks the revision the writer read, stores the next document and revision,
-appends the audit entries and publishes, so a write is all or nothing and a concurrent
-writer can never be overwritten unnoticed.
+One script checks the revision (and epoch) the writer read, stores the next document and
+revision, appends the audit entries and publishes, so a write is all or nothing and a
+concurrent writer can never be overwritten unnoticed.
 """
 
 from __future__ import annotations
@@ -22,29 +22,44 @@ if TYPE_CHECKING:
 __all__ = ["WRITE_SCRIPT", "write_arguments", "write_keys"]
 
 # KEYS: the namespace's hash, its audit stream.
-# ARGV: the revision read, the next document, the stream's maximum length, the channel,
-# then per audit entry its field count followed by its field/value pairs.
-# Returns {1, new revision} or, when the revision read is no longer current,
-# {0, current revision} having changed nothing.
+# ARGV: the revision read, the epoch read ("" for none), the epoch to start a new history
+# with, the next document, the stream's maximum length, the channel, then per audit
+# entry its field count followed by its field/value pairs.
+# Returns {1, new revision, epoch} or, when the revision or epoch read is no longer
+# current, {0, current revision, current epoch} having changed nothing.
+#
+# A hash without a revision is a namespace never written, or one emptied (a Redis that
+# restarted without persistence): its history starts again at revision 1, so it takes
+# the new epoch, and (epoch, revision) never names two documents. A hash that has a
+# revision keeps its epoch, or its lack of one (a history begun before epochs were kept).
+# Comparing the epoch read as well as the revision keeps a write built on the old
+# history's document from landing in a new history that has reached the same revision.
 WRITE_SCRIPT = """
-local current = tonumber(redis.call('HGET', KEYS[1], 'revision') or '0')
-if current ~= tonumber(ARGV[1]) then
-  return {0, current}
+local stored = redis.call('HMGET', KEYS[1], 'revision', 'epoch')
+local current = tonumber(stored[1] or '0')
+local epoch = stored[2] or ''
+if current ~= tonumber(ARGV[1]) or epoch ~= ARGV[2] then
+  return {0, current, epoch}
 end
 local revision = current + 1
-redis.call('HSET', KEYS[1], 'document', ARGV[2], 'revision', revision)
-local i = 5
+if current == 0 then
+  epoch = ARGV[3]
+  redis.call('HSET', KEYS[1], 'document', ARGV[4], 'revision', revision, 'epoch', epoch)
+else
+  redis.call('HSET', KEYS[1], 'document', ARGV[4], 'revision', revision)
+end
+local i = 7
 while i <= #ARGV do
   local count = tonumber(ARGV[i])
   local fields = {}
   for j = 1, count * 2 do
     fields[j] = ARGV[i + j]
   end
-  redis.call('XADD', KEYS[2], 'MAXLEN', '=', ARGV[3], '*', unpack(fields))
+  redis.call('XADD', KEYS[2], 'MAXLEN', '=', ARGV[5], '*', unpack(fields))
   i = i + 1 + count * 2
 end
-redis.call('PUBLISH', ARGV[4], revision)
-return {1, revision}
+redis.call('PUBLISH', ARGV[6], revision)
+return {1, revision, epoch}
 """
 
 
@@ -59,6 +74,8 @@ def write_arguments(
     document: FlagDocument,
     changes: Sequence[Change],
     *,
+    epoch: str,
+    new_epoch: str,
     audit_max_length: int,
     actor: str,
     at: str,
@@ -71,13 +88,15 @@ def write_arguments(
         revision: The revision the document was built on.
         document: The next document.
         changes: What changed, one audit entry each.
+        epoch: The epoch read with ``revision`` (``""`` for none).
+        new_epoch: The epoch the write takes if it starts the namespace's history.
         audit_max_length: The stream keeps this many newest entries.
         actor: Who writes.
         at: When, in ISO 8601.
         note: The writer's note, if any.
     """
-    args: list[str | int] = [revision, compact(document.dump()), audit_max_length]
-    args.append(keys.channel)
+    args: list[str | int] = [revision, epoch, new_epoch, compact(document.dump())]
+    args.extend((audit_max_length, keys.channel))
     for change in changes:
         fields = entry_fields(change, revision + 1, actor=actor, at=at, note=note)
         args.append(len(fields))

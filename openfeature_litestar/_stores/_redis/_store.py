@@ -20,6 +20,7 @@ from openfeature_litestar._stores._offload import off_loop
 from openfeature_litestar._stores._writes import (
     Change,
     DocumentWrites,
+    Expected,
     check_actor,
     check_audit_limit,
     empty_document,
@@ -29,7 +30,16 @@ from openfeature_litestar._stores._writes import (
 from openfeature_litestar._validation import positive_int, positive_seconds
 
 from ._client import LoopClient, LoopClients
-from ._codec import Keys, audit_entry, decode_document, is_entry_id, parse_revision, text
+from ._codec import (
+    Keys,
+    audit_entry,
+    decode_document,
+    is_entry_id,
+    new_epoch,
+    parse_epoch,
+    parse_revision,
+    text,
+)
 from ._scripts import WRITE_SCRIPT, write_arguments, write_keys
 from ._watch import watch
 
@@ -39,6 +49,8 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from openfeature_litestar._document import FlagDocument
+
+    from ._watch import Version
 
 __all__ = ["RedisStore"]
 
@@ -103,7 +115,10 @@ class RedisStore(DocumentWrites):
         self._keys = Keys.of(self.key_prefix, self.namespace)
 
     async def load(self) -> StoredDocument:
-        """Return the namespace's document and revision (empty at revision 0 if never written).
+        """Return the namespace's document, revision and epoch.
+
+        A namespace never written (or emptied) loads as an empty document at revision 0
+        with the epoch ``""``; its next write starts a new history, with a new epoch.
 
         Raises:
             DocumentError: The stored document is not valid (it was written around the store).
@@ -172,7 +187,7 @@ class RedisStore(DocumentWrites):
         return watch(
             self._clients,
             self._keys.channel,
-            read_revision=self._read_revision,
+            read_version=self._read_version,
             poll_interval=self.poll_interval,
         )
 
@@ -192,27 +207,28 @@ class RedisStore(DocumentWrites):
 
     async def _read(self, state: LoopClient, *, compiled: bool = True) -> StoredDocument:
         with self._clients.store_errors("reading the document"):
-            stored, revision = await state.client.hmget(
-                self._keys.document, ["document", "revision"]
+            stored, revision, epoch = await state.client.hmget(
+                self._keys.document, ["document", "revision", "epoch"]
             )
         revision_number = parse_revision(text(revision), self._target)
+        epoch_token = parse_epoch(text(epoch), self._target)
         if stored is None:
-            return StoredDocument(empty_document(), revision_number)
+            return StoredDocument(empty_document(), revision_number, epoch_token)
         document = await off_loop(
             decode_document, text(stored), self._keys.document, compiled=compiled
         )
-        return StoredDocument(document, revision_number)
+        return StoredDocument(document, revision_number, epoch_token)
 
-    async def _read_revision(self, state: LoopClient) -> int:
-        revision = await state.client.hget(self._keys.document, "revision")
-        return parse_revision(text(revision), self._target)
+    async def _read_version(self, state: LoopClient) -> Version:
+        revision, epoch = await state.client.hmget(self._keys.document, ["revision", "epoch"])
+        return parse_revision(text(revision), self._target), parse_epoch(text(epoch), self._target)
 
     async def _write(
         self,
         build: Callable[[FlagDocument], FlagDocument],
         *,
         actor: str,
-        expected_revision: int | None,
+        expected: Expected | None,
         note: str | None = None,
     ) -> int:
         check_actor(actor)
@@ -223,16 +239,16 @@ class RedisStore(DocumentWrites):
             if attempt:
                 await _pause_after_lost_race(attempt)
             current = await self._read(state, compiled=False)
-            if expected_revision is not None and expected_revision != current.revision:
-                raise RevisionConflict(expected_revision, current.revision)
+            if expected is not None:
+                expected.check(current.revision, current.epoch)
             document, changes = await off_loop(next_document, build, current.document)
-            committed, actual = await self._commit(
-                state, current.revision, document, changes, actor=actor, note=note
+            committed, actual, epoch = await self._commit(
+                state, current, document, changes, actor=actor, note=note
             )
             if committed:
                 return actual
-            if expected_revision is not None:
-                raise RevisionConflict(expected_revision, actual)
+            if expected is not None:
+                raise RevisionConflict(expected.revision, actual, epoch=epoch)
             attempt += 1
         raise StoreError(
             f"a write to namespace {self.namespace!r} lost {attempt} races with other "
@@ -242,30 +258,36 @@ class RedisStore(DocumentWrites):
     async def _commit(
         self,
         state: LoopClient,
-        revision: int,
+        current: StoredDocument,
         document: FlagDocument,
         changes: list[Change],
         *,
         actor: str,
         note: str | None,
-    ) -> tuple[bool, int]:
-        """Run the write script; return whether it committed, and the revision it saw or made."""
+    ) -> tuple[bool, int, str]:
+        """Run the write script over ``current``.
+
+        Returns:
+            Whether it committed, and the revision and epoch it made or found instead.
+        """
         args = await off_loop(
             write_arguments,
             self._keys,
-            revision,
+            current.revision,
             document,
             changes,
+            epoch=current.epoch,
+            new_epoch=new_epoch(),
             audit_max_length=self.audit_max_length,
             actor=actor,
             at=utc_now().isoformat(),
             note=note,
         )
         with self._clients.store_errors("writing the document"):
-            committed, actual = await state.script(WRITE_SCRIPT)(
+            committed, actual, epoch = await state.script(WRITE_SCRIPT)(
                 keys=write_keys(self._keys), args=args
             )
-        return bool(committed), int(actual)
+        return bool(committed), int(actual), text(epoch)
 
     async def _check_entry_exists(self, state: LoopClient, entry_id: str) -> None:
         if not is_entry_id(entry_id):

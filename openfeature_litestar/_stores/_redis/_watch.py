@@ -2,8 +2,8 @@
 
 Every write publishes its revision on the namespace's channel, which wakes a watcher
 within milliseconds. A notice can still be lost (a dropped connection, a failover), so
-every ``poll_interval`` seconds the watcher also compares the stored revision with the
-newest it has seen.
+every ``poll_interval`` seconds the watcher also compares the stored revision and epoch
+with the newest it has seen.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ if TYPE_CHECKING:
 
     from ._client import LoopClient, LoopClients
 
-__all__ = ["announced_revision", "watch"]
+__all__ = ["Version", "announced_revision", "watch"]
+
+Version = tuple[int, str]
+"""A namespace's revision and the epoch it counts in, as the periodic check reads them."""
 
 _MAX_DRAINED = 1000
 """The most queued notifications folded into one wake-up."""
@@ -33,7 +36,7 @@ async def watch(
     clients: LoopClients,
     channel: str,
     *,
-    read_revision: Callable[[LoopClient], Awaitable[int]],
+    read_version: Callable[[LoopClient], Awaitable[Version]],
     poll_interval: float,
 ) -> AsyncGenerator[None, None]:
     """Yield once subscribed to ``channel``, then whenever the namespace may have changed.
@@ -43,7 +46,7 @@ async def watch(
     Args:
         clients: The store's clients; the running loop's one is used.
         channel: The channel writes publish their revisions on.
-        read_revision: Reads the stored revision with a loop's client.
+        read_version: Reads the stored revision and epoch with a loop's client.
         poll_interval: Seconds between revision checks.
 
     Raises:
@@ -56,7 +59,8 @@ async def watch(
         with clients.store_errors("subscribing to changes"):
             await pubsub.subscribe(channel)
             await _confirm_subscription(pubsub, clients, channel)
-            seen = await read_revision(state)
+            seen_revision, read_epoch = await read_version(state)
+        seen_epoch: str | None = read_epoch  # None: a notice's revision, epoch not read yet
         yield None
         next_check = loop.time() + poll_interval
         while not state.closing.is_set():
@@ -67,14 +71,20 @@ async def watch(
             if state.closing.is_set():
                 return
             if announced is not None:
-                seen = max(seen, announced)
+                if announced > seen_revision:
+                    # A notice names no epoch: the next check reads the one it counts in.
+                    seen_revision, seen_epoch = announced, None
                 yield None
                 continue
             next_check = loop.time() + poll_interval
             with clients.store_errors("checking the revision"):
-                revision = await read_revision(state)
-            if revision != seen:
-                seen = revision
+                revision, epoch = await read_version(state)
+            if seen_epoch is None and revision == seen_revision:
+                seen_epoch = epoch
+            # The epoch too: a namespace emptied and written again can be back at the
+            # revision last seen, holding another document.
+            if (revision, epoch) != (seen_revision, seen_epoch):
+                seen_revision, seen_epoch = revision, epoch
                 yield None
     finally:
         with contextlib.suppress(RedisError, OSError):

@@ -12,13 +12,14 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from openfeature_litestar._errors import RevisionConflict, StoreError
+from openfeature_litestar._errors import StoreError
 from openfeature_litestar._masking import mask_url
 from openfeature_litestar._stores._base import AuditEntry, StoredDocument
 from openfeature_litestar._stores._names import check_namespace, check_prefix
 from openfeature_litestar._stores._offload import off_loop
 from openfeature_litestar._stores._writes import (
     DocumentWrites,
+    Expected,
     check_actor,
     check_audit_limit,
     next_document,
@@ -326,13 +327,13 @@ class SQLAlchemyStore(DocumentWrites):
         build: Callable[[FlagDocument], FlagDocument],
         *,
         actor: str,
-        expected_revision: int | None,
+        expected: Expected | None,
         note: str | None = None,
     ) -> int:
         check_actor(actor)
 
         async def attempt(engine: AsyncEngine) -> int:
-            return await self._attempt_write(engine, build, actor, expected_revision, note)
+            return await self._attempt_write(engine, build, actor, expected, note)
 
         for _ in range(_MAX_WRITE_ATTEMPTS):
             try:
@@ -351,14 +352,14 @@ class SQLAlchemyStore(DocumentWrites):
         engine: AsyncEngine,
         build: Callable[[FlagDocument], FlagDocument],
         actor: str,
-        expected_revision: int | None,
+        expected: Expected | None,
         note: str | None,
     ) -> int:
         try:
             async with self._transaction(engine, writes=True) as connection:
                 rows = await self._read_rows(connection, lock=True)
-                if expected_revision is not None and expected_revision != rows.revision:
-                    raise RevisionConflict(expected_revision, rows.revision)
+                if expected is not None:
+                    expected.check(rows.revision)  # the SQL store keeps no epoch
                 before = await off_loop(document_of, rows, source=self._source, compiled=False)
                 after, changes = await off_loop(next_document, build, before)
                 commit = Commit(self._tables, self.namespace, rows.revision + 1, utc_now(), actor)

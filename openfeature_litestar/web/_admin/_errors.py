@@ -89,10 +89,10 @@ class _Conflict(ClientException):
     status_code = HTTP_409_CONFLICT
 
 
-def conflict(current: int, detail: str) -> _PreconditionFailed:
+def conflict(current: int, epoch: str, detail: str) -> _PreconditionFailed:
     """``412``, naming the namespace's ``current`` revision in the body and the ``ETag``."""
     return _PreconditionFailed(
-        detail=detail, extra={"revision": current}, headers={"ETag": etag(current)}
+        detail=detail, extra={"revision": current}, headers={"ETag": etag(current, epoch)}
     )
 
 
@@ -144,7 +144,9 @@ def _stale_revision(request: Request[Any, Any, Any], exc: RevisionConflict) -> R
     # Every route that writes names its namespace in the path.
     namespace = request.path_params.get("namespace")
     detail = f"namespace {namespace!r} is at revision {exc.actual}"
-    return _respond(request, conflict(exc.actual, detail))
+    if exc.actual == exc.expected:
+        detail += " of another history (it was emptied and written again)"
+    return _respond(request, conflict(exc.actual, exc.epoch, detail))
 
 
 def _missing_flag(request: Request[Any, Any, Any], exc: FlagNotFound) -> Response[Any]:

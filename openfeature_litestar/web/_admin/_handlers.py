@@ -2,7 +2,7 @@
 
 A handler lets the store's exceptions propagate: the router maps each to its one HTTP
 response (see ``_errors``). Every response that reads or writes a namespace carries
-its revision as the ``ETag``.
+its revision (with its epoch, where the store keeps them) as the ``ETag``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from openfeature_litestar._document import FlagDefinition
 from openfeature_litestar._errors import Problem, RevisionConflict
 from openfeature_litestar._stores import copy_namespace
 from openfeature_litestar._stores._offload import off_loop
-from openfeature_litestar._stores._writes import MAX_AUDIT_PAGE, definition_data
+from openfeature_litestar._stores._writes import MAX_AUDIT_PAGE, Expected, definition_data
 from openfeature_litestar.hooks._context import SanitizingHook
 
 from ._dry_run import dry_run
@@ -89,8 +89,20 @@ def _flag_definition(stored: StoredDocument, key: str, namespace: str) -> dict[s
     return definition
 
 
-def _with_etag(content: Any, revision: int, status_code: int = HTTP_200_OK) -> Response[Any]:
-    return Response(content, status_code=status_code, headers={"ETag": etag(revision)})
+def _with_etag(
+    content: Any, revision: int, epoch: str, status_code: int = HTTP_200_OK
+) -> Response[Any]:
+    return Response(content, status_code=status_code, headers={"ETag": etag(revision, epoch)})
+
+
+async def _epoch_written(store: WritableFlagStore, before: Expected) -> str:
+    """The epoch of the revision a write made on ``before`` (which the write checked)."""
+    if before.revision > 0:
+        return before.epoch or ""
+    # The write began the namespace's history, in an epoch the store chose: read it. If
+    # that read fails the client gets 503 for a write that was made; its retry then gets
+    # 412 with the current tag, so nothing is written twice.
+    return (await store.load()).epoch
 
 
 # -- read handlers ------------------------------------------------------------------------
@@ -129,7 +141,7 @@ async def list_flags(admin: AdminDependency, namespace: NamespacePath) -> Respon
     flags = [
         FlagEntry(key, _flag_definition(stored, key, namespace)) for key in stored.document.flags
     ]
-    return _with_etag(FlagList(namespace, stored.revision, flags), stored.revision)
+    return _with_etag(FlagList(namespace, stored.revision, flags), stored.revision, stored.epoch)
 
 
 @get(
@@ -144,7 +156,8 @@ async def read_flag(
     """One flag's definition; the ETag is the namespace's revision."""
     stored = await admin.load(namespace)
     definition = _flag_definition(stored, key, namespace)
-    return _with_etag(FlagResource(namespace, key, stored.revision, definition), stored.revision)
+    resource = FlagResource(namespace, key, stored.revision, definition)
+    return _with_etag(resource, stored.revision, stored.epoch)
 
 
 @get(
@@ -160,7 +173,7 @@ async def read_document(
     stored = await admin.load(namespace)
     # A megabyte document takes tens of milliseconds to dump, which the loop would
     # spend away from every other request.
-    return _with_etag(await off_loop(stored.document.dump), stored.revision)
+    return _with_etag(await off_loop(stored.document.dump), stored.revision, stored.epoch)
 
 
 def _audit_record(entry: AuditEntry) -> AuditRecord:
@@ -204,7 +217,7 @@ async def read_audit(
     entry up to it.
     """
     store = admin.store(namespace)
-    revision = (await admin.load(namespace)).revision
+    stored = await admin.load(namespace)
     try:
         entries = await store.audit_log(flag_key=flag, limit=limit, before=before)
     except ValueError:  # a `before` that is no entry id of this store
@@ -215,7 +228,7 @@ async def read_audit(
         ) from None
     records = [_audit_record(entry) for entry in entries]
     next_before = records[-1].id if len(records) == limit else None
-    return _with_etag(AuditPage(namespace, records, next_before), revision)
+    return _with_etag(AuditPage(namespace, records, next_before), stored.revision, stored.epoch)
 
 
 def _evaluation_context(context: Mapping[str, Any]) -> EvaluationContext:
@@ -262,7 +275,7 @@ async def evaluate_flag(
         error_message=details.error_message,
         metadata=dict(details.flag_metadata),
     )
-    return _with_etag(result, stored.revision)
+    return _with_etag(result, stored.revision, stored.epoch)
 
 
 # -- write handlers -----------------------------------------------------------------------
@@ -270,12 +283,15 @@ async def evaluate_flag(
 
 async def _create_flag(
     store: WritableFlagStore, key: str, definition: Mapping[str, Any], actor: str
-) -> int:
-    """Create ``key`` only if it is absent (``If-None-Match: *``); return the revision.
+) -> tuple[int, str]:
+    """Create ``key`` only if it is absent (``If-None-Match: *``).
 
     The write is conditional on the revision at which the flag was seen absent; a
     concurrent write to another flag only means looking again, since the precondition
     is about the flag, not the namespace's revision.
+
+    Returns:
+        The revision the write made, and its epoch.
 
     Raises:
         _PreconditionFailed: The flag exists.
@@ -285,13 +301,19 @@ async def _create_flag(
     for _ in range(_CREATE_ATTEMPTS):
         stored = await store.load()
         if key in stored.document.flags:
-            raise conflict(stored.revision, f"flag {key!r} already exists")
+            raise conflict(stored.revision, stored.epoch, f"flag {key!r} already exists")
+        seen = Expected(stored.revision, stored.epoch)
         try:
-            return await store.put_flag(
-                key, definition, actor=actor, expected_revision=stored.revision
+            revision = await store.put_flag(
+                key,
+                definition,
+                actor=actor,
+                expected_revision=seen.revision,
+                expected_epoch=seen.epoch,
             )
         except RevisionConflict:
             continue
+        return revision, await _epoch_written(store, seen)
     raise _Conflict(
         detail=f"namespace {store.namespace!r} changed during each of {_CREATE_ATTEMPTS} "
         f"attempts to create flag {key!r}; nothing was written: retry"
@@ -303,19 +325,27 @@ async def _replace_flag(
     key: str,
     definition: Mapping[str, Any],
     actor: str,
-    expected: int,
-) -> tuple[int, bool]:
-    """Create or replace ``key`` at revision ``expected``; return it and whether it is new.
+    expected: Expected,
+) -> tuple[int, str, bool]:
+    """Create or replace ``key`` at revision ``expected``.
+
+    Returns:
+        The revision the write made, its epoch, and whether the flag is new.
 
     Raises:
         RevisionConflict: The namespace is not at ``expected``.
     """
     stored = await store.load()
-    if stored.revision != expected:
-        raise RevisionConflict(expected, stored.revision)
+    expected.check(stored.revision, stored.epoch)
     created = key not in stored.document.flags
-    revision = await store.put_flag(key, definition, actor=actor, expected_revision=expected)
-    return revision, created
+    revision = await store.put_flag(
+        key,
+        definition,
+        actor=actor,
+        expected_revision=expected.revision,
+        expected_epoch=expected.epoch,
+    )
+    return revision, await _epoch_written(store, expected), created
 
 
 @put(
@@ -359,13 +389,13 @@ async def put_flag(  # noqa: PLR0917 - Litestar passes every parameter by name
         raise ClientException(detail="give either If-Match or If-None-Match, not both")
     actor = admin.actor(request)
     if expected is None:
-        revision, created = await _create_flag(store, key, data, actor), True
+        (revision, epoch), created = await _create_flag(store, key, data, actor), True
     else:
-        revision, created = await _replace_flag(store, key, data, actor, expected)
+        revision, epoch, created = await _replace_flag(store, key, data, actor, expected)
     # The write succeeded, so the definition is valid: show it as the store keeps it.
     definition = FlagDefinition.model_validate(data).dump()
     resource = FlagResource(namespace, key, revision, definition)
-    return _with_etag(resource, revision, HTTP_201_CREATED if created else HTTP_200_OK)
+    return _with_etag(resource, revision, epoch, HTTP_201_CREATED if created else HTTP_200_OK)
 
 
 @delete(
@@ -387,8 +417,11 @@ async def delete_flag(
     store = admin.store(namespace)
     expected = required_revision(if_match, "deleting a flag")
     actor = admin.actor(request)
-    revision = await store.delete_flag(key, actor=actor, expected_revision=expected)
-    return _with_etag(WriteResult(namespace, revision), revision)
+    revision = await store.delete_flag(
+        key, actor=actor, expected_revision=expected.revision, expected_epoch=expected.epoch
+    )
+    epoch = await _epoch_written(store, expected)
+    return _with_etag(WriteResult(namespace, revision), revision, epoch)
 
 
 @put(
@@ -410,8 +443,11 @@ async def replace_document(
     store = admin.store(namespace)
     expected = required_revision(if_match, "replacing a document")
     actor = admin.actor(request)
-    revision = await store.replace_document(data, actor=actor, expected_revision=expected)
-    return _with_etag(WriteResult(namespace, revision), revision)
+    revision = await store.replace_document(
+        data, actor=actor, expected_revision=expected.revision, expected_epoch=expected.epoch
+    )
+    epoch = await _epoch_written(store, expected)
+    return _with_etag(WriteResult(namespace, revision), revision, epoch)
 
 
 @post(
@@ -441,8 +477,15 @@ async def promote(
         message = f"namespace {data.source!r} {reason}"
         raise unprocessable([Problem("from", message)], "nothing to promote from")
     actor = admin.actor(request)
-    revision = await copy_namespace(source, target, actor=actor, expected_revision=expected)
-    return _with_etag(WriteResult(namespace, revision), revision)
+    revision = await copy_namespace(
+        source,
+        target,
+        actor=actor,
+        expected_revision=expected.revision,
+        expected_epoch=expected.epoch,
+    )
+    epoch = await _epoch_written(target, expected)
+    return _with_etag(WriteResult(namespace, revision), revision, epoch)
 
 
 READ_HANDLERS = (list_namespaces, list_flags, read_flag, read_document, read_audit, evaluate_flag)

@@ -227,7 +227,8 @@ IfMatch: TypeAlias = Annotated[
     str | None,
     HeaderParameter(
         name="If-Match",
-        description='The revision the write is based on: the ETag of your last read, "12"',
+        description="The revision the write is based on: the ETag of your last read, "
+        '"12" (or "12-3f9a1c0d5e7b2a46" where the store keeps epochs)',
         examples=[Example(summary="revision 1", value='"1"')],
     ),
 ]
@@ -258,12 +259,18 @@ DocumentBody: TypeAlias = Annotated[
 ETAG_HEADER = [
     ResponseHeader(
         name="ETag",
-        description="The namespace's revision as a strong entity tag",
+        description="The namespace's revision as a strong entity tag, with its epoch "
+        "where the store keeps them",
         documentation_only=True,
     )
 ]
 
 
-def etag(revision: int) -> str:
-    """The ``ETag`` of a namespace's revision: a strong entity tag, ``"12"``."""
-    return f'"{revision}"'
+def etag(revision: int, epoch: str = "") -> str:
+    """The ``ETag`` of a namespace's revision: a strong entity tag, ``"12"``.
+
+    A store that keeps epochs adds the revision's (``"12-3f9a1c0d5e7b2a46"``): an emptied
+    namespace written again counts from 1 again, and its revisions must not match the
+    tags clients kept of the old ones.
+    """
+    return f'"{revision}-{epoch}"' if epoch else f'"{revision}"'

@@ -74,7 +74,7 @@ def test_a_write_builds_its_document_off_the_loop(store: WritableFlagStore) -> N
     async def write() -> Any:
         loop_thread = threading.current_thread().name
         try:
-            await store._write(build, actor="test", expected_revision=None)  # type: ignore[attr-defined]
+            await store._write(build, actor="test", expected=None)  # type: ignore[attr-defined]
             return loop_thread, (await store.load()).document.flags
         finally:
             await store.close()

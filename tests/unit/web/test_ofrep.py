@@ -525,3 +525,18 @@ def test_no_body_or_content_type_is_a_server_error(
 ) -> None:
     response = client.post(path, content=body, headers={"Content-Type": content_type})
     assert response.status_code < 500, response.text
+
+
+def test_the_etag_differs_between_two_histories_of_a_store() -> None:
+    # An emptied Redis written again holds revision 1 again, even the same document: a
+    # client's ETag of the old history must not be taken for the new one.
+    document = document_from_data({"flags": {"dark": flag("off")}})
+    config = OFREPConfig(guards=[bearer_token_guard(TOKEN)])
+    etags = []
+    for epoch in ("", "0123456789abcdef", "fedcba9876543210"):
+        source = _Fixed(Snapshot.from_document(document, 1, epoch))
+        with TestClient(Litestar([ofrep_router(config, source)])) as client:
+            response = client.post(SINGLE, json={"context": {}}, headers=AUTH)
+            assert response.status_code == 200
+            etags.append(response.headers["etag"])
+    assert len(set(etags)) == 3

@@ -113,3 +113,15 @@ def test_a_corrupt_revision_is_a_store_error(
     raw.hset(f"{prefix}production", mapping={"document": '{"flags":{}}', "revision": "x"})
     with pytest.raises(StoreError, match="revision"):
         _run(store, store.load)
+
+
+@pytest.mark.parametrize("epoch", ["", "has space", 'quote"d', "x" * 65])
+def test_an_epoch_that_is_not_letters_and_digits_is_a_store_error(
+    store: RedisStore, raw: redis.Redis, prefix: str, epoch: str
+) -> None:
+    # An epoch goes into HTTP entity tags as it is: it must never hold a quote or a space.
+    raw.hset(
+        f"{prefix}production", mapping={"document": '{"flags":{}}', "revision": "3", "epoch": epoch}
+    )
+    with pytest.raises(StoreError, match="epoch"):
+        _run(store, store.load)

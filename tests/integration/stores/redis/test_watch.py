@@ -200,3 +200,23 @@ def test_a_lost_server_ends_the_watch_with_a_store_error(
         assert watcher.ended.wait(WAIT)
 
     assert isinstance(watcher.error, StoreError)
+
+
+def test_a_namespace_written_again_at_the_revision_seen_is_caught_by_the_check(
+    redis_url: str, prefix: str, raw: redis.Redis
+) -> None:
+    watched = RedisStore(redis_url, key_prefix=prefix, poll_interval=0.1)
+    writer = RedisStore(redis_url, key_prefix=prefix)
+    _run(writer, lambda: writer.put_flag("a", echo_flag(), actor="alice"))
+
+    with _Watcher(watched) as watcher:
+        # Emptied and written again, around the store (no message): the same revision
+        # as before, in another history.
+        raw.delete(f"{prefix}default")
+        raw.hset(
+            f"{prefix}default",
+            mapping={"document": '{"flags":{}}', "revision": "1", "epoch": "0123456789abcdef"},
+        )
+        assert watcher.woken()
+
+    assert watcher.error is None

@@ -1,9 +1,10 @@
 """The arguments of the Redis store's write script, checked without a server.
 
-The script reads ``ARGV`` positionally: the revision read, the document, the stream's
-length, the channel, then each audit entry as its field count followed by its
-field/value pairs, from ``ARGV[5]`` on. What the script does with them is checked
-against a real Redis in ``tests/integration/stores/redis/test_scripts.py``.
+The script reads ``ARGV`` positionally: the revision and the epoch read, the epoch a new
+history takes, the document, the stream's length, the channel, then each audit entry as
+its field count followed by its field/value pairs, from ``ARGV[7]`` on. What the script
+does with them is checked against a real Redis in
+``tests/integration/stores/redis/test_scripts.py``.
 """
 
 from __future__ import annotations
@@ -16,24 +17,25 @@ from tests.support import echo_flag
 
 AT = "2026-01-02T03:04:05+00:00"
 KEYS = Keys.of("p:", "production")
+EPOCHS = {"epoch": "e1", "new_epoch": "e2"}
 
 
 def test_the_keys_are_the_hash_then_the_stream() -> None:
     assert write_keys(KEYS) == ["p:production", "p:production:audit"]
 
 
-def test_a_write_without_changes_passes_only_the_four_fixed_arguments() -> None:
+def test_a_write_without_changes_passes_only_the_six_fixed_arguments() -> None:
     document = document_from_data({"flags": {}})
     args = write_arguments(
-        KEYS, 4, document, [], audit_max_length=100, actor="alice", at=AT, note=None
+        KEYS, 4, document, [], **EPOCHS, audit_max_length=100, actor="alice", at=AT, note=None
     )
-    assert args == [4, '{"flags":{}}', 100, "p:production:changes"]
+    assert args == [4, "e1", "e2", '{"flags":{}}', 100, "p:production:changes"]
 
 
 def _entries(args: list[str | int]) -> list[dict[str | int, str | int]]:
     """Read the audit entries back out of ``args`` the way the script does."""
     entries = []
-    i = 4
+    i = 6
     while i < len(args):
         count = args[i]
         assert isinstance(count, int)
@@ -52,11 +54,11 @@ def test_each_change_follows_as_its_field_count_and_pairs() -> None:
     ]
 
     args = write_arguments(
-        KEYS, 1, document, changes, audit_max_length=10, actor="bob", at=AT, note="n"
+        KEYS, 1, document, changes, **EPOCHS, audit_max_length=10, actor="bob", at=AT, note="n"
     )
 
-    assert args[:4] == [1, compact(document.dump()), 10, "p:production:changes"]
-    assert args[4] == 8
+    assert args[:6] == [1, "e1", "e2", compact(document.dump()), 10, "p:production:changes"]
+    assert args[6] == 8
     assert _entries(args) == [
         {
             "revision": "2",

@@ -42,6 +42,9 @@ def test_malformed_preconditions_are_400(client: TestClient[Litestar]) -> None:
         {"If-Match": "*"},
         {"If-Match": 'W/"1"'},
         {"If-Match": '"1", "2"'},
+        {"If-Match": '"1-"'},
+        {"If-Match": '"1-ab-cd"'},
+        {"If-Match": '"-0123456789abcdef"'},
         {"If-None-Match": '"1"'},
         {"If-Match": '"1"', "If-None-Match": "*"},
     ]:
