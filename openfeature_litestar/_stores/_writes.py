@@ -187,8 +187,14 @@ def next_document(
 
     Stores run it on the compile pool (see ``_offload``), so that neither the
     compiling nor the comparing of two large documents runs on the event loop.
+
+    Raises:
+        DocumentError: The next document is invalid, or (built by the caller as a
+            :class:`FlagDocument` without loading) does not compile.
     """
     after = build(current)
+    # Compiled here, off the loop: a store keeps what it wrote to serve its next loads.
+    after.compiled_flags()
     return after, changes_between(current, after)
 
 

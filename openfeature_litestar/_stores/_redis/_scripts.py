@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from ._codec import Keys
 
-__all__ = ["WRITE_SCRIPT", "write_arguments", "write_keys"]
+__all__ = ["DOCUMENT_ARGUMENT", "WRITE_SCRIPT", "write_arguments", "write_keys"]
 
 # KEYS: the namespace's hash, its audit stream.
 # ARGV: the revision read, the epoch read ("" for none), the epoch to start a new history
@@ -61,6 +61,10 @@ end
 redis.call('PUBLISH', ARGV[6], revision)
 return {1, revision, epoch}
 """
+
+
+DOCUMENT_ARGUMENT = 3
+"""Where :func:`write_arguments` puts the document's text (the script's ``ARGV[4]``)."""
 
 
 def write_keys(keys: Keys) -> list[str]:

@@ -17,6 +17,7 @@ from openfeature_litestar._errors import RevisionConflict, StoreError
 from openfeature_litestar._stores._base import AuditEntry, StoredDocument
 from openfeature_litestar._stores._names import check_namespace, check_prefix
 from openfeature_litestar._stores._offload import off_loop
+from openfeature_litestar._stores._recent import RecentDocument
 from openfeature_litestar._stores._writes import (
     Change,
     DocumentWrites,
@@ -40,7 +41,7 @@ from ._codec import (
     parse_revision,
     text,
 )
-from ._scripts import WRITE_SCRIPT, write_arguments, write_keys
+from ._scripts import DOCUMENT_ARGUMENT, WRITE_SCRIPT, write_arguments, write_keys
 from ._watch import watch
 
 if TYPE_CHECKING:
@@ -113,6 +114,7 @@ class RedisStore(DocumentWrites):
         self._clients = LoopClients(url_or_client, timeout=self.timeout)
         self._target = self._clients.target
         self._keys = Keys.of(self.key_prefix, self.namespace)
+        self._recent = RecentDocument()
 
     async def load(self) -> StoredDocument:
         """Return the namespace's document, revision and epoch.
@@ -206,6 +208,12 @@ class RedisStore(DocumentWrites):
         )
 
     async def _read(self, state: LoopClient, *, compiled: bool = True) -> StoredDocument:
+        """The stored document: the one this store kept, while the hash holds its text.
+
+        Otherwise the text read is decoded and validated (and compiled, unless a write
+        only builds on it). The kept one is the document this store last compiled or
+        wrote, with the text, revision and epoch it was stored at.
+        """
         with self._clients.store_errors("reading the document"):
             stored, revision, epoch = await state.client.hmget(
                 self._keys.document, ["document", "revision", "epoch"]
@@ -214,10 +222,17 @@ class RedisStore(DocumentWrites):
         epoch_token = parse_epoch(text(epoch), self._target)
         if stored is None:
             return StoredDocument(empty_document(), revision_number, epoch_token)
+        version = (revision_number, epoch_token, text(stored))
+        known = self._recent.at(version)
+        if known is not None:
+            return known
         document = await off_loop(
-            decode_document, text(stored), self._keys.document, compiled=compiled
+            decode_document, version[2], self._keys.document, compiled=compiled
         )
-        return StoredDocument(document, revision_number, epoch_token)
+        read = StoredDocument(document, revision_number, epoch_token)
+        if compiled:
+            self._recent.keep(version, read)
+        return read
 
     async def _read_version(self, state: LoopClient) -> Version:
         revision, epoch = await state.client.hmget(self._keys.document, ["revision", "epoch"])
@@ -242,10 +257,15 @@ class RedisStore(DocumentWrites):
             if expected is not None:
                 expected.check(current.revision, current.epoch)
             document, changes = await off_loop(next_document, build, current.document)
-            committed, actual, epoch = await self._commit(
+            committed, actual, epoch, written = await self._commit(
                 state, current, document, changes, actor=actor, note=note
             )
             if committed:
+                # While the hash holds what was written, the provider's reload after this
+                # write and the next write use ``document`` instead of decoding,
+                # validating and compiling it again.
+                kept = StoredDocument(document, actual, epoch)
+                self._recent.keep((actual, epoch, written), kept)
                 return actual
             if expected is not None:
                 raise RevisionConflict(expected.revision, actual, epoch=epoch)
@@ -264,11 +284,12 @@ class RedisStore(DocumentWrites):
         *,
         actor: str,
         note: str | None,
-    ) -> tuple[bool, int, str]:
+    ) -> tuple[bool, int, str, str]:
         """Run the write script over ``current``.
 
         Returns:
-            Whether it committed, and the revision and epoch it made or found instead.
+            Whether it committed, the revision and epoch it made or found instead, and
+            the document's text it wrote (or would have).
         """
         args = await off_loop(
             write_arguments,
@@ -287,7 +308,7 @@ class RedisStore(DocumentWrites):
             committed, actual, epoch = await state.script(WRITE_SCRIPT)(
                 keys=write_keys(self._keys), args=args
             )
-        return bool(committed), int(actual), text(epoch)
+        return bool(committed), int(actual), text(epoch), str(args[DOCUMENT_ARGUMENT])
 
     async def _check_entry_exists(self, state: LoopClient, entry_id: str) -> None:
         if not is_entry_id(entry_id):

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Text, cast, delete, insert, select, update
 
 from openfeature_litestar._document import document_from_data, stored_document
 from openfeature_litestar._errors import DocumentError, Problem
@@ -45,19 +45,28 @@ _MAX_ID_DIGITS = len(str(_MAX_ID))
 
 @dataclass(frozen=True, slots=True)
 class Rows:
-    """A namespace as its rows hold it, read in one transaction.
+    """A namespace's rows as stored, read in one transaction, their JSON not yet decoded.
+
+    Two reads give equal rows only if the namespace holds the same text at the same
+    revision, written at the same moment: a store keeps the document it compiled from
+    rows (see ``_recent``) and uses it while the rows are equal.
 
     Attributes:
-        exists: Whether the namespace has a row (it has been written).
-        revision: Its revision; 0 if it does not exist.
-        shared: The document's parts other than ``flags``, as stored.
-        flags: ``(key, position, definition)`` of each flag, in document order.
+        revision: The namespace's revision; 0 if it has never been written.
+        written_at: When that revision was written (``None`` before the first write).
+        shared: The JSON text of the document's parts other than ``flags``.
+        flags: ``(key, position, definition JSON text)`` of each flag, in document order.
     """
 
-    exists: bool
     revision: int
-    shared: Any
-    flags: list[tuple[str, int, Any]]
+    written_at: datetime | None
+    shared: str
+    flags: tuple[tuple[str, int, str], ...]
+
+    @property
+    def exists(self) -> bool:
+        """Whether the namespace has a row (it has been written)."""
+        return self.written_at is not None
 
     @property
     def positions(self) -> dict[str, int]:
@@ -90,42 +99,36 @@ class Commit:
 
 
 async def read_rows(
-    connection: AsyncConnection, tables: Tables, namespace: str, *, lock: bool, source: str
+    connection: AsyncConnection, tables: Tables, namespace: str, *, lock: bool
 ) -> Rows:
     """Read ``namespace``'s rows; with ``lock``, hold its row until the transaction ends.
 
-    Raises:
-        DocumentError: A stored value is not valid JSON (``source`` names the namespace).
+    The JSON columns are read as text (cast in SQL, so no driver decodes them): reading
+    a document that did not change costs its transfer, not its decoding.
     """
     namespaces, flags = tables.namespaces, tables.flags
-    query = select(namespaces.c.revision, namespaces.c.shared).where(
-        namespaces.c.namespace == namespace
-    )
+    query = select(
+        namespaces.c.revision, namespaces.c.updated_at, cast(namespaces.c.shared, Text)
+    ).where(namespaces.c.namespace == namespace)
     if lock:
         # Writers queue on the namespace row (PostgreSQL; SQLite's BEGIN IMMEDIATE already
         # serialises them), so a write rarely has to start over.
         query = query.with_for_update()
-    try:
-        # Reading a row decodes its JSON values: the shared parts (the evaluators) and
-        # every flag's definition, a document's worth of work, done off the loop (the
-        # rows are already fetched, so no I/O happens there).
-        row = await off_loop((await connection.execute(query)).first)
-        if row is None:
-            return Rows(exists=False, revision=0, shared={}, flags=[])
-        flag_rows = await connection.execute(
-            select(flags.c.key, flags.c.position, flags.c.definition)
-            .where(flags.c.namespace == namespace)
-            .order_by(flags.c.position, flags.c.key)
-        )
-        listed = await off_loop(_listed, flag_rows)
-    except json.JSONDecodeError as exc:
-        problem = Problem("", f"a stored value is not valid JSON ({exc.msg})")
-        raise DocumentError([problem], source=source) from None
-    return Rows(exists=True, revision=int(row.revision), shared=row.shared, flags=listed)
+    row = (await connection.execute(query)).first()
+    if row is None:
+        return Rows(0, None, "", ())
+    flag_rows = await connection.execute(
+        select(flags.c.key, flags.c.position, cast(flags.c.definition, Text))
+        .where(flags.c.namespace == namespace)
+        .order_by(flags.c.position, flags.c.key)
+    )
+    # Thousands of rows are a few milliseconds of Python: not on the loop.
+    listed = await off_loop(_listed, flag_rows)
+    return Rows(int(row[0]), row[1], row[2], listed)
 
 
-def _listed(flag_rows: Result[Any, Any, Any]) -> list[tuple[str, int, Any]]:
-    return [(key, int(position), definition) for key, position, definition in flag_rows]
+def _listed(flag_rows: Result[Any, Any, Any]) -> tuple[tuple[str, int, str], ...]:
+    return tuple((key, int(position), definition) for key, position, definition in flag_rows)
 
 
 async def read_revision(connection: AsyncConnection, tables: Tables, namespace: str) -> int:
@@ -148,13 +151,19 @@ def document_of(rows: Rows, *, source: str, compiled: bool = True) -> FlagDocume
     """
     if not rows.exists:
         return empty_document()
-    if not isinstance(rows.shared, dict):
+    try:
+        shared = json.loads(rows.shared)
+        definitions = {key: json.loads(definition) for key, _, definition in rows.flags}
+    except json.JSONDecodeError as exc:
+        problem = Problem("", f"a stored value is not valid JSON ({exc.msg})")
+        raise DocumentError([problem], source=source) from None
+    if not isinstance(shared, dict):
         problem = Problem("", "the stored document parts are not a JSON object")
         raise DocumentError([problem], source=source)
     # The fields in FlagDocument's order, so that a loaded document dumps as written.
-    data: dict[str, Any] = {k: v for k, v in rows.shared.items() if k == "$schema"}
-    data["flags"] = {key: definition for key, _, definition in rows.flags}
-    data.update((k, v) for k, v in rows.shared.items() if k not in {"$schema", "flags"})
+    data: dict[str, Any] = {k: v for k, v in shared.items() if k == "$schema"}
+    data["flags"] = definitions
+    data.update((k, v) for k, v in shared.items() if k not in {"$schema", "flags"})
     if not compiled:
         return stored_document(data, source=source)
     return document_from_data(data, source=source)
@@ -192,18 +201,18 @@ async def advance(
 
 async def write_flags(
     connection: AsyncConnection,
-    rows: Rows,
+    stored: Mapping[str, int],
     after: FlagDocument,
     changed: set[str],
     commit: Commit,
 ) -> None:
     """Make the flag rows hold ``after``'s flags, touching only the rows that change.
 
-    ``changed`` names the flags whose definitions changed (they get the commit's stamp);
-    a flag whose position alone changed keeps its stamp.
+    ``stored`` gives each stored flag's position; ``changed`` names the flags whose
+    definitions changed (they get the commit's stamp); a flag whose position alone
+    changed keeps its stamp.
     """
     flags, namespace = commit.tables.flags, commit.namespace
-    stored = rows.positions
     positions = _positions(stored, after.flags)
     created = [
         {

@@ -17,6 +17,7 @@ from openfeature_litestar._masking import mask_url
 from openfeature_litestar._stores._base import AuditEntry, StoredDocument
 from openfeature_litestar._stores._names import check_namespace, check_prefix
 from openfeature_litestar._stores._offload import off_loop
+from openfeature_litestar._stores._recent import RecentDocument
 from openfeature_litestar._stores._writes import (
     DocumentWrites,
     Expected,
@@ -144,6 +145,7 @@ class SQLAlchemyStore(DocumentWrites):
         # another provider (or an admin endpoint's writes) sharing this store.
         # Weak: a store used from many short-lived loops must not keep them all alive.
         self._closed_loops: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+        self._recent = RecentDocument()
 
     async def load(self) -> StoredDocument:
         """Return the namespace's document and revision (an empty document at 0 if new).
@@ -157,9 +159,7 @@ class SQLAlchemyStore(DocumentWrites):
             async with self._transaction(engine, snapshot=True) as connection:
                 return await self._read_rows(connection, lock=False)
 
-        rows = await self._run("load the flags", read)
-        document = await off_loop(document_of, rows, source=self._source)
-        return StoredDocument(document, rows.revision)
+        return await self._document_of(await self._run("load the flags", read))
 
     async def audit_log(
         self, *, flag_key: str | None = None, limit: int = 50, before: str | None = None
@@ -302,9 +302,18 @@ class SQLAlchemyStore(DocumentWrites):
                 yield connection
 
     async def _read_rows(self, connection: AsyncConnection, *, lock: bool) -> Rows:
-        return await read_rows(
-            connection, self._tables, self.namespace, lock=lock, source=self._source
-        )
+        return await read_rows(connection, self._tables, self.namespace, lock=lock)
+
+    async def _document_of(self, rows: Rows, *, compiled: bool = True) -> StoredDocument:
+        """The document ``rows`` hold: the one kept from them, or decoded and validated."""
+        known = self._recent.at(rows)
+        if known is not None:
+            return known
+        document = await off_loop(document_of, rows, source=self._source, compiled=compiled)
+        stored = StoredDocument(document, rows.revision)
+        if compiled:
+            self._recent.keep(rows, stored)
+        return stored
 
     async def _read_revision(self, engine: AsyncEngine) -> int:
         async with self._transaction(engine) as connection:
@@ -360,14 +369,18 @@ class SQLAlchemyStore(DocumentWrites):
                 rows = await self._read_rows(connection, lock=True)
                 if expected is not None:
                     expected.check(rows.revision)  # the SQL store keeps no epoch
-                before = await off_loop(document_of, rows, source=self._source, compiled=False)
+                before = (await self._document_of(rows, compiled=False)).document
                 after, changes = await off_loop(next_document, build, before)
                 commit = Commit(self._tables, self.namespace, rows.revision + 1, utc_now(), actor)
                 if not await advance(connection, rows, after, commit):
                     raise _LostRaceError
                 changed = {change.flag_key for change in changes if change.flag_key is not None}
-                await write_flags(connection, rows, after, changed, commit)
+                await write_flags(connection, rows.positions, after, changed, commit)
                 await append_audit(connection, changes, commit, note)
+                # Read back as the next load will read them: while the rows stay so, the
+                # provider's reload after this write and the next write use ``after``
+                # instead of decoding, validating and compiling it again.
+                written = await self._read_rows(connection, lock=False)
                 if self._backend == "postgresql":
                     # Delivered to the listeners when, and only if, the transaction commits.
                     payload = f"{self.namespace} {commit.revision}"
@@ -375,6 +388,7 @@ class SQLAlchemyStore(DocumentWrites):
         except IntegrityError:
             # Two first writes both inserted the namespace row; the loser starts over.
             raise _LostRaceError from None
+        self._recent.keep(written, StoredDocument(after, commit.revision))
         return commit.revision
 
     def _announce_locally(self, revision: int) -> None:

@@ -24,6 +24,7 @@ from openfeature_litestar import (
     RevisionConflict,
     StoreError,
     WritableFlagStore,
+    parse_document,
 )
 from openfeature_litestar._stores._sql import SCHEMA_VERSION, SQLAlchemyStore
 from openfeature_litestar._stores._sql._engines import parse_url
@@ -422,6 +423,44 @@ def test_an_import_replaces_a_stored_document_that_no_longer_compiles(
     entries = _run(store, lambda: store.audit_log(flag_key="a"))
     assert entries[0].action == "delete"
     assert entries[0].before == broken
+
+
+def test_a_load_reuses_the_document_the_store_wrote_while_its_rows_are_unchanged(
+    database: Database,
+) -> None:
+    # Compiling a large document costs most of a second: the load after a store's own
+    # write (a provider's reload) and every load of an unchanged namespace reuse it.
+    store = database.store()
+    written = parse_document(json.dumps({"flags": {"a": flag()}}))
+    _run(store, lambda: store.replace_document(written, actor="alice"))
+    first = _run(store, store.load)
+    assert first.document is written
+    assert _run(store, store.load) is first
+
+
+def test_a_load_reads_rows_changed_by_hand_at_the_same_revision(database: Database) -> None:
+    store = database.store()
+    _run(store, lambda: store.put_flag("a", flag(), actor="alice"))
+    before = _run(store, store.load)
+    edited = flag("off")
+    asyncio.run(
+        database.sql(
+            f"UPDATE {database.table('flags')} SET definition = :edited",  # noqa: S608
+            edited=json.dumps(edited),
+        )
+    )
+    after = _run(store, store.load)
+    assert after.revision == before.revision
+    assert after.document.flags["a"].default_variant == "off"
+    assert before.document.flags["a"].default_variant == "on"
+
+
+def test_a_load_reads_what_another_store_object_wrote(database: Database) -> None:
+    store, other = database.store(), database.store()
+    _run(store, lambda: store.put_flag("a", flag(), actor="alice"))
+    _run(store, store.load)
+    _run(other, lambda: other.put_flag("b", flag(), actor="bob"))
+    assert list(_run(store, store.load).document.flags) == ["a", "b"]
 
 
 def test_invalid_stored_json_is_a_document_error(tmp_path: Path, unique_name: str) -> None:

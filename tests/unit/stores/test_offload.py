@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from openfeature_litestar import FileStore, MemoryStore, SQLAlchemyStore
 from openfeature_litestar._stores._offload import MAX_CONCURRENT_COMPILES, off_loop
@@ -16,6 +16,7 @@ from tests.support import flag
 
 if TYPE_CHECKING:
     from pathlib import Path
+    from types import FrameType
 
     from openfeature_litestar import FlagDocument, WritableFlagStore
 
@@ -86,29 +87,35 @@ def test_a_write_builds_its_document_off_the_loop(store: WritableFlagStore) -> N
 
 
 def test_sql_rows_are_decoded_off_the_loop(tmp_path: Path) -> None:
-    # The engine's JSON decoder runs as each row is read: every flag's definition and the
-    # shared evaluators, a document's worth of work the loop must not do.
-    threads: list[str] = []
+    # Rows another process wrote are decoded as this store loads them: every flag's
+    # definition and the shared evaluators, a document's worth of work the loop must
+    # not do. A profile function on the loop's thread sees every decode made there.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
+    writer = SQLAlchemyStore(url)
 
-    def loads(text: str) -> Any:
-        threads.append(threading.current_thread().name)
-        return json.loads(text)
-
-    engine = create_async_engine(
-        f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}", json_deserializer=loads
-    )
-    store = SQLAlchemyStore(engine)
-
-    async def write_then_load() -> tuple[str, list[str]]:
+    async def write() -> None:
         try:
-            await store.replace_document({"flags": {"a": flag(), "b": flag()}}, actor="test")
-            threads.clear()
-            return threading.current_thread().name, list((await store.load()).document.flags)
+            await writer.replace_document({"flags": {"a": flag(), "b": flag()}}, actor="test")
         finally:
-            await store.close()
-            await engine.dispose()
+            await writer.close()
 
-    loop_thread, keys = asyncio.run(write_then_load())
-    assert keys == ["a", "b"]
-    assert len(threads) >= len(keys)
-    assert loop_thread not in threads
+    asyncio.run(write())
+    store = SQLAlchemyStore(url)
+    decodes_on_loop = 0
+
+    def count_decodes(frame: FrameType, event: str, _arg: object) -> None:
+        nonlocal decodes_on_loop
+        if event == "call" and frame.f_code is json.JSONDecoder.decode.__code__:
+            decodes_on_loop += 1
+
+    async def load() -> list[str]:
+        sys.setprofile(count_decodes)  # this thread only: the loop's
+        try:
+            json.loads("{}")  # seen: the profile function works
+            return list((await store.load()).document.flags)
+        finally:
+            sys.setprofile(None)
+            await store.close()
+
+    assert asyncio.run(load()) == ["a", "b"]
+    assert decodes_on_loop == 1

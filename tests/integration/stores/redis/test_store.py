@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from openfeature_litestar import DocumentError, FlagNotFound, StoreError, WritableFlagStore
+from openfeature_litestar import (
+    DocumentError,
+    FlagNotFound,
+    StoreError,
+    WritableFlagStore,
+    parse_document,
+)
 from openfeature_litestar._stores._redis import RedisStore
 from tests.support import echo_flag
 
@@ -89,6 +95,29 @@ def test_an_import_replaces_a_stored_document_that_no_longer_compiles(
     entries = _run(store, lambda: store.audit_log(flag_key="a"))
     assert entries[0].action == "delete"
     assert entries[0].before == broken
+
+
+def test_a_load_reuses_the_document_the_store_wrote_while_the_hash_is_unchanged(
+    store: RedisStore,
+) -> None:
+    # Compiling a large document costs most of a second: the load after a store's own
+    # write (a provider's reload) and every load of an unchanged namespace reuse it.
+    written = parse_document(json.dumps({"flags": {"a": echo_flag("x")}}))
+    _run(store, lambda: store.replace_document(written, actor="alice"))
+    first = _run(store, store.load)
+    assert first.document is written
+    assert _run(store, store.load) is first
+
+
+def test_a_load_reads_a_document_changed_by_hand_at_the_same_revision(
+    store: RedisStore, raw: redis.Redis, prefix: str
+) -> None:
+    _run(store, lambda: store.put_flag("a", echo_flag("x"), actor="alice"))
+    before = _run(store, store.load)
+    raw.hset(f"{prefix}production", "document", json.dumps({"flags": {"a": echo_flag("y")}}))
+    after = _run(store, store.load)
+    assert (after.revision, after.epoch) == (before.revision, before.epoch)
+    assert after.document.flags["a"].default_variant == "y"
 
 
 def test_deleting_an_absent_flag_is_flag_not_found(store: RedisStore) -> None:
