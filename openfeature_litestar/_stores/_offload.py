@@ -5,23 +5,31 @@ is large (compiling takes seconds for megabytes).
 Run on the loop, it would stall every request that loop serves for that long; so the
 stores run it on a small pool of worker threads shared by every store and loop. The
 pool's size bounds how many compile at once: compiling is CPU-bound Python, so more
-threads would only share the same interpreter lock and hold more memory. The loop
-still gets its turns while a worker compiles, as the interpreter switches threads every
-few milliseconds.
+threads would only share the same interpreter lock and hold more memory.
+
+The loop still gets its turns while a worker compiles, as the interpreter switches
+threads; but by default it hands the lock to a waiting thread only every 5 ms, and the
+loop waits for it at each of a request's few system calls, which made a request take
+tens of milliseconds during a write. So while any work runs on the pool, the interval is
+0.5 ms (or the application's own, if lower), and the application's setting comes back
+when the pool is idle. A finer interval costs only the switches themselves, and only
+while a thread other than the loop wants to run.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
-__all__ = ["MAX_CONCURRENT_COMPILES", "off_loop"]
+__all__ = ["MAX_CONCURRENT_COMPILES", "SWITCH_INTERVAL", "off_loop"]
 
 MAX_CONCURRENT_COMPILES: Final = 2
 """How many documents are validated and compiled at once, in the whole process."""
@@ -29,8 +37,17 @@ MAX_CONCURRENT_COMPILES: Final = 2
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 
+SWITCH_INTERVAL: Final = 0.0005
+"""Seconds between thread switches while a worker runs (see :func:`sys.setswitchinterval`)."""
+
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
+
+# The switch interval is one per process: it is lowered when the first worker starts and
+# put back when the last one ends.
+_switching_lock = threading.Lock()
+_working = 0
+_interval_before = 0.0
 
 
 def _compile_pool() -> ThreadPoolExecutor:
@@ -43,6 +60,30 @@ def _compile_pool() -> ThreadPoolExecutor:
         return _pool
 
 
+@contextlib.contextmanager
+def _switching_often() -> Iterator[None]:
+    global _working, _interval_before  # noqa: PLW0603 - the interval is one per process
+    with _switching_lock:
+        if _working == 0:
+            _interval_before = sys.getswitchinterval()
+            if _interval_before > SWITCH_INTERVAL:
+                sys.setswitchinterval(SWITCH_INTERVAL)
+        _working += 1
+    try:
+        yield
+    finally:
+        with _switching_lock:
+            _working -= 1
+            # Set back only if changed: the interpreter rounds what it is given.
+            if _working == 0 and _interval_before > SWITCH_INTERVAL:
+                sys.setswitchinterval(_interval_before)
+
+
+def _run_switching_often(work: Callable[[], _T]) -> _T:
+    with _switching_often():
+        return work()
+
+
 async def off_loop(fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> _T:
     """Run ``fn(*args, **kwargs)`` on the compile pool and return (or raise) its result.
 
@@ -50,4 +91,5 @@ async def off_loop(fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs)
     (it is bounded by the document's size), and its result is dropped.
     """
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_compile_pool(), functools.partial(fn, *args, **kwargs))
+    work = functools.partial(fn, *args, **kwargs)
+    return await loop.run_in_executor(_compile_pool(), _run_switching_often, work)

@@ -11,10 +11,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from openfeature_litestar import FileStore, MemoryStore, SQLAlchemyStore
-from openfeature_litestar._stores._offload import MAX_CONCURRENT_COMPILES, off_loop
+from openfeature_litestar._stores._offload import (
+    MAX_CONCURRENT_COMPILES,
+    SWITCH_INTERVAL,
+    off_loop,
+)
 from tests.support import flag
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
     from types import FrameType
 
@@ -54,6 +59,57 @@ def test_an_exception_reaches_the_caller() -> None:
 
     with pytest.raises(ValueError, match="bad document"):
         asyncio.run(off_loop(fail))
+
+
+@pytest.fixture
+def switch_interval() -> Iterator[float]:
+    """The application's interval for a test (4 ms, not the default), put back after."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.004)
+    yield 0.004
+    sys.setswitchinterval(before)
+
+
+def test_threads_switch_often_while_a_worker_runs_and_as_before_after(
+    switch_interval: float,
+) -> None:
+    # The loop waits for the interpreter lock at each system call; at the default 5 ms
+    # interval a request took tens of milliseconds while a large document compiled.
+    during = asyncio.run(off_loop(sys.getswitchinterval))
+    assert during == SWITCH_INTERVAL
+    assert sys.getswitchinterval() == switch_interval
+
+
+def test_an_application_s_finer_interval_is_kept(switch_interval: float) -> None:
+    sys.setswitchinterval(SWITCH_INTERVAL / 5)
+    finer = sys.getswitchinterval()  # as the interpreter keeps it, in microseconds
+    assert asyncio.run(off_loop(sys.getswitchinterval)) == finer
+    assert sys.getswitchinterval() == finer
+    sys.setswitchinterval(switch_interval)
+
+
+def test_the_interval_comes_back_only_when_the_last_worker_ends(switch_interval: float) -> None:
+    first_started, first_may_end = threading.Event(), threading.Event()
+
+    def first() -> float:
+        first_started.set()
+        first_may_end.wait(30)
+        return sys.getswitchinterval()
+
+    def second() -> float:
+        first_started.wait(30)
+        return sys.getswitchinterval()
+
+    async def overlapping() -> tuple[float, float, float]:
+        running_first = asyncio.ensure_future(off_loop(first))
+        during_second = await off_loop(second)
+        after_second = sys.getswitchinterval()  # the first still runs
+        first_may_end.set()
+        return during_second, after_second, await running_first
+
+    during_second, after_second, during_first = asyncio.run(overlapping())
+    assert during_second == after_second == during_first == SWITCH_INTERVAL
+    assert sys.getswitchinterval() == switch_interval
 
 
 @pytest.fixture(params=["memory", "sqlite", "file"])
