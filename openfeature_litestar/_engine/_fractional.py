@@ -44,10 +44,18 @@ __all__ = [
 ]
 
 FractionalVersion: TypeAlias = Literal["v1", "v2", "v3"]
-"""A ``fractional`` bucketing version: ``"v1"``, ``"v2"`` (flagd's current) or ``"v3"``."""
+"""A ``fractional`` bucketing version: ``"v1"``, ``"v2"`` (flagd's current) or ``"v3"``.
+
+See the documentation's page on the bucketing versions for who uses which.
+
+.. versionadded:: 0.2.0
+"""
 
 FRACTIONAL_VERSIONS: Final[tuple[FractionalVersion, ...]] = get_args(FractionalVersion)
-"""Every bucketing version, oldest first."""
+"""Every bucketing version, oldest first.
+
+.. versionadded:: 0.2.0
+"""
 
 DEFAULT_FRACTIONAL: Final[FractionalVersion] = "v2"
 """The bucketing version used unless one is chosen: flagd's (Go) since v0.15.0."""
