@@ -25,7 +25,14 @@ from ._document import (
     load_document,
     parse_document,
 )
-from ._engine import MAX_DOCUMENT_NODES, MAX_TARGETING_DEPTH, MAX_TARGETING_NODES, CompiledFlag
+from ._engine import (
+    FRACTIONAL_VERSIONS,
+    MAX_DOCUMENT_NODES,
+    MAX_TARGETING_DEPTH,
+    MAX_TARGETING_NODES,
+    CompiledFlag,
+    FractionalVersion,
+)
 from ._errors import (
     ConfigurationError,
     DocumentError,
@@ -67,6 +74,7 @@ if typing.TYPE_CHECKING:
 __all__ = [
     "DEFAULT_SENSITIVE_FIELDS",
     "DEFAULT_SENSITIVE_PATTERNS",
+    "FRACTIONAL_VERSIONS",
     "HASH_KEY_ENV",
     "HASH_LENGTH",
     "MAX_DOCUMENT_BYTES",
@@ -94,6 +102,7 @@ __all__ = [
     "FlagNotFound",
     "FlagProvider",
     "FlagStore",
+    "FractionalVersion",
     "HookChain",
     "IdentifierHasher",
     "MemoryStore",

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Protocol
 
+from ._engine import DEFAULT_FRACTIONAL
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from ._document import FlagDocument
-    from ._engine import CompiledFlag
+    from ._engine import CompiledFlag, FractionalVersion
 
 __all__ = ["Snapshot", "SnapshotSource"]
 
@@ -43,13 +45,34 @@ class Snapshot:
     epoch: str = ""
 
     @classmethod
-    def from_document(cls, document: FlagDocument, revision: int = 0, epoch: str = "") -> Snapshot:
+    def from_document(
+        cls,
+        document: FlagDocument,
+        revision: int = 0,
+        epoch: str = "",
+        *,
+        fractional: FractionalVersion = DEFAULT_FRACTIONAL,
+    ) -> Snapshot:
         """Build the snapshot of ``document`` (compiled when it was loaded).
+
+        Args:
+            document: The document to serve.
+            revision: Its revision in its store.
+            epoch: The history ``revision`` counts in.
+            fractional: The ``fractional`` bucketing version to serve it with. The
+                default is the version documents are compiled with as they load; another
+                compiles the document again (once per document), which takes as long as
+                loading it did.
 
         Raises:
             DocumentError: The document was built without loading and does not compile.
+            ConfigurationError: ``fractional`` names no bucketing version.
+
+        .. versionchanged:: 0.2.0
+           The ``fractional`` option.
         """
-        return cls(MappingProxyType(dict(document.compiled_flags())), revision, document, epoch)
+        flags = document.compiled_flags(fractional)
+        return cls(MappingProxyType(dict(flags)), revision, document, epoch)
 
     def with_flags(self, flags: Mapping[str, CompiledFlag]) -> Snapshot:
         """A snapshot serving ``flags`` in place of (or beside) this one's; self if empty."""

@@ -8,7 +8,7 @@ import getpass
 from openfeature_litestar._stores._names import check_namespace
 from openfeature_litestar._stores._writes import MAX_AUDIT_PAGE, check_actor
 
-__all__ = ["actor", "default_actor", "limit", "namespace", "port", "revision"]
+__all__ = ["actor", "default_actor", "limit", "namespace", "port", "revision", "sample"]
 
 
 def namespace(text: str) -> str:
@@ -46,6 +46,11 @@ def revision(text: str) -> int:
 def limit(text: str) -> int:
     """An audit ``--limit``: from 1 to the stores' largest page."""
     return _bounded_int(text, 1, MAX_AUDIT_PAGE, "--limit")
+
+
+def sample(text: str) -> int:
+    """A ``--sample`` size: from 1 to a million keys."""
+    return _bounded_int(text, 1, 1_000_000, "--sample")
 
 
 def port(text: str) -> int:

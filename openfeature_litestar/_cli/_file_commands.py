@@ -1,4 +1,7 @@
-"""The commands on flag files: ``validate`` (every problem listed) and ``evaluate``."""
+"""The commands on flag files: ``validate`` (every problem listed) and ``evaluate``.
+
+``evaluate --compare`` is in ``_compare``.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +15,11 @@ from openfeature.evaluation_context import EvaluationContext
 from openfeature.flag_evaluation import FlagType
 
 from openfeature_litestar._document import FlagDocument, load_document
+from openfeature_litestar._engine import DEFAULT_FRACTIONAL
 from openfeature_litestar._errors import DocumentError
 from openfeature_litestar._provider import FlagProvider
 
+from ._compare import compare
 from ._outcomes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, report_error
 
 if TYPE_CHECKING:
@@ -64,23 +69,29 @@ def load(path: str, *, strict: bool) -> FlagDocument:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _validate_one(path: str, out: TextIO, *, strict: bool) -> int:
+def _validate_one(path: str, out: TextIO, *, strict: bool, fractional: str | None) -> int:
     try:
         document = load(path, strict=strict)
+        if fractional is not None:  # compiled as a provider of that version compiles it
+            document.compiled_flags(fractional)  # type: ignore[arg-type]  # argparse choices
     except DocumentError as exc:
         print(exc, file=out)
         return EXIT_FAILED
     except UsageError as exc:  # report it and go on with the other files
         report_error(str(exc))
         return EXIT_USAGE
-    print(f"{path}: valid ({len(document.flags)} flags)", file=out)
+    version = f", fractional {fractional}" if fractional is not None else ""
+    print(f"{path}: valid ({len(document.flags)} flags{version})", file=out)
     return EXIT_OK
 
 
 def validate(args: argparse.Namespace, out: TextIO) -> int:
     """``validate FILE...``: check every file; the status is the worst one's."""
     # usage 2 > invalid 1 > ok 0
-    return max(_validate_one(path, out, strict=not args.lenient) for path in args.files)
+    return max(
+        _validate_one(path, out, strict=not args.lenient, fractional=args.fractional)
+        for path in args.files
+    )
 
 
 def _context(text: str) -> EvaluationContext:
@@ -121,14 +132,33 @@ def _default(text: str | None, flag_type: FlagType) -> Any:
         raise UsageError(f"--default is not valid JSON: {exc}") from None
 
 
+def _check_compare_options(args: argparse.Namespace) -> None:
+    if args.compare is None:
+        for name in ("keys", "sample", "key_attribute"):
+            if getattr(args, name) is not None:
+                raise UsageError(f"--{name.replace('_', '-')} goes with --compare FROM TO")
+        return
+    for name in ("fractional", "flag_type", "default"):
+        if getattr(args, name) is not None:
+            option = "--type" if name == "flag_type" else f"--{name}"
+            raise UsageError(f"{option} does not go with --compare (it resolves any type)")
+
+
 def evaluate(args: argparse.Namespace, out: TextIO) -> int:
-    """``evaluate FILE FLAG``: evaluate through an OpenFeature client, as an app would."""
+    """``evaluate FILE FLAG``: evaluate through an OpenFeature client, as an app would.
+
+    With ``--compare FROM TO``, resolve the flag for many keys under two bucketing
+    versions instead, and show who would move (see ``_compare``).
+    """
+    _check_compare_options(args)
     context = _context(args.context)
     document = load(args.file, strict=not args.lenient)
+    if args.compare is not None:
+        return compare(args, document, context, out)
     flag_type = TYPE_NAMES[args.flag_type] if args.flag_type else _infer_type(document, args.flag)
     default = _default(args.default, flag_type)
     domain = f"openfeature-litestar-cli-{uuid.uuid4()}"
-    provider = FlagProvider(document)
+    provider = FlagProvider(document, fractional=args.fractional or DEFAULT_FRACTIONAL)
     api.set_provider_and_wait(provider, domain=domain)
     try:
         details = _DETAILS[flag_type](api.get_client(domain), args.flag, default, context)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from openfeature_litestar._engine import DEFAULT_FRACTIONAL, FRACTIONAL_VERSIONS
 from openfeature_litestar._stores._url import DEFAULT_STORE_URL, STORE_URL_ENV
 
 from . import _arguments
+from ._compare import DEFAULT_SAMPLE
 from ._file_commands import TYPE_NAMES
 
 __all__ = ["STORE_COMMANDS", "build_parser"]
@@ -29,10 +31,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _fractional_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fractional",
+        choices=FRACTIONAL_VERSIONS,
+        default=None,
+        metavar="VERSION",
+        help=f"the fractional bucketing version: {', '.join(FRACTIONAL_VERSIONS)} "
+        f"(default: {DEFAULT_FRACTIONAL}, flagd's current)",
+    )
+
+
 def _add_file_commands(commands: Any) -> None:
     validate = commands.add_parser("validate", help="check flag documents; list every problem")
     validate.add_argument("files", nargs="+", metavar="FILE", help="JSON or YAML flag documents")
     validate.add_argument("--lenient", action="store_true", help="accept what flagd accepts")
+    _fractional_option(validate)
 
     evaluate = commands.add_parser("evaluate", help="evaluate one flag the way an app would")
     evaluate.add_argument("file", metavar="FILE", help="a JSON or YAML flag document")
@@ -52,6 +66,36 @@ def _add_file_commands(commands: Any) -> None:
     evaluate.add_argument("--default", metavar="JSON", help="the default value, as JSON")
     evaluate.add_argument("--json", action="store_true", help="print the result as JSON")
     evaluate.add_argument("--lenient", action="store_true", help="load as flagd would")
+    _fractional_option(evaluate)
+    compare = evaluate.add_argument_group(
+        "comparing bucketing versions",
+        "With --compare FROM TO, resolve FLAG for many keys under both fractional versions "
+        "and show who would move between buckets (--type, --default and --fractional do "
+        "not apply).",
+    )
+    compare.add_argument(
+        "--compare",
+        nargs=2,
+        choices=FRACTIONAL_VERSIONS,
+        metavar=("FROM", "TO"),
+        help="the two fractional versions to compare, e.g. --compare v2 v3",
+    )
+    keys = compare.add_mutually_exclusive_group()
+    keys.add_argument(
+        "--keys", metavar="FILE", help="the keys, one a line ('-' reads standard input)"
+    )
+    keys.add_argument(
+        "--sample",
+        type=_arguments.sample,
+        metavar="N",
+        help=f"generate N keys user-1 ... user-N (default: {DEFAULT_SAMPLE:,})",
+    )
+    compare.add_argument(
+        "--key-attribute",
+        metavar="PATH",
+        help="put each key in this context attribute (dotted, e.g. user.name) instead of "
+        "the targeting key",
+    )
 
 
 def _store_options() -> argparse.ArgumentParser:
@@ -182,3 +226,4 @@ def _add_server_commands(commands: Any) -> None:
         help="a browser origin (https://app.example.com) allowed to call OFREP; repeat for "
         "more (or OPENFEATURE_LITESTAR_CORS_ORIGINS, comma-separated)",
     )
+    _fractional_option(serve)

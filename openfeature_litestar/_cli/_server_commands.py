@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Final, TextIO
 
+from openfeature_litestar._engine import DEFAULT_FRACTIONAL
 from openfeature_litestar._masking import mask_url
 from openfeature_litestar._stores import store_from_url
 from openfeature_litestar._stores._url import STORE_URL_ENV
@@ -87,6 +88,7 @@ def serve(args: argparse.Namespace, out: TextIO) -> int:
             public=args.public,
             sanitize=args.sanitize,
             cors_origins=args.cors_origins,
+            fractional=args.fractional or DEFAULT_FRACTIONAL,
         )
     except SystemExit as exc:  # uvicorn exits when it cannot bind or start the app
         if exc.code not in (None, 0):

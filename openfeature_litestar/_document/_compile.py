@@ -7,7 +7,13 @@ import json
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from openfeature_litestar._engine import MAX_DOCUMENT_NODES, CompiledFlag, RuleCompiler
+from openfeature_litestar._engine import (
+    DEFAULT_FRACTIONAL,
+    MAX_DOCUMENT_NODES,
+    CompiledFlag,
+    FractionalVersion,
+    RuleCompiler,
+)
 from openfeature_litestar._errors import DocumentError, Problem
 
 if TYPE_CHECKING:
@@ -17,7 +23,11 @@ __all__ = ["compile_flags"]
 
 
 def compile_flags(
-    document: FlagDocument, *, strict: bool, max_nodes: int = MAX_DOCUMENT_NODES
+    document: FlagDocument,
+    *,
+    strict: bool,
+    max_nodes: int = MAX_DOCUMENT_NODES,
+    fractional: FractionalVersion = DEFAULT_FRACTIONAL,
 ) -> dict[str, CompiledFlag]:
     """Compile every flag of ``document``, keyed by flag key.
 
@@ -29,13 +39,19 @@ def compile_flags(
             not compile; when ``False``, such a flag is kept and marked broken.
         max_nodes: The most values the document's rules may have together (each
             evaluator counted once); a document over it is refused, strict or not.
+        fractional: The ``fractional`` bucketing version the rules are compiled with.
+            Flags compiled with another version than the default have it in their
+            fingerprint, so that two fingerprints are equal only for flags that behave
+            the same.
 
     Raises:
         DocumentError: ``strict`` and some flag does not compile, or the document is
             over ``max_nodes``; lists every problem.
     """
-    rules = RuleCompiler(document.evaluators, strict=strict, max_document_nodes=max_nodes)
-    shared = _SharedText(document)
+    rules = RuleCompiler(
+        document.evaluators, strict=strict, max_document_nodes=max_nodes, fractional=fractional
+    )
+    shared = _SharedText(document, fractional)
     compiled: dict[str, CompiledFlag] = {}
     problems: list[Problem] = []
     for key, flag in document.flags.items():
@@ -85,8 +101,10 @@ class _SharedText:
     much memory as expanding the references did.
     """
 
-    def __init__(self, document: FlagDocument) -> None:
+    def __init__(self, document: FlagDocument, fractional: FractionalVersion) -> None:
         self.metadata = json.dumps(document.metadata, sort_keys=True)
+        # The default version adds nothing, so fingerprints stay what they were.
+        self.version = "" if fractional == DEFAULT_FRACTIONAL else f"fractional={fractional}"
         evaluators = json.dumps(document.evaluators, sort_keys=True)
         self.evaluators_digest = hashlib.sha256(evaluators.encode()).hexdigest()
         self.evaluator_reads = _injected_reads(evaluators)
@@ -94,6 +112,8 @@ class _SharedText:
     def fingerprint(self, flag_text: str, *, uses_ref: bool) -> str:
         # Only a flag whose targeting uses $ref depends on the evaluators.
         parts = [flag_text, self.metadata, self.evaluators_digest if uses_ref else ""]
+        if self.version:
+            parts.append(self.version)
         return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 

@@ -23,7 +23,13 @@ from pydantic import (
     field_validator,
 )
 
-from openfeature_litestar._engine import MAX_DOCUMENT_NODES, CompiledFlag
+from openfeature_litestar._engine import (
+    DEFAULT_FRACTIONAL,
+    MAX_DOCUMENT_NODES,
+    CompiledFlag,
+    FractionalVersion,
+    fractional_version,
+)
 from openfeature_litestar._errors import DocumentError
 
 from ._collector import collector_paused
@@ -153,6 +159,9 @@ class FlagDocument(BaseModel):
 
     _compiled: Mapping[str, CompiledFlag] | None = PrivateAttr(default=None)
     _max_nodes: int = PrivateAttr(default=MAX_DOCUMENT_NODES)
+    _strict: bool = PrivateAttr(default=True)
+    # Compiled with other fractional versions than the default, on first request.
+    _compiled_as: dict[str, Mapping[str, CompiledFlag]] = PrivateAttr(default_factory=dict)
 
     @field_validator("flags")
     @classmethod
@@ -167,18 +176,43 @@ class FlagDocument(BaseModel):
             )
         return flags
 
-    def compiled_flags(self) -> Mapping[str, CompiledFlag]:
+    def compiled_flags(
+        self, fractional: FractionalVersion = DEFAULT_FRACTIONAL
+    ) -> Mapping[str, CompiledFlag]:
         """The flags compiled for evaluation, keyed by flag key.
 
-        Documents from the loading functions are compiled as they load; a document built
-        another way is compiled (strictly) on the first call.
+        Documents from the loading functions are compiled as they load, with the default
+        bucketing version; a document built another way is compiled (strictly) on the
+        first call. Another version compiles the document again, on its first call for
+        that version, as strictly as it was loaded; the result is kept.
+
+        Args:
+            fractional: The ``fractional`` bucketing version to compile with (see
+                :data:`~openfeature_litestar.FractionalVersion`).
 
         Raises:
             DocumentError: The document was not loaded and does not compile strictly.
+            ConfigurationError: ``fractional`` names no bucketing version.
+
+        .. versionchanged:: 0.2.0
+           The ``fractional`` option.
         """
-        if self._compiled is None:
-            self._compiled = compile_flags(self, strict=True, max_nodes=self._max_nodes)
-        return self._compiled
+        if fractional == DEFAULT_FRACTIONAL:
+            if self._compiled is None:
+                self._compiled = compile_flags(self, strict=True, max_nodes=self._max_nodes)
+            return self._compiled
+        compiled = self._compiled_as.get(fractional)
+        if compiled is None:
+            version = fractional_version(fractional)
+            # Loaded leniently: broken flags stay broken (PARSE_ERROR) in every version.
+            compiled = compile_flags(
+                self,
+                strict=self._strict,
+                max_nodes=self._max_nodes,
+                fractional=version,
+            )
+            self._compiled_as[version] = compiled
+        return compiled
 
     def dump(self) -> dict[str, Any]:
         """The document as plain JSON data, with flagd's field names.
@@ -260,6 +294,7 @@ class FlagDocument(BaseModel):
             problems = [*problems_from(exc), *targeting]
             raise DocumentError(problems, source=source) from None
         document._max_nodes = max_nodes  # noqa: SLF001 - own class
+        document._strict = strict  # noqa: SLF001 - own class
         if not compiled:
             return document
         try:

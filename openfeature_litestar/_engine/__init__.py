@@ -12,15 +12,25 @@ from ._compiler import (
     compile_targeting,
 )
 from ._flag import CompiledFlag, Resolution, evaluate_flag
+from ._fractional import (
+    DEFAULT_FRACTIONAL,
+    FRACTIONAL_VERSIONS,
+    FractionalVersion,
+    fractional_version,
+)
 
 __all__ = [
+    "DEFAULT_FRACTIONAL",
+    "FRACTIONAL_VERSIONS",
     "MAX_DOCUMENT_NODES",
     "MAX_TARGETING_DEPTH",
     "MAX_TARGETING_NODES",
     "CompiledFlag",
+    "FractionalVersion",
     "Resolution",
     "Rule",
     "RuleCompiler",
     "compile_targeting",
     "evaluate_flag",
+    "fractional_version",
 ]

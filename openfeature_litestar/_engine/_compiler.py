@@ -33,6 +33,7 @@ from typing import Any, Final
 
 from openfeature_litestar._errors import DocumentError, Problem
 
+from ._fractional import DEFAULT_FRACTIONAL, FractionalVersion, fractional_version
 from ._nodes import NULL, Node, constant, fold, nothing
 from ._operators import OPERATORS
 
@@ -107,9 +108,11 @@ class Compiler:
         max_depth: int,
         max_nodes: int,
         max_document_nodes: int = MAX_DOCUMENT_NODES,
+        fractional: FractionalVersion = DEFAULT_FRACTIONAL,
     ) -> None:
         self.evaluators = evaluators
         self.strict = strict
+        self.fractional = fractional
         self.max_depth = max_depth
         self.max_nodes = max_nodes
         self.max_document_nodes = max_document_nodes
@@ -300,6 +303,7 @@ class RuleCompiler:
         max_depth: int = MAX_TARGETING_DEPTH,
         max_nodes: int = MAX_TARGETING_NODES,
         max_document_nodes: int = MAX_DOCUMENT_NODES,
+        fractional: FractionalVersion = DEFAULT_FRACTIONAL,
     ) -> None:
         """Prepare to compile rules that may name ``evaluators``.
 
@@ -311,6 +315,13 @@ class RuleCompiler:
             max_nodes: The most values one rule may have, references expanded.
             max_document_nodes: The most values all the rules compiled by this object
                 may have together, each evaluator counted once.
+            fractional: See :func:`compile_targeting`.
+
+        Raises:
+            ConfigurationError: ``fractional`` names no bucketing version.
+
+        .. versionchanged:: 0.2.0
+           The ``fractional`` option.
         """
         self._compiler = Compiler(
             evaluators or {},
@@ -318,6 +329,7 @@ class RuleCompiler:
             max_depth=max_depth,
             max_nodes=max_nodes,
             max_document_nodes=max_document_nodes,
+            fractional=fractional_version(fractional),
         )
         self.exhausted: Problem | None = None
         """The problem of the document's node budget being spent, once it is."""
@@ -368,6 +380,7 @@ def compile_targeting(
     strict: bool = True,
     max_depth: int = MAX_TARGETING_DEPTH,
     max_nodes: int = MAX_TARGETING_NODES,
+    fractional: FractionalVersion = DEFAULT_FRACTIONAL,
 ) -> Rule:
     """Validate a targeting tree and compile it into a rule.
 
@@ -382,6 +395,10 @@ def compile_targeting(
             ``False`` (flagd compatibility) those compile into rules that give ``None``.
         max_depth: The deepest nesting of operators and arrays allowed.
         max_nodes: The most values allowed after ``$ref`` expansion.
+        fractional: The ``fractional`` bucketing version the rule buckets with:
+            ``"v2"`` (flagd's current), ``"v1"`` or ``"v3"`` (see
+            :data:`~openfeature_litestar.FractionalVersion`). It is bound into the
+            compiled rule, which never branches on it.
 
     Returns:
         A rule: called with the evaluation data (context attributes, ``targetingKey``
@@ -391,6 +408,9 @@ def compile_targeting(
         DocumentError: Listing every problem, each with its path. Unknown operators,
             objects with several keys, ``$ref`` to a missing evaluator, ``$ref`` cycles,
             patterns RE2 rejects and exceeded limits are errors even when not strict.
+        ConfigurationError: ``fractional`` names no bucketing version.
     """
-    compiler = RuleCompiler(evaluators, strict=strict, max_depth=max_depth, max_nodes=max_nodes)
+    compiler = RuleCompiler(
+        evaluators, strict=strict, max_depth=max_depth, max_nodes=max_nodes, fractional=fractional
+    )
     return compiler.compile(targeting, path)

@@ -15,6 +15,7 @@ from openfeature.flag_evaluation import FlagResolutionDetails, FlagType
 from openfeature.provider import AbstractProvider, Metadata
 
 from openfeature_litestar._document import FlagDocument
+from openfeature_litestar._engine import DEFAULT_FRACTIONAL, fractional_version
 from openfeature_litestar._stores import FlagStore, MemoryStore
 from openfeature_litestar._validation import positive_seconds
 from openfeature_litestar.evaluation import resolve, resolve_all
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from openfeature.evaluation_context import EvaluationContext
     from openfeature.flag_evaluation import FlagValueType
 
-    from openfeature_litestar._engine import CompiledFlag
+    from openfeature_litestar._engine import CompiledFlag, FractionalVersion
     from openfeature_litestar._errors import OpenFeatureLitestarError
     from openfeature_litestar._snapshot import Snapshot
 
@@ -68,14 +69,20 @@ class FlagProvider(AbstractProvider):
         init_timeout: Seconds :meth:`initialize` waits for the first load.
         stale_after: Seconds the store may be unreachable before the provider reports
             ``PROVIDER_STALE`` (it keeps serving the last good snapshot meanwhile).
+        fractional: The ``fractional`` bucketing version: ``"v2"`` (flagd's current,
+            the default), ``"v1"`` (flagd before v0.15.0) or ``"v3"`` (Python's flagd
+            provider; see :data:`~openfeature_litestar.FractionalVersion`). It is
+            compiled into the rules, so it costs nothing per evaluation; a version other
+            than the default compiles each loaded document a second time.
 
     Raises:
         ConfigurationError: ``init_timeout`` or ``stale_after`` is not a positive
-            number.
+            number, or ``fractional`` names no bucketing version.
 
     .. versionchanged:: 0.2.0
        A bad ``init_timeout`` or ``stale_after`` raises ``ConfigurationError`` (it was
        ``ValueError``); the async resolvers are the SDK's own, which call the sync ones.
+       The ``fractional`` option.
     """
 
     def __init__(
@@ -85,15 +92,22 @@ class FlagProvider(AbstractProvider):
         name: str = "openfeature-litestar",
         init_timeout: float = 10.0,
         stale_after: float = 5.0,
+        fractional: FractionalVersion = DEFAULT_FRACTIONAL,
     ) -> None:
         """Create the provider; nothing is loaded until :meth:`initialize`."""
         init_timeout = positive_seconds("init_timeout", init_timeout)
         stale_after = positive_seconds("stale_after", stale_after)
+        fractional = fractional_version(fractional)
         super().__init__()
         store = MemoryStore(source) if isinstance(source, FlagDocument) else source
         self._metadata = Metadata(name=name)
         self._follower = StoreFollower(
-            store, self.emit, name=name, init_timeout=init_timeout, stale_after=stale_after
+            store,
+            self.emit,
+            name=name,
+            init_timeout=init_timeout,
+            stale_after=stale_after,
+            fractional=fractional,
         )
 
     # -- what the provider serves -------------------------------------------------------
@@ -107,6 +121,14 @@ class FlagProvider(AbstractProvider):
     def snapshot(self) -> Snapshot:
         """The snapshot evaluations read now."""
         return self._follower.snapshot
+
+    @property
+    def fractional(self) -> FractionalVersion:
+        """The ``fractional`` bucketing version the flags are evaluated with.
+
+        .. versionadded:: 0.2.0
+        """
+        return self._follower.fractional
 
     @property
     def running(self) -> bool:

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING
 from openfeature.event import ProviderEvent, ProviderEventDetails
 from openfeature.exception import ErrorCode, GeneralError, ProviderFatalError
 
+from openfeature_litestar._engine import DEFAULT_FRACTIONAL
 from openfeature_litestar._errors import (
     ConfigurationError,
     DocumentError,
@@ -36,14 +37,15 @@ from openfeature_litestar._errors import (
     StoreError,
 )
 from openfeature_litestar._snapshot import Snapshot
+from openfeature_litestar._stores._offload import off_loop
 
 from ._background import BackgroundLoop
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from openfeature_litestar._engine import CompiledFlag
-    from openfeature_litestar._stores import FlagStore
+    from openfeature_litestar._engine import CompiledFlag, FractionalVersion
+    from openfeature_litestar._stores import FlagStore, StoredDocument
 
 __all__ = ["StoreFollower", "retry_delay"]
 
@@ -96,6 +98,9 @@ class StoreFollower:
         init_timeout: Seconds :meth:`start` waits for the first load, and
             :meth:`stop` for the store to close.
         stale_after: Seconds the store may be unreachable before ``PROVIDER_STALE``.
+        fractional: The ``fractional`` bucketing version the snapshots are compiled
+            with. Stores compile what they load with the default one; for another, each
+            loaded document is compiled again, on the compile pool.
     """
 
     def __init__(
@@ -106,9 +111,12 @@ class StoreFollower:
         name: str,
         init_timeout: float,
         stale_after: float,
+        fractional: FractionalVersion = DEFAULT_FRACTIONAL,
     ) -> None:
         """Create the follower; nothing is loaded until :meth:`start`."""
         self.store = store
+        self.fractional = fractional
+        """The ``fractional`` bucketing version the snapshots are compiled with."""
         self.snapshot = Snapshot()
         """The snapshot evaluations read now (replaced whole, never changed)."""
         self._announce = announce
@@ -301,7 +309,7 @@ class StoreFollower:
         """Load the store and serve what it holds; return the error instead of raising."""
         try:
             stored = await self.store.load()
-            snapshot = Snapshot.from_document(stored.document, stored.revision, stored.epoch)
+            snapshot = await self._snapshot_of(stored)
         except Exception as exc:
             if not isinstance(exc, OpenFeatureLitestarError):  # a store bug: still no crash
                 exc = StoreError(f"loading from {self.store!r} failed: {exc!r}")
@@ -320,6 +328,16 @@ class StoreFollower:
         self._store_reached()
         self._apply(snapshot)
         return None
+
+    async def _snapshot_of(self, stored: StoredDocument) -> Snapshot:
+        """The snapshot of what the store loaded, with this follower's bucketing version."""
+        document, revision, epoch = stored.document, stored.revision, stored.epoch
+        if self.fractional == DEFAULT_FRACTIONAL:  # compiled as the store loaded it
+            return Snapshot.from_document(document, revision, epoch)
+        # Compiling again takes as long as the store's compile did: off the loop too.
+        return await off_loop(
+            Snapshot.from_document, document, revision, epoch, fractional=self.fractional
+        )
 
     def _went_backwards(self, loaded: Snapshot) -> StoreError | None:
         """An error when the store holds less than what is served, else ``None``.

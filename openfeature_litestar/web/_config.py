@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeAlias
 
+from openfeature_litestar._engine import DEFAULT_FRACTIONAL, fractional_version
 from openfeature_litestar._errors import ConfigurationError
 from openfeature_litestar._privacy._sanitizer import Sanitizer
 from openfeature_litestar._validation import positive_seconds
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from openfeature.hook import Hook
     from openfeature.provider import FeatureProvider
 
+    from openfeature_litestar._engine import FractionalVersion
     from openfeature_litestar._stores import FlagStore
 
     from ._admin import AdminConfig
@@ -83,11 +85,20 @@ class OpenFeatureConfig:
         admin: Mount the admin API (see :class:`~openfeature_litestar.web.AdminConfig`)
             at ``admin.path``: on ``admin.stores``, or else on the provider's store,
             which must then be writable. It never mounts without guards.
+        fractional: The ``fractional`` bucketing version of the
+            :class:`~openfeature_litestar.FlagProvider` built from :attr:`store`
+            (``"v2"``, flagd's current, by default; see
+            :data:`~openfeature_litestar.FractionalVersion`). The admin API's dry run
+            buckets with the provider's version. A provider you pass has its own: give
+            it ``fractional=`` there.
+
+            .. versionadded:: 0.2.0
 
     Raises:
         ConfigurationError: Both or neither of ``provider`` and ``store`` are given, a
             dependency key or the scope key is empty, the two dependency keys are the
-            same, or ``startup_timeout`` is not positive.
+            same, ``startup_timeout`` is not positive, or ``fractional`` names no
+            bucketing version or is given with ``provider``.
     """
 
     provider: FeatureProvider | None = None
@@ -104,6 +115,7 @@ class OpenFeatureConfig:
     scope_key: str = DEFAULT_SCOPE_KEY
     ofrep: OFREPConfig | None = None
     admin: AdminConfig | None = None
+    fractional: FractionalVersion = DEFAULT_FRACTIONAL
 
     def __post_init__(self) -> None:
         """Check the settings that can never work, so that the application fails early."""
@@ -121,6 +133,12 @@ class OpenFeatureConfig:
                 f"{self.client_dependency_key!r}; give them different names"
             )
         positive_seconds("OpenFeatureConfig.startup_timeout", self.startup_timeout)
+        self.fractional = fractional_version(self.fractional, "OpenFeatureConfig.fractional")
+        if self.provider is not None and self.fractional != DEFAULT_FRACTIONAL:
+            raise ConfigurationError(
+                "OpenFeatureConfig.fractional applies to the provider built from store=; "
+                "give the provider its own (FlagProvider(..., fractional=...))"
+            )
         if self.domain == "":
             raise ConfigurationError(
                 "OpenFeatureConfig.domain must be a name or None (the default provider)"

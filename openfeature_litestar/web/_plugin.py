@@ -228,7 +228,9 @@ class OpenFeaturePlugin(InitPlugin):
         store = store_from_url(config.store) if isinstance(config.store, str) else config.store
         if store is None:  # the config's own check rules this out
             raise ConfigurationError("OpenFeatureConfig needs a provider or a store")
-        return FlagProvider(store, init_timeout=config.startup_timeout)
+        return FlagProvider(
+            store, init_timeout=config.startup_timeout, fractional=config.fractional
+        )
 
     @property
     def config(self) -> OpenFeatureConfig:

@@ -30,6 +30,7 @@ from litestar.config.cors import CORSConfig
 from litestar.exceptions import ServiceUnavailableException
 from litestar.openapi.config import OpenAPIConfig
 
+from openfeature_litestar._engine import DEFAULT_FRACTIONAL
 from openfeature_litestar._errors import ConfigurationError, MissingDependencyError
 from openfeature_litestar._privacy._sanitizer import Sanitizer
 from openfeature_litestar._provider import FlagProvider
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 
     from litestar.connection import ASGIConnection
     from litestar.types import Guard
+
+    from openfeature_litestar._engine import FractionalVersion
 
 __all__ = [
     "ADMIN_TOKENS_ENV",
@@ -184,6 +187,7 @@ def create_server(
     domain: str | None = None,
     sanitize: bool | None = None,
     cors_origins: Sequence[str] = (),
+    fractional: FractionalVersion = DEFAULT_FRACTIONAL,
 ) -> Litestar:
     """A Litestar application serving one namespace of a store over OFREP and the admin API.
 
@@ -217,6 +221,9 @@ def create_server(
         cors_origins: Browser origins (``https://app.example.com``, or ``*``) allowed to
             call OFREP from another origin; empty reads :data:`CORS_ORIGINS_ENV`; none
             at all sends no CORS headers. Tokens are still required.
+        fractional: The ``fractional`` bucketing version the flags are served with
+            (``"v2"``, flagd's current, by default; see
+            :data:`~openfeature_litestar.FractionalVersion`).
 
     Returns:
         The application, for uvicorn or any ASGI server.
@@ -224,7 +231,10 @@ def create_server(
     Raises:
         ConfigurationError: No OFREP tokens and not ``public``, an empty token, a bad
             store URL, a store of another namespace than ``namespace``, or a
-            :data:`SANITIZE_ENV` that is not a boolean.
+            :data:`SANITIZE_ENV` that is not a boolean, or an unknown ``fractional``.
+
+    .. versionchanged:: 0.2.0
+       The ``fractional`` option.
     """
     read_tokens = _tokens(tokens, TOKENS_ENV)
     write_tokens = _tokens(admin_tokens, ADMIN_TOKENS_ENV)
@@ -244,7 +254,9 @@ def create_server(
     if write_tokens:
         admin_guards = [bearer_token_guard(write_tokens, realm="openfeature-litestar-admin")]
         admin = AdminConfig(guards=admin_guards, actor=_token_actor(write_tokens))
-    config = OpenFeatureConfig(store=flag_store, domain=domain, ofrep=ofrep, admin=admin)
+    config = OpenFeatureConfig(
+        store=flag_store, domain=domain, ofrep=ofrep, admin=admin, fractional=fractional
+    )
     plugin = OpenFeaturePlugin(config)
 
     async def close_store() -> None:

@@ -12,6 +12,10 @@ then checks on the returned ``FlagEvaluationDetails``. The suites differ only in
   (``test_provider_file_mode.py``): a :class:`FlagProvider` over a :class:`FileStore`
   reading the file the ``selector`` option names, as flagd's file mode does.
 
+Either provider buckets ``fractional`` with the version the scenario (or its Examples)
+is tagged with, ``@fractional-v1``, ``@fractional-v2`` or ``@fractional-v3``; an
+untagged scenario runs with the default, v2.
+
 Documents are loaded the flagd-compatible way (``strict=False``): a flag whose
 targeting cannot be compiled is kept and evaluates to PARSE_ERROR. Each scenario
 registers a fresh provider under a domain of its own and evaluates through the
@@ -36,7 +40,13 @@ from openfeature.evaluation_context import EvaluationContext
 from openfeature.provider.no_op_provider import NoOpProvider
 from pytest_bdd import given, parsers, then, when
 
-from openfeature_litestar import FileStore, FlagProvider, MemoryStore, load_document
+from openfeature_litestar import (
+    FRACTIONAL_VERSIONS,
+    FileStore,
+    FlagProvider,
+    MemoryStore,
+    load_document,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -45,14 +55,12 @@ if TYPE_CHECKING:
     from openfeature.flag_evaluation import FlagEvaluationDetails
     from openfeature.provider import FeatureProvider
 
-    from openfeature_litestar import FlagDocument
+    from openfeature_litestar import FlagDocument, FractionalVersion
 
 TESTBED = Path(__file__).parent / "testbed"
 
 # Scenarios (or Examples) with these tags are skipped, with the reason given.
 SKIPPED_TAGS = {
-    "fractional-v1": "legacy v1 fractional bucketing (float-based) is not implemented",
-    "fractional-v3": "v3 fractional bucketing (CBOR-encoded input) is not implemented",
     "deprecated": (
         "superseded by the @no-default-variant scenario of the same feature, "
         "whose expectations (reason DEFAULT, no error code) contradict it"
@@ -84,6 +92,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             if item.get_closest_marker(tag) is not None:
                 item.add_marker(pytest.mark.skip(reason=f"@{tag}: {reason}"))
                 break
+
+
+def fractional_version(item: pytest.Item) -> FractionalVersion:
+    """The bucketing version a scenario is tagged with (``@fractional-v3``); else v2."""
+    tagged = [v for v in FRACTIONAL_VERSIONS if item.get_closest_marker(f"fractional-{v}")]
+    assert len(tagged) <= 1, f"{item.nodeid} is tagged with versions {tagged}"
+    return tagged[0] if tagged else "v2"
 
 
 # --- values --------------------------------------------------------------------------
@@ -226,10 +241,13 @@ def evaluation() -> Iterator[Evaluation]:
 
 
 @given("an evaluator")
-def given_evaluator(evaluation: Evaluation, testkit_document: FlagDocument) -> None:
+def given_evaluator(
+    evaluation: Evaluation, testkit_document: FlagDocument, request: pytest.FixtureRequest
+) -> None:
     # Some fractional scenarios repeat the Background's "Given an evaluator".
     if evaluation.domain is None:
-        provider = FlagProvider(MemoryStore(testkit_document))
+        version = fractional_version(request.node)
+        provider = FlagProvider(MemoryStore(testkit_document), fractional=version)
         evaluation.register(provider, "conformance-evaluator")
 
 
@@ -247,9 +265,12 @@ def given_option(evaluation: Evaluation, name: str, type_name: str, value: str) 
 
 
 @given(parsers.re(r"an? (?:stable|metadata) flagd provider"))
-def given_file_provider(evaluation: Evaluation, provider_suite_files: dict[str, Path]) -> None:
+def given_file_provider(
+    evaluation: Evaluation, provider_suite_files: dict[str, Path], request: pytest.FixtureRequest
+) -> None:
     path = provider_suite_files[evaluation.options.get("selector", "flags/allFlags.json")]
-    provider = FlagProvider(FileStore(path, strict=False))
+    version = fractional_version(request.node)
+    provider = FlagProvider(FileStore(path, strict=False), fractional=version)
     evaluation.register(provider, "conformance-file-mode")
 
 

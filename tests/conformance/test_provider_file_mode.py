@@ -13,9 +13,9 @@ Bound (the features copied into ``testbed/gherkin``):
 * ``evaluation.feature``: every scenario except the ``@deprecated`` one, which is
   skipped: it expects FLAG_NOT_FOUND for a flag without a default variant, which the
   ``@no-default-variant`` scenario beside it replaces with reason DEFAULT and no error.
-* ``targeting.feature``: every scenario; Examples and scenarios tagged
-  ``@fractional-v1`` or ``@fractional-v3`` are skipped (bucketing versions the engine
-  does not implement).
+* ``targeting.feature``: every scenario; those (and the Examples) tagged
+  ``@fractional-v1``, ``@fractional-v2`` or ``@fractional-v3`` run with a provider of
+  that bucketing version, the others with the default (v2).
 * ``disabled.feature``: both scenarios. The feature is tagged ``@in-process @rpc``, not
   ``@file``, but a disabled flag is evaluation semantics; "Flag disabled in one flag
   set, enabled in another" selects ``flags/allFlags.json`` or

@@ -80,6 +80,8 @@ EXPECTED = {
     "is_valid_flag_key",
     "CompiledFlag",
     "AuditAction",
+    "FractionalVersion",
+    "FRACTIONAL_VERSIONS",
 }
 
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from openfeature_litestar._engine import _fractional as frac
+from openfeature_litestar._engine._cbor import cbor, cbor_text
 from openfeature_litestar._engine._nodes import NULL, Node, constant
 from openfeature_litestar._engine._registry import operator
 from openfeature_litestar._engine._semver import SEMVER_OPERATORS, compare, parse_version
 
 if TYPE_CHECKING:
     from openfeature_litestar._engine._compiler import Compiler
+    from openfeature_litestar._engine._nodes import Fn
     from openfeature_litestar._engine._registry import Builder
 
 
@@ -96,7 +98,7 @@ class _Bucket:
 
 
 @operator("fractional", pure=False, raw=True)
-def _build_fractional(  # noqa: C901, PLR0911, PLR0912, PLR0915 - validation, then specialisation
+def _build_fractional(  # noqa: C901, PLR0911, PLR0912 - validation, then specialisation
     c: Compiler, raw: list[Any], paths: list[str], path: str, depth: int
 ) -> Node:
     if not raw:
@@ -138,53 +140,126 @@ def _build_fractional(  # noqa: C901, PLR0911, PLR0912, PLR0915 - validation, th
         return NULL
     if not buckets:
         return c.quiet(path, "fractional needs at least one bucket")
-    static = all(bucket.weight.const for bucket in buckets)
-    if static:
-        bounds, total = frac.cumulative([bucket.weight.value for bucket in buckets])
+    static: list[int] | None = None
+    if all(bucket.weight.const for bucket in buckets):
+        static = [bucket.weight.value for bucket in buckets]
+        total = sum(static)
         if total <= 0:
             return c.quiet(path, "the fractional weights add up to 0")
         if total > frac.MAX_TOTAL_WEIGHT:
             return c.quiet(
                 path, f"the fractional weights add up to more than {frac.MAX_TOTAL_WEIGHT}"
             )
-    key_fn = _bucketing_fn(bucketing)
     variants = tuple(bucket.variant for bucket in buckets)
+    weight_fns = tuple(bucket.weight.fn for bucket in buckets)
+    if c.fractional == "v1":
+        return _v1(_string_key_fn(bucketing), variants, weight_fns, static)
+    if c.fractional == "v3":
+        return _sliced(_cbor_key_fn(bucketing), frac.bytes_hash, variants, weight_fns, static)
+    return _sliced(_string_key_fn(bucketing), frac.bucket_hash, variants, weight_fns, static)
+
+
+def _picker(variants: tuple[Node, ...]) -> Callable[[int, Any], Any]:
     if all(variant.const for variant in variants):
         values = tuple(variant.value for variant in variants)
 
         def pick(index: int, data: Any) -> Any:
             del data
             return values[index]
-    else:
-        fns = tuple(variant.fn for variant in variants)
 
-        def pick(index: int, data: Any) -> Any:
-            return fns[index](data)
+        return pick
+    fns = tuple(variant.fn for variant in variants)
 
-    if static and all(variant.const for variant in variants):
-        choices = tuple(variant.value for variant in variants)
-        bucket_hash = frac.bucket_hash
+    def pick_computed(index: int, data: Any) -> Any:
+        return fns[index](data)
 
-        def fractional_constant(data: Any) -> Any:
-            key = key_fn(data)
-            if key is None:
-                return None
-            return choices[bisect_right(bounds, (bucket_hash(key) * total) >> 32)]
+    return pick_computed
 
-        return Node(fractional_constant)
-    if static:
-        bucket_index = frac.bucket_index
+
+def _weights(weight_fns: tuple[Fn, ...], data: Any) -> tuple[list[int], int] | None:
+    """The computed weights' cumulative ends and total; ``None`` if they cannot bucket."""
+    weights = []
+    for fn in weight_fns:
+        weight = frac.weight_of(fn(data))
+        if weight is None:
+            return None
+        weights.append(weight)
+    bounds, total = frac.cumulative(weights)
+    if total <= 0 or total > frac.MAX_TOTAL_WEIGHT:
+        return None
+    return bounds, total
+
+
+def _sliced(
+    key_fn: Callable[[Any], Any],
+    hash_fn: Callable[[Any], int],
+    variants: tuple[Node, ...],
+    weight_fns: tuple[Fn, ...],
+    static: list[int] | None,
+) -> Node:
+    """v2 and v3: the slot ``(hash * total) >> 32`` over the cumulative integer weights.
+
+    The versions differ only in ``key_fn`` (the hash input: a string, or CBOR bytes)
+    and ``hash_fn``, both bound here, so the closures branch on nothing. ``static``
+    holds the weights when they are constants (checked to bucket), else ``None``.
+    """
+    pick = _picker(variants)
+    if static is not None:
+        bounds, total = frac.cumulative(static)
+        if all(variant.const for variant in variants):
+            choices = tuple(variant.value for variant in variants)
+
+            def fractional_constant(data: Any) -> Any:
+                key = key_fn(data)
+                if key is None:
+                    return None
+                return choices[bisect_right(bounds, (hash_fn(key) * total) >> 32)]
+
+            return Node(fractional_constant)
 
         def fractional_static(data: Any) -> Any:
             key = key_fn(data)
             if key is None:
                 return None
-            return pick(bucket_index(key, bounds, total), data)
+            return pick(bisect_right(bounds, (hash_fn(key) * total) >> 32), data)
 
         return Node(fractional_static)
-    weight_fns = tuple(bucket.weight.fn for bucket in buckets)
 
     def fractional_dynamic(data: Any) -> Any:
+        key = key_fn(data)
+        if key is None:
+            return None
+        computed = _weights(weight_fns, data)
+        if computed is None:
+            return None
+        cut, weight_sum = computed
+        return pick(bisect_right(cut, (hash_fn(key) * weight_sum) >> 32), data)
+
+    return Node(fractional_dynamic)
+
+
+def _v1(
+    key_fn: Callable[[Any], str | None],
+    variants: tuple[Node, ...],
+    weight_fns: tuple[Fn, ...],
+    static: list[int] | None,
+) -> Node:
+    """v1: the hash's percentage against the buckets' cumulative percentages."""
+    pick = _picker(variants)
+    v1_index = frac.v1_index
+    if static is not None:
+        ends = frac.percentages(static, sum(static))
+
+        def fractional_v1(data: Any) -> Any:
+            key = key_fn(data)
+            if key is None:
+                return None
+            index = v1_index(key, ends)
+            return None if index is None else pick(index, data)
+
+        return Node(fractional_v1)
+
+    def fractional_v1_dynamic(data: Any) -> Any:
         key = key_fn(data)
         if key is None:
             return None
@@ -194,15 +269,40 @@ def _build_fractional(  # noqa: C901, PLR0911, PLR0912, PLR0915 - validation, th
             if weight is None:
                 return None
             weights.append(weight)
-        cut, total = frac.cumulative(weights)
+        total = sum(weights)
         if total <= 0 or total > frac.MAX_TOTAL_WEIGHT:
             return None
-        return pick(frac.bucket_index(key, cut, total), data)
+        index = v1_index(key, frac.percentages(weights, total))
+        return None if index is None else pick(index, data)
 
-    return Node(fractional_dynamic)
+    return Node(fractional_v1_dynamic)
 
 
-def _bucketing_fn(bucketing: Node | None) -> Callable[[Any], str | None]:
+def _flag_key(data: Mapping[str, Any]) -> str:
+    flagd = data.get("$flagd")
+    if type(flagd) is dict or isinstance(flagd, Mapping):
+        flag_key = flagd.get("flagKey")
+        if type(flag_key) is str:
+            return flag_key
+    return ""
+
+
+def _targeting_key(data: Any) -> str | None:
+    """The context's targeting key; ``None`` when absent, not a string, or ``""``.
+
+    flagd's evaluators read an empty targeting key as none (JavaScript and Python for
+    v2, Python for v3), and so does evaluation for a context's ``targeting_key``.
+    """
+    if type(data) is not dict and not isinstance(data, Mapping):
+        return None
+    targeting_key = data.get("targetingKey")
+    if type(targeting_key) is not str or not targeting_key:
+        return None
+    return targeting_key
+
+
+def _string_key_fn(bucketing: Node | None) -> Callable[[Any], str | None]:
+    """v1 and v2: the bucketing string, or the flag key followed by the targeting key."""
     if bucketing is not None:
         value_fn = bucketing.fn
         as_string = frac.bucketing_string
@@ -225,3 +325,32 @@ def _bucketing_fn(bucketing: Node | None) -> Callable[[Any], str | None]:
         return flag_key + targeting_key
 
     return shorthand
+
+
+def _cbor_key_fn(bucketing: Node | None) -> Callable[[Any], bytes | None]:
+    """v3: the CBOR of the bucketing value, or of ``[flagKey, targetingKey]``.
+
+    A bucketing value that is ``null`` or an array falls in no bucket (flagd's ADR: an
+    array could not be told from a bucket, and ``null`` is what a missing ``var`` gives).
+    """
+    if bucketing is not None:
+        value_fn = bucketing.fn
+
+        def explicit(data: Any) -> bytes | None:
+            value = value_fn(data)
+            if value is None or type(value) is list or type(value) is tuple:
+                return None
+            return cbor(value)
+
+        return explicit
+
+    def shorthand(data: Any) -> bytes | None:
+        targeting_key = _targeting_key(data)
+        if targeting_key is None:
+            return None
+        return _PAIR + cbor_text(_flag_key(data)) + cbor_text(targeting_key)
+
+    return shorthand
+
+
+_PAIR: Final = b"\x82"  # a CBOR array of two items

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from openfeature_litestar._engine import DEFAULT_FRACTIONAL
 from openfeature_litestar._snapshot import Snapshot
 from openfeature_litestar.evaluation import resolve
 
@@ -16,13 +17,17 @@ if TYPE_CHECKING:
     from openfeature.evaluation_context import EvaluationContext
     from openfeature.flag_evaluation import FlagResolutionDetails
 
+    from openfeature_litestar._engine import FractionalVersion
     from openfeature_litestar._stores import StoredDocument
 
 __all__ = ["dry_run"]
 
 
 def dry_run(
-    stored: StoredDocument, key: str, context: EvaluationContext
+    stored: StoredDocument,
+    key: str,
+    context: EvaluationContext,
+    fractional: FractionalVersion = DEFAULT_FRACTIONAL,
 ) -> FlagResolutionDetails[Any]:
     """Evaluate ``key`` exactly as a provider serving ``stored`` would; never raises.
 
@@ -35,9 +40,10 @@ def dry_run(
         key: The flag to evaluate; one the document lacks resolves with the
             ``FLAG_NOT_FOUND`` error code.
         context: The evaluation context.
+        fractional: The ``fractional`` bucketing version, the provider's.
 
     Returns:
         The resolution, whatever the flag's type (``None`` as the value on an error).
     """
-    snapshot = Snapshot.from_document(stored.document, stored.revision)
+    snapshot = Snapshot.from_document(stored.document, stored.revision, fractional=fractional)
     return resolve(snapshot, key, context, None, None)

@@ -26,6 +26,7 @@ from openfeature.evaluation_context import EvaluationContext
 from openfeature.exception import InvalidContextError
 
 from openfeature_litestar._document import FlagDefinition
+from openfeature_litestar._engine import DEFAULT_FRACTIONAL
 from openfeature_litestar._errors import Problem, RevisionConflict
 from openfeature_litestar._stores import copy_namespace
 from openfeature_litestar._stores._offload import off_loop
@@ -264,7 +265,8 @@ async def evaluate_flag(
     """
     context = _evaluation_context(data.context)
     stored = await admin.load(namespace)
-    details = await anyio.to_thread.run_sync(dry_run, stored, key, context)
+    fractional = admin.provider.fractional if admin.provider is not None else DEFAULT_FRACTIONAL
+    details = await anyio.to_thread.run_sync(dry_run, stored, key, context, fractional)
     result = EvaluationResult(
         key=key,
         revision=stored.revision,

@@ -54,3 +54,9 @@ def test_serve_refuses_a_sanitize_setting_that_is_not_a_boolean(
     url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
     assert run_cli("serve", "--store", url, "--port", "1")[0] == 2
     assert "OPENFEATURE_LITESTAR_SANITIZE must be 1 or 0" in capsys.readouterr().err
+
+
+def test_serve_takes_a_fractional_version() -> None:
+    parser = build_parser()
+    assert parser.parse_args(["serve"]).fractional is None  # the server's default, v2
+    assert parser.parse_args(["serve", "--fractional", "v3"]).fractional == "v3"

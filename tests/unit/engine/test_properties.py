@@ -5,9 +5,11 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from openfeature_litestar import FRACTIONAL_VERSIONS
 from openfeature_litestar._engine import compile_targeting
 
 SCALARS = st.one_of(
@@ -66,9 +68,15 @@ def _json_ish(value: Any, depth: int = 0) -> bool:
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rule=RULES, contexts=st.lists(CONTEXTS, min_size=1, max_size=3))
-def test_lenient_rules_compile_and_never_raise(rule: Any, contexts: list[dict[str, Any]]) -> None:
-    compiled = compile_targeting(rule, strict=False)
+@given(
+    rule=RULES,
+    contexts=st.lists(CONTEXTS, min_size=1, max_size=3),
+    version=st.sampled_from(FRACTIONAL_VERSIONS),
+)
+def test_lenient_rules_compile_and_never_raise(
+    rule: Any, contexts: list[dict[str, Any]], version: Any
+) -> None:
+    compiled = compile_targeting(rule, strict=False, fractional=version)
     for context in contexts:
         assert _json_ish(compiled(context))
 
@@ -78,8 +86,11 @@ def test_lenient_rules_compile_and_never_raise(rule: Any, contexts: list[dict[st
 CHI_SQUARE_3_DOF_999 = 16.266
 
 
-def test_four_way_split_is_uniform() -> None:
-    rule = compile_targeting({"fractional": [["a", 25], ["b", 25], ["c", 25], ["d", 25]]})
+@pytest.mark.parametrize("version", FRACTIONAL_VERSIONS)
+def test_four_way_split_is_uniform(version: Any) -> None:
+    rule = compile_targeting(
+        {"fractional": [["a", 25], ["b", 25], ["c", 25], ["d", 25]]}, fractional=version
+    )
     counts = dict.fromkeys("abcd", 0)
     keys = 100_000
     for i in range(keys):

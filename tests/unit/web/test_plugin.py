@@ -433,3 +433,17 @@ def test_a_cancelled_lifespan_leaves_no_hooks_or_provider_behind(domain: str) ->
     asyncio.run(scenario())
     assert hook not in api.get_hooks()
     assert api.get_client(domain).provider is not provider
+
+
+def test_the_built_provider_buckets_with_the_configured_version() -> None:
+    plugin = OpenFeaturePlugin(OpenFeatureConfig(store=MemoryStore(), fractional="v3"))
+    assert isinstance(plugin.provider, FlagProvider)
+    assert plugin.provider.fractional == "v3"
+    assert OpenFeaturePlugin(OpenFeatureConfig(store=MemoryStore())).provider.fractional == "v2"  # type: ignore[attr-defined]
+
+
+def test_an_unknown_or_misplaced_fractional_version_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"OpenFeatureConfig\.fractional must be one of"):
+        OpenFeatureConfig(store=MemoryStore(), fractional="v9")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="give the provider its own"):
+        OpenFeatureConfig(provider=InMemoryProvider({}), fractional="v3")

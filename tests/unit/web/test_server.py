@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from litestar.testing import TestClient
 
-from openfeature_litestar import ConfigurationError, MemoryStore
+from openfeature_litestar import ConfigurationError, MemoryStore, document_from_data
 from openfeature_litestar._stores._url import DEFAULT_STORE_URL, STORE_URL_ENV
 from openfeature_litestar.web._server import (
     ADMIN_TOKENS_ENV,
@@ -297,3 +297,22 @@ def test_the_schema_is_for_admin_tokens_only(client: TestClient[Litestar]) -> No
 def test_without_the_admin_api_there_is_no_schema(store: MemoryStore, domain: str) -> None:
     with TestClient(create_server(store, tokens=["read-token"], domain=domain)) as client:
         assert client.get("/schema/openapi.json", headers=READ).status_code == 404
+
+
+def test_the_server_serves_with_its_fractional_version(domain: str) -> None:
+    cards = [["clubs", 25], ["diamonds", 25], ["hearts", 25], ["spades", 25]]
+    rollout = {
+        "state": "ENABLED",
+        "variants": {name: name for name, _ in cards},
+        "defaultVariant": "clubs",
+        "targeting": {
+            "fractional": [{"cat": [{"var": "$flagd.flagKey"}, {"var": "user.name"}]}, *cards]
+        },
+    }
+    store = MemoryStore(document_from_data({"flags": {"fractional-flag": rollout}}))
+    app = create_server(store, public=True, sanitize=False, domain=domain, fractional="v3")
+    with TestClient(app) as client:
+        body = {"context": {"user": {"name": "jack"}}}
+        response = client.post("/ofrep/v1/evaluate/flags/fractional-flag", json=body)
+    # flagd-testbed's "Fractional operator": jack is diamonds in v3 (hearts in v2).
+    assert response.json()["value"] == "diamonds"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 
-from openfeature_litestar import MemoryStore
+from openfeature_litestar import MemoryStore, StoredDocument, document_from_data
 from openfeature_litestar.web._admin._dry_run import dry_run
 
 from .conftest import (
@@ -108,3 +108,27 @@ def test_dry_run_starts_no_thread_and_no_provider() -> None:
     finally:
         threading.settrace(None)
     assert started == []
+
+
+def test_the_dry_run_buckets_with_the_version_it_is_given() -> None:
+    cards = [["clubs", 25], ["diamonds", 25], ["hearts", 25], ["spades", 25]]
+    data = {
+        "flags": {
+            "fractional-flag": {
+                "state": "ENABLED",
+                "variants": {name: name for name, _ in cards},
+                "defaultVariant": "clubs",
+                "targeting": {
+                    "fractional": [
+                        {"cat": [{"var": "$flagd.flagKey"}, {"var": "user.name"}]},
+                        *cards,
+                    ]
+                },
+            }
+        }
+    }
+    stored = StoredDocument(document_from_data(data), 1)
+    context = EvaluationContext(None, {"user": {"name": "jack"}})
+    # flagd-testbed's "Fractional operator": jack is hearts in v2, diamonds in v3.
+    assert dry_run(stored, "fractional-flag", context).value == "hearts"
+    assert dry_run(stored, "fractional-flag", context, "v3").value == "diamonds"
