@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-__all__ = ["ROOT", "Server", "package_version", "start_server", "stop_server"]
+__all__ = ["ROOT", "Server", "free_port", "package_version", "start_server", "stop_server"]
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 
@@ -25,7 +25,8 @@ class Server:
     port: int
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A port no one listens on now, on the loopback interface."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -34,7 +35,7 @@ def _free_port() -> int:
 
 def start_server(factory: str, name: str = "") -> Server:
     """Start ``factory`` (``module:function`` returning an ASGI app) on a free local port."""
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable, "-m", "uvicorn", "--factory", factory,
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",

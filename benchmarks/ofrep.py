@@ -39,7 +39,18 @@ from openfeature_litestar.web import OFREPConfig, ofrep_router
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-__all__ = ["app", "main"]
+__all__ = [
+    "BASE",
+    "DOCUMENT",
+    "FLAGS",
+    "app",
+    "context",
+    "http_rate",
+    "main",
+    "request",
+    "single_requests",
+    "wait_until_ready",
+]
 
 USERS: Final = tuple(f"user-{number}" for number in range(64))
 PLANS: Final = ("free", "pro", "team")
@@ -78,7 +89,8 @@ DOCUMENT: Final = _document()
 FLAGS: Final = tuple(DOCUMENT["flags"])
 
 
-def _context(index: int) -> dict[str, Any]:
+def context(index: int) -> dict[str, Any]:
+    """The evaluation context of request ``index``: one of 64 users, one of three plans."""
     return {"targetingKey": USERS[index % len(USERS)], "plan": PLANS[index % len(PLANS)]}
 
 
@@ -103,8 +115,9 @@ def app() -> Litestar:
 # -- HTTP/1.1 on keep-alive connections ---------------------------------------------------
 
 
-def _request(path: str, context: dict[str, Any]) -> bytes:
-    body = json.dumps({"context": context}, separators=(",", ":")).encode()
+def request(path: str, evaluation_context: dict[str, Any]) -> bytes:
+    """An HTTP/1.1 ``POST`` of ``evaluation_context`` to ``path``, keep-alive."""
+    body = json.dumps({"context": evaluation_context}, separators=(",", ":")).encode()
     head = (
         f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n\r\n"
@@ -163,22 +176,28 @@ async def _load(
     return counts[0], counts[1]
 
 
-def _http_rate(port: int, requests: Sequence[bytes], connections: int, duration: float) -> float:
+def http_rate(port: int, requests: Sequence[bytes], connections: int, duration: float) -> float:
+    """Responses per second with ``connections`` keep-alive connections kept busy.
+
+    Raises:
+        RuntimeError: A response was not ``200 OK``.
+    """
     ok, errors = asyncio.run(_load(port, requests, connections, duration))
     if errors:
         raise RuntimeError(f"{errors} responses were not 200 OK")
     return ok / duration
 
 
-def _single_requests() -> list[bytes]:
+def single_requests() -> list[bytes]:
+    """Single-flag evaluations: every flag for every user, in turn."""
     count = len(USERS) * len(FLAGS)
     return [
-        _request(f"{BASE}/{FLAGS[n % len(FLAGS)]}", _context(n // len(FLAGS))) for n in range(count)
+        request(f"{BASE}/{FLAGS[n % len(FLAGS)]}", context(n // len(FLAGS))) for n in range(count)
     ]
 
 
 def _bulk_requests() -> list[bytes]:
-    return [_request(BASE, _context(n)) for n in range(len(USERS))]
+    return [request(BASE, context(n)) for n in range(len(USERS))]
 
 
 # -- in process -----------------------------------------------------------------------------
@@ -222,28 +241,33 @@ def _check(server: Server) -> None:
     provider.initialize(EvaluationContext())
     try:
         for n in range(len(USERS)):
-            context = _context(n)
-            status, body = asyncio.run(_exchange(server.port, _request(BASE, context)))
+            sent = context(n)
+            status, body = asyncio.run(_exchange(server.port, request(BASE, sent)))
             if status != 200:  # noqa: PLR2004 - HTTP OK
                 raise RuntimeError(f"bulk evaluation answered {status}: {body!r}")
             answers = {item["key"]: item.get("value") for item in json.loads(body)["flags"]}
-            attributes = {"plan": context["plan"]}
+            attributes = {"plan": sent["plan"]}
             _, expected = provider.resolve_all_details(
-                EvaluationContext(context["targetingKey"], attributes)
+                EvaluationContext(sent["targetingKey"], attributes)
             )
             if answers != {key: found.value for key, found in expected.items()}:
-                raise RuntimeError(f"the server's answers differ for {context}")
+                raise RuntimeError(f"the server's answers differ for {sent}")
     finally:
         provider.shutdown()
 
 
-def _wait_until_ready(server: Server) -> None:
+def wait_until_ready(server: Server) -> None:
+    """Return once the server answers a bulk evaluation.
+
+    Raises:
+        RuntimeError: The server exited, or did not answer within a minute.
+    """
     deadline = time.monotonic() + STARTUP_DEADLINE
     while True:
         if server.process.poll() is not None:
             raise RuntimeError(f"the server exited ({server.process.returncode})")
         with contextlib.suppress(OSError, asyncio.IncompleteReadError):
-            status, _ = asyncio.run(_exchange(server.port, _request(BASE, _context(0))))
+            status, _ = asyncio.run(_exchange(server.port, request(BASE, context(0))))
             if status == 200:  # noqa: PLR2004 - HTTP OK
                 return
         if time.monotonic() > deadline:
@@ -296,13 +320,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     local = 1.0 if args.quick else 3.0
     server = start_server("benchmarks.ofrep:app")
     try:
-        _wait_until_ready(server)
+        wait_until_ready(server)
         _check(server)
-        loads = {"single flag": _single_requests(), f"bulk ({len(FLAGS)} flags)": _bulk_requests()}
+        loads = {"single flag": single_requests(), f"bulk ({len(FLAGS)} flags)": _bulk_requests()}
         http: dict[str, float] = {}
         for mode, requests in loads.items():
-            _http_rate(server.port, requests, args.connections, warmup)
-            http[mode] = _http_rate(server.port, requests, args.connections, duration)
+            http_rate(server.port, requests, args.connections, warmup)
+            http[mode] = http_rate(server.port, requests, args.connections, duration)
     except (RuntimeError, OSError) as exc:
         sys.stderr.write(f"benchmarks.ofrep: {exc}\n")
         return 1

@@ -24,6 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -36,13 +37,21 @@ if TYPE_CHECKING:
 
     from litestar import Litestar
 
-__all__ = ["app", "main"]
+__all__ = ["Load", "app", "main"]
 
 ADMIN_TOKEN: Final = "benchmark-admin-token"  # noqa: S105 - a local benchmark's own token
 DOCUMENT_PATH: Final = "/admin/v1/namespaces/default/document"
 FLAG_PATH: Final = "/ofrep/v1/evaluate/flags/flag-00000"
 STARTUP_DEADLINE: Final = 60.0
 DOCUMENT_FLAGS: Final = 7_000  # about 1 MiB of JSON with the evaluators
+
+
+@dataclass(frozen=True)
+class Load:
+    """The OFREP load: ``connections`` connections, ``rate`` requests/s in all (0: flat out)."""
+
+    connections: int
+    rate: float
 
 
 def app() -> Litestar:
@@ -90,7 +99,15 @@ class _Connection:
             await self.writer.wait_closed()
 
 
-async def _evaluate(port: int, stop: asyncio.Event, latencies: list[float]) -> None:
+async def _evaluate(
+    port: int, stop: asyncio.Event, latencies: list[float], interval: float, offset: float
+) -> None:
+    """Ask for the flag every ``interval`` seconds (back to back when 0) and time each.
+
+    A request's latency counts from when it was due, so a request held up behind a slow
+    one counts its wait too (no coordinated omission).
+    """
+    loop = asyncio.get_running_loop()
     connection = await _Connection.open(port)
     requests = [
         _request(
@@ -100,13 +117,18 @@ async def _evaluate(port: int, stop: asyncio.Event, latencies: list[float]) -> N
     ]
     try:
         index = 0
+        due = loop.time() + offset
         while not stop.is_set():
-            start = time.perf_counter()
+            if interval:
+                await asyncio.sleep(max(0.0, due - loop.time()))
+            else:
+                due = loop.time()
             status, _, body = await connection.exchange(requests[index % len(requests)])
-            latencies.append(time.perf_counter() - start)
+            latencies.append(loop.time() - due)
             if status != 200:  # noqa: PLR2004 - HTTP OK
                 raise RuntimeError(f"OFREP answered {status}: {body[:200]!r}")
             index += 1
+            due += interval
     finally:
         await connection.close()
 
@@ -137,11 +159,17 @@ async def _write_again_and_again(port: int, stop: asyncio.Event, document: bytes
 
 
 async def _phase(
-    port: int, connections: int, duration: float, document: bytes | None
+    port: int, load: Load, duration: float, document: bytes | None
 ) -> tuple[list[float], list[float]]:
     stop = asyncio.Event()
     latencies: list[float] = []
-    evaluators = [asyncio.create_task(_evaluate(port, stop, latencies)) for _ in range(connections)]
+    interval = load.connections / load.rate if load.rate else 0.0
+    evaluators = [
+        asyncio.create_task(
+            _evaluate(port, stop, latencies, interval, interval * n / load.connections)
+        )
+        for n in range(load.connections)
+    ]
     writer = (
         asyncio.create_task(_write_again_and_again(port, stop, document))
         if document is not None
@@ -200,7 +228,7 @@ def _percentiles(latencies: list[float]) -> tuple[float, float, float]:
 
 
 def _report(
-    phases: dict[str, tuple[list[float], list[float]]], size: int, connections: int, duration: float
+    phases: dict[str, tuple[list[float], list[float]]], size: int, load: Load, duration: float
 ) -> str:
     base_p50, base_p99, _ = _percentiles(phases["without writes"][0])
     lines = [
@@ -209,7 +237,9 @@ def _report(
             f"uvicorn {package_version('uvicorn')} (1 worker), "
             f"litestar {package_version('litestar')}, "
             f"Python {platform.python_version()}, {os.cpu_count()} CPUs; SQLite store; "
-            f"{connections} connections, {duration:g} s per phase"
+            f"{load.connections} connections, "
+            f"{f'{load.rate:g} requests/s' if load.rate else 'back to back'}, "
+            f"{duration:g} s per phase"
         ),
         "",
         (
@@ -240,8 +270,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.write_stall", description=__doc__)
     parser.add_argument("--connections", type=int, default=8, help="OFREP connections")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds per phase")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=1000.0,
+        help="OFREP requests per second in all; 0 sends them back to back (default 1000)",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run of about 10 s")
     args = parser.parse_args(argv)
+    load = Load(args.connections, args.rate)
     duration = 3.0 if args.quick else args.duration
     document = json.dumps(json.loads(document_text(DOCUMENT_FLAGS))).encode()
     with tempfile.TemporaryDirectory() as directory:
@@ -253,19 +290,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             _wait_until_ready(server)
             asyncio.run(_seed(server.port, document))
             phases = {
-                "without writes": asyncio.run(
-                    _phase(server.port, args.connections, duration, None)
-                ),
-                "with writes": asyncio.run(
-                    _phase(server.port, args.connections, duration, document)
-                ),
+                "without writes": asyncio.run(_phase(server.port, load, duration, None)),
+                "with writes": asyncio.run(_phase(server.port, load, duration, document)),
             }
         except (RuntimeError, OSError) as exc:
             sys.stderr.write(f"benchmarks.write_stall: {exc}\n")
             return 1
         finally:
             stop_server(server)
-    print(_report(phases, len(document), args.connections, duration))
+    print(_report(phases, len(document), load, duration))
     return 0
 
 

@@ -8,7 +8,16 @@ import getpass
 from openfeature_litestar._stores._names import check_namespace
 from openfeature_litestar._stores._writes import MAX_AUDIT_PAGE, check_actor
 
-__all__ = ["actor", "default_actor", "limit", "namespace", "port", "revision", "sample"]
+__all__ = [
+    "actor",
+    "default_actor",
+    "limit",
+    "namespace",
+    "port",
+    "revision",
+    "sample",
+    "workers",
+]
 
 
 def namespace(text: str) -> str:
@@ -56,6 +65,11 @@ def sample(text: str) -> int:
 def port(text: str) -> int:
     """A ``--port`` value: from 0 (any free port) to 65535."""
     return _bounded_int(text, 0, 65535, "--port")
+
+
+def workers(text: str) -> int:
+    """A ``--workers`` count: from 1 to 256 processes."""
+    return _bounded_int(text, 1, 256, "--workers")
 
 
 def default_actor() -> str:

@@ -205,6 +205,12 @@ def _add_server_commands(commands: Any) -> None:
     serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     serve.add_argument("--port", type=_arguments.port, default=8013, help="the port (default 8013)")
     serve.add_argument(
+        "--workers",
+        type=_arguments.workers,
+        default=1,
+        help="worker processes sharing the port, each following the store (default 1)",
+    )
+    serve.add_argument(
         "--public",
         action="store_true",
         help="serve OFREP without tokens (anyone who reaches the server reads every flag)",

@@ -83,6 +83,7 @@ def serve(args: argparse.Namespace, out: TextIO) -> int:
         run_server(
             host=args.host,
             port=args.port,
+            workers=args.workers,
             store=args.store,
             namespace=args.namespace,
             public=args.public,

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
+import socket
 from typing import TYPE_CHECKING, Any, Final
 
 from litestar import Litestar, Router, get
@@ -36,6 +38,7 @@ from openfeature_litestar._privacy._sanitizer import Sanitizer
 from openfeature_litestar._provider import FlagProvider
 from openfeature_litestar._stores import WritableFlagStore, store_from_url
 from openfeature_litestar._stores._url import resolve_store_url
+from openfeature_litestar._validation import positive_int
 
 from ._admin import ActorCallable, AdminConfig
 from ._auth import bearer_token_guard
@@ -45,6 +48,7 @@ from ._plugin import OpenFeaturePlugin
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from types import ModuleType
 
     from litestar.connection import ASGIConnection
     from litestar.types import Guard
@@ -274,24 +278,87 @@ def create_server(
     )
 
 
-def serve(host: str = "127.0.0.1", port: int = 8013, **create_server_kwargs: Any) -> None:
+def serve(
+    host: str = "127.0.0.1", port: int = 8013, *, workers: int = 1, **create_server_kwargs: Any
+) -> None:
     """Run :func:`create_server` under uvicorn until interrupted.
 
     Args:
         host: The interface to listen on; the default accepts local connections only
             (put a TLS-terminating reverse proxy in front to serve others).
         port: The port (8013, flagd's OFREP port, by default).
+        workers: Worker processes sharing the port, each with its own provider following
+            the store. Above 1 the options are handed to the workers as JSON, so the
+            store must be given as a URL (or by the environment), not as an object.
         **create_server_kwargs: Passed to :func:`create_server`.
 
     Raises:
         MissingDependencyError: uvicorn is not installed.
-        ConfigurationError: As :func:`create_server`.
+        ConfigurationError: As :func:`create_server`; ``workers`` is not a positive
+            integer, or above 1 with options that are not JSON data.
+
+    .. versionchanged:: 0.2.0
+       The ``workers`` option.
     """
     try:
         import uvicorn  # noqa: PLC0415 - only the standalone server needs it
     except ImportError:
         raise MissingDependencyError("uvicorn", "server") from None
-    app = create_server(**create_server_kwargs)
-    # proxy_headers off: uvicorn would otherwise rewrite the client address from
-    # X-Forwarded-For for local peers, which the context builder must not trust.
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    if positive_int("workers", workers) == 1:
+        app = create_server(**create_server_kwargs)
+        # proxy_headers off: uvicorn would otherwise rewrite the client address from
+        # X-Forwarded-For for local peers, which the context builder must not trust.
+        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+        return
+    _serve_in_workers(uvicorn, host, port, workers, create_server_kwargs)
+
+
+_WORKER_OPTIONS_ENV: Final = "_OPENFEATURE_LITESTAR_SERVE_OPTIONS"
+# How serve() hands its options to worker processes: they start afresh (spawned), so
+# the application is built in each from this variable, set by the parent.
+_WORKER_FACTORY: Final = "openfeature_litestar.web._server:_server_in_worker"
+
+
+def _serve_in_workers(
+    uvicorn: ModuleType, host: str, port: int, workers: int, options: dict[str, Any]
+) -> None:
+    from uvicorn.supervisors import Multiprocess  # noqa: PLC0415 - uvicorn is optional
+
+    try:
+        os.environ[_WORKER_OPTIONS_ENV] = json.dumps(options)
+    except TypeError:
+        raise ConfigurationError(
+            "serve(workers=N) builds the server in each worker from the same options: "
+            "give the store as a URL (or in OPENFEATURE_LITESTAR_STORE), not as an object"
+        ) from None
+    create_server(**options)  # a bad option fails here, once, not in every worker
+    config = uvicorn.Config(
+        _WORKER_FACTORY,
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        proxy_headers=False,
+    )
+    Multiprocess(config, sockets=[_listening_socket(config)]).run()
+
+
+def _server_in_worker() -> Litestar:
+    """One worker's application: :func:`create_server` with the parent's options."""
+    return create_server(**json.loads(os.environ[_WORKER_OPTIONS_ENV]))
+
+
+def _listening_socket(config: Any) -> socket.socket:
+    """The socket uvicorn's workers share, bound for ``config``, with ``TCP_NODELAY`` set.
+
+    uvicorn binds a socket made without naming TCP (protocol 0) for its workers, and
+    asyncio then leaves Nagle's algorithm on for the connections it accepts: a response
+    written in two parts waited for the client's delayed acknowledgement, about 40 ms
+    a request. Set on the listening socket, the option is inherited by every accepted
+    connection (Linux, macOS).
+    """
+    sock: socket.socket = config.bind_socket()
+    if sock.family in {socket.AF_INET, socket.AF_INET6}:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock

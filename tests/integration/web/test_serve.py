@@ -204,3 +204,39 @@ def test_no_sanitize_and_a_cors_origin_from_the_command_line(tmp_path: Path) -> 
     finally:
         process.kill()
         process.wait(DEADLINE)
+
+
+def test_several_workers_share_the_port_and_each_follows_the_store(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
+    seed(url)
+    port = free_port()
+    environment = {TOKENS_ENV: "service-token", ADMIN_TOKENS_ENV: "admin-token", STORE_URL_ENV: url}
+    process = start(tmp_path, port, environment, "--workers", "2")
+    base = f"http://127.0.0.1:{port}"
+    log = tmp_path / "server.log"
+    try:
+        wait_until_ready(base, process, log)
+        admin = f"{base}/admin/v1/namespaces/default"
+        read = httpx.get(f"{admin}/flags/banner", headers=ADMIN)
+        write = httpx.put(
+            f"{admin}/flags/banner",
+            headers={**ADMIN, "If-Match": read.headers["etag"]},
+            json={"state": "ENABLED", "variants": BANNER["variants"], "defaultVariant": "on"},
+        )
+        assert write.status_code == 200, write.text
+        # Each new connection lands on either worker: all of them must serve the write.
+        deadline = time.monotonic() + DEADLINE
+        fresh = 0
+        while fresh < 40:
+            assert time.monotonic() < deadline, "a worker never served the admin write"
+            served = evaluate(base, {"targetingKey": "u"}, READ).json()["value"]
+            fresh = fresh + 1 if served is True else 0
+        text = log.read_text()
+        assert text.count("Application startup complete") == 2
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(DEADLINE) in {0, -signal.SIGTERM}
+        assert log.read_text().count("Application shutdown complete") == 2
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(DEADLINE)

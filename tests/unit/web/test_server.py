@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import uvicorn
 from litestar.testing import TestClient
 
 from openfeature_litestar import ConfigurationError, MemoryStore, document_from_data
@@ -15,7 +17,9 @@ from openfeature_litestar.web._server import (
     CORS_ORIGINS_ENV,
     SANITIZE_ENV,
     TOKENS_ENV,
+    _listening_socket,
     create_server,
+    serve,
 )
 from tests.support import wait_until
 
@@ -316,3 +320,30 @@ def test_the_server_serves_with_its_fractional_version(domain: str) -> None:
         response = client.post("/ofrep/v1/evaluate/flags/fractional-flag", json=body)
     # flagd-testbed's "Fractional operator": jack is diamonds in v3 (hearts in v2).
     assert response.json()["value"] == "diamonds"
+
+
+def test_workers_share_a_socket_that_sends_without_delay() -> None:
+    # uvicorn's own socket for workers leaves Nagle's algorithm on: a response written
+    # in two parts waited about 40 ms for the client's delayed acknowledgement.
+    config = uvicorn.Config("openfeature_litestar.web._server:_server_in_worker", port=0)
+    sock = _listening_socket(config)
+    try:
+        assert sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+        sock.listen(1)  # as the workers' server does
+        with socket.create_connection(sock.getsockname()[:2]) as client:
+            accepted, _ = sock.accept()
+            with client, accepted:
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+    finally:
+        sock.close()
+
+
+@pytest.mark.parametrize("workers", [0, -1, True, 1.5])
+def test_a_worker_count_that_is_not_positive_is_refused(workers: object) -> None:
+    with pytest.raises(ConfigurationError, match="workers"):
+        serve(workers=workers, public=True)  # type: ignore[arg-type]
+
+
+def test_several_workers_need_options_that_are_data(store: MemoryStore) -> None:
+    with pytest.raises(ConfigurationError, match="as a URL"):
+        serve(workers=2, store=store, public=True)
