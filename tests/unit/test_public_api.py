@@ -80,6 +80,13 @@ EXPECTED = {
     "is_valid_flag_key",
     "CompiledFlag",
     "AuditAction",
+    "OTHER_FLAG_KEYS",
+    "UsageBatch",
+    "UsageConfig",
+    "UsageKey",
+    "UsageRecord",
+    "UsageSnapshot",
+    "UsageStore",
 }
 
 
