@@ -120,7 +120,7 @@ def test_counts_are_exact_under_eight_threads(provider: FlagProvider, domain: st
     keys = ["static", "targeted", "colour", "missing-1", "missing-2"]
     start = threading.Barrier(THREADS)
     taken: Counter[UsageKey] = Counter()
-    counters = provider._counters  # noqa: SLF001 - a collector racing the evaluations
+    counters = provider._counters
     assert counters is not None
     done = threading.Event()
 
