@@ -35,6 +35,7 @@ BENCHMARKS = [
     "benchmarks.ofrep",
     "benchmarks.documents",
     "benchmarks.write_stall",
+    "benchmarks.usage",
 ]
 
 
