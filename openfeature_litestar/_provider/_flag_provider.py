@@ -184,6 +184,17 @@ class FlagProvider(AbstractProvider):
             flushes=0 if flusher is None else flusher.flushes,
         )
 
+    def count_usage(self, flag_key: str, details: FlagResolutionDetails[Any]) -> None:
+        """Count an evaluation of :attr:`snapshot` made outside the provider; never raises.
+
+        The OFREP endpoints evaluate on the provider's snapshot without going through
+        its resolvers, and count each answer with this. Does nothing with
+        ``usage=False``.
+
+        .. versionadded:: 0.2.0
+        """
+        self._count(flag_key, details)
+
     def flush_usage(self, timeout: float | None = None) -> bool:
         """Write what was counted to the store now, and wait for it.
 

@@ -47,11 +47,11 @@ _HOUR: Final = timedelta(hours=1)
 class UsageKey(NamedTuple):
     """What one counter counts: the evaluations of one flag with one outcome.
 
-    Attributes:
-        flag_key: The flag asked for (:data:`OTHER_FLAG_KEYS` for the overflow bucket).
-        variant: The variant served, or ``None`` (an error, a disabled flag, no match).
-        reason: The OpenFeature reason (``STATIC``, ``TARGETING_MATCH``, ``ERROR``, ...).
-        error_code: The OpenFeature error code, or ``None`` when there was no error.
+    A tuple of four fields: ``flag_key``, the flag asked for
+    (:data:`OTHER_FLAG_KEYS` for the overflow bucket); ``variant``, the variant served,
+    or ``None`` (an error, a disabled flag, no match); ``reason``, the OpenFeature
+    reason (``STATIC``, ``TARGETING_MATCH``, ``ERROR``, ...); and ``error_code``, the
+    OpenFeature error code, or ``None`` when there was no error.
 
     .. versionadded:: 0.2.0
     """

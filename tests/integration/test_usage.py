@@ -26,7 +26,7 @@ from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 
 from openfeature_litestar import FlagProvider, RedisStore, SQLAlchemyStore, UsageConfig, UsageKey
-from tests.support import flag
+from tests.support import SQL_TABLES, flag
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -137,7 +137,7 @@ def shared(
         async def drop() -> None:
             engine = create_async_engine(url)
             async with engine.begin() as connection:
-                for name in ("audit", "flags", "namespaces", "schema", "usage", "usage_seq"):
+                for name in SQL_TABLES:
                     await connection.execute(text(f'DROP TABLE IF EXISTS "{prefix}{name}"'))
             await engine.dispose()
 

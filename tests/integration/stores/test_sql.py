@@ -33,7 +33,7 @@ from openfeature_litestar import (
 from openfeature_litestar._stores._sql import SCHEMA_VERSION, SQLAlchemyStore
 from openfeature_litestar._stores._sql._engines import parse_url
 from openfeature_litestar._stores._usage import hour_of
-from tests.support import flag
+from tests.support import SQL_TABLES, flag
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -72,7 +72,7 @@ class Database:
             await engine.dispose()
 
     async def drop(self) -> None:
-        for name in (*TABLES, *USAGE_TABLES):
+        for name in SQL_TABLES:
             await self.sql(f"DROP TABLE IF EXISTS {self.table(name)}")
 
 
