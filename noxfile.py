@@ -36,6 +36,7 @@ BENCHMARKS = [
     "benchmarks.documents",
     "benchmarks.write_stall",
     "benchmarks.workers",
+    "benchmarks.usage",
 ]
 
 

@@ -53,15 +53,20 @@ from ._privacy._hashing import (
 )
 from ._privacy._patterns import DEFAULT_SENSITIVE_FIELDS, DEFAULT_SENSITIVE_PATTERNS
 from ._privacy._sanitizer import REDACTED, TOO_DEEP, TRUNCATED, Action, Sanitizer
-from ._provider import FlagProvider
+from ._provider import FlagProvider, UsageConfig, UsageSnapshot
 from ._snapshot import Snapshot, SnapshotSource
 from ._stores import (
+    OTHER_FLAG_KEYS,
     AuditAction,
     AuditEntry,
     FileStore,
     FlagStore,
     MemoryStore,
     StoredDocument,
+    UsageBatch,
+    UsageKey,
+    UsageRecord,
+    UsageStore,
     WritableFlagStore,
     copy_namespace,
     store_from_url,
@@ -85,6 +90,7 @@ __all__ = [
     "MAX_TARGETING_DEPTH",
     "MAX_TARGETING_NODES",
     "MIN_KEY_BYTES",
+    "OTHER_FLAG_KEYS",
     "REDACTED",
     "TOO_DEEP",
     "TRUNCATED",
@@ -118,6 +124,12 @@ __all__ = [
     "SnapshotSource",
     "StoreError",
     "StoredDocument",
+    "UsageBatch",
+    "UsageConfig",
+    "UsageKey",
+    "UsageRecord",
+    "UsageSnapshot",
+    "UsageStore",
     "WritableFlagStore",
     "copy_namespace",
     "document_from_data",

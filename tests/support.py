@@ -63,6 +63,10 @@ OPERATOR_DATA: Final[dict[str, Any]] = {
 """The evaluation data the operator tests run their rules against (never mutate it)."""
 
 
+SQL_TABLES: Final = ("audit", "flags", "namespaces", "schema", "usage", "usage_seq")
+"""The tables a SQL store may create under its prefix (the usage ones when first needed)."""
+
+
 def flag(
     default_variant: str | Absent | None = "on",
     *,

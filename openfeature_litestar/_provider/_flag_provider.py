@@ -8,7 +8,10 @@ resolvers, which call these same sync ones.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
 
 from openfeature.flag_evaluation import FlagResolutionDetails, FlagType
@@ -17,10 +20,19 @@ from openfeature.provider import AbstractProvider, Metadata
 from openfeature_litestar._document import FlagDocument
 from openfeature_litestar._engine import DEFAULT_FRACTIONAL, fractional_version
 from openfeature_litestar._stores import FlagStore, MemoryStore
+from openfeature_litestar._stores._usage import UsageStore
 from openfeature_litestar._validation import positive_seconds
 from openfeature_litestar.evaluation import resolve, resolve_all
 
 from ._follower import StoreFollower
+from ._usage import (
+    UsageConfig,
+    UsageCounters,
+    UsageFlusher,
+    UsageSnapshot,
+    cancel_quietly,
+    count_nothing,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -74,6 +86,11 @@ class FlagProvider(AbstractProvider):
             provider; see :data:`~openfeature_litestar.FractionalVersion`). It is
             compiled into the rules, so it costs nothing per evaluation; a version other
             than the default compiles each loaded document a second time.
+        usage: Count every evaluation by flag, variant, reason and error code (never
+            by context): a :class:`~openfeature_litestar.UsageConfig`, ``True`` for
+            the defaults, ``False`` for no counting. A store that keeps counts
+            (:class:`~openfeature_litestar.UsageStore`) receives them in the background;
+            :attr:`usage` reads them in process.
 
     Raises:
         ConfigurationError: ``init_timeout`` or ``stale_after`` is not a positive
@@ -83,6 +100,9 @@ class FlagProvider(AbstractProvider):
        A bad ``init_timeout`` or ``stale_after`` raises ``ConfigurationError`` (it was
        ``ValueError``); the async resolvers are the SDK's own, which call the sync ones.
        The ``fractional`` option.
+
+    .. versionchanged:: 0.2.0
+       Evaluations are counted (``usage``), and flushed to the store.
     """
 
     def __init__(
@@ -93,6 +113,7 @@ class FlagProvider(AbstractProvider):
         init_timeout: float = 10.0,
         stale_after: float = 5.0,
         fractional: FractionalVersion = DEFAULT_FRACTIONAL,
+        usage: UsageConfig | bool = True,
     ) -> None:
         """Create the provider; nothing is loaded until :meth:`initialize`."""
         init_timeout = positive_seconds("init_timeout", init_timeout)
@@ -109,6 +130,23 @@ class FlagProvider(AbstractProvider):
             stale_after=stale_after,
             fractional=fractional,
         )
+        self._init_usage(usage, store, init_timeout)
+
+    def _init_usage(self, usage: UsageConfig | bool, store: FlagStore, timeout: float) -> None:
+        self._counters: UsageCounters | None = None
+        self._flusher: UsageFlusher | None = None
+        self._flushing: asyncio.Task[None] | None = None
+        self._usage_timeout = timeout
+        self._count: Callable[[str, FlagResolutionDetails[Any]], None] = count_nothing
+        if usage is False:
+            return
+        config = UsageConfig() if usage is True else usage
+        if not isinstance(config, UsageConfig):
+            raise TypeError(f"usage must be a UsageConfig or a bool, not {type(usage).__name__}")
+        self._counters = UsageCounters(config)
+        self._count = self._counters.count
+        if isinstance(store, UsageStore):
+            self._flusher = UsageFlusher(self._counters, store, config)
 
     # -- what the provider serves -------------------------------------------------------
 
@@ -147,6 +185,65 @@ class FlagProvider(AbstractProvider):
         """
         return self._follower.last_error
 
+    @property
+    def usage(self) -> UsageSnapshot:
+        """What this provider has counted since it was created (see ``usage``).
+
+        Counts are in process: what this provider evaluated, flushed to its store or
+        not. The store's :meth:`~openfeature_litestar.UsageStore.read_usage` has every
+        process's.
+
+        .. versionadded:: 0.2.0
+        """
+        if self._counters is None:
+            return UsageSnapshot(enabled=False)
+        flusher = self._flusher
+        return UsageSnapshot(
+            enabled=True,
+            counts=MappingProxyType(self._counters.totals()),
+            unflushed=0 if flusher is None else flusher.unflushed,
+            dropped=0 if flusher is None else flusher.dropped,
+            flushes=0 if flusher is None else flusher.flushes,
+        )
+
+    def count_usage(self, flag_key: str, details: FlagResolutionDetails[Any]) -> None:
+        """Count an evaluation of :attr:`snapshot` made outside the provider; never raises.
+
+        The OFREP endpoints evaluate on the provider's snapshot without going through
+        its resolvers, and count each answer with this. Does nothing with
+        ``usage=False``.
+
+        .. versionadded:: 0.2.0
+        """
+        self._count(flag_key, details)
+
+    def flush_usage(self, timeout: float | None = None) -> bool:
+        """Write what was counted to the store now, and wait for it.
+
+        A provider flushes by itself (every ``flush_interval`` seconds and at
+        :meth:`shutdown`); this is for scripts and tests that want the counts in the
+        store at a moment of their choosing. Call it from any thread but the provider's
+        own background loop (an event handler).
+
+        Args:
+            timeout: Seconds to wait; ``None`` waits as long as ``init_timeout``.
+
+        Returns:
+            Whether the store took every count; ``False`` when it could not be reached
+            (the counts wait for the next flush), when the provider is not running, or
+            when usage is not counted or the store keeps no counts.
+
+        .. versionadded:: 0.2.0
+        """
+        flusher = self._flusher
+        if flusher is None or not self._follower.running:
+            return False
+        try:
+            future = self._follower.submit(flusher.flush())
+            return future.result(self._usage_timeout if timeout is None else timeout)
+        except Exception:
+            return False
+
     def get_metadata(self) -> Metadata:
         """The provider's OpenFeature metadata (its name)."""
         return self._metadata
@@ -183,14 +280,50 @@ class FlagProvider(AbstractProvider):
                 The background sync keeps trying and reports ``PROVIDER_READY`` when a
                 load succeeds.
         """
-        self._follower.start()
+        try:
+            self._follower.start()
+        finally:
+            self._start_flushing()
 
     def shutdown(self) -> None:
-        """Stop the background sync and close the store; idempotent. No data is deleted.
+        """Flush the usage counts, stop the background sync and close the store; idempotent.
 
-        The snapshot stays, so a late evaluation still gets the last answers.
+        No data is deleted. The snapshot stays, so a late evaluation still gets the last
+        answers (and is still counted, in :attr:`usage`). Counts the store cannot take
+        within ``init_timeout`` seconds are dropped, with a log line.
         """
+        self._final_flush()
         self._follower.stop()
+
+    def _start_flushing(self) -> None:
+        flusher = self._flusher
+        if flusher is None or not self._follower.running:
+            return
+        if self._flushing is not None and not self._flushing.done():
+            return
+
+        async def start() -> None:
+            self._flushing = asyncio.get_running_loop().create_task(flusher.run())
+
+        with contextlib.suppress(RuntimeError):  # the loop stopped meanwhile
+            self._follower.submit(start()).result(self._usage_timeout)
+
+    def _final_flush(self) -> None:
+        flusher = self._flusher
+        if flusher is None or not self._follower.running:
+            return
+
+        async def last_flush() -> bool:
+            flushing, self._flushing = self._flushing, None
+            await cancel_quietly(flushing)
+            return await flusher.flush()
+
+        try:
+            flushed = self._follower.submit(last_flush()).result(self._usage_timeout)
+        except Exception:
+            flushed = False
+        if not flushed:
+            flusher.drop_unflushed(f"{self.store!r} did not take them at shutdown")
 
     # -- evaluation: pure CPU, never raises ---------------------------------------------
 
@@ -201,8 +334,11 @@ class FlagProvider(AbstractProvider):
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[bool]:
         """Resolve a boolean flag."""
-        snapshot = self._follower.snapshot
-        return resolve(snapshot, flag_key, evaluation_context, _BOOLEAN, default_value)
+        details = resolve(
+            self._follower.snapshot, flag_key, evaluation_context, _BOOLEAN, default_value
+        )
+        self._count(flag_key, details)
+        return details
 
     def resolve_string_details(
         self,
@@ -211,8 +347,11 @@ class FlagProvider(AbstractProvider):
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[str]:
         """Resolve a string flag."""
-        snapshot = self._follower.snapshot
-        return resolve(snapshot, flag_key, evaluation_context, _STRING, default_value)
+        details = resolve(
+            self._follower.snapshot, flag_key, evaluation_context, _STRING, default_value
+        )
+        self._count(flag_key, details)
+        return details
 
     def resolve_integer_details(
         self,
@@ -221,8 +360,11 @@ class FlagProvider(AbstractProvider):
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[int]:
         """Resolve an integer flag; a boolean or fractional value is a type mismatch."""
-        snapshot = self._follower.snapshot
-        return resolve(snapshot, flag_key, evaluation_context, _INTEGER, default_value)
+        details = resolve(
+            self._follower.snapshot, flag_key, evaluation_context, _INTEGER, default_value
+        )
+        self._count(flag_key, details)
+        return details
 
     def resolve_float_details(
         self,
@@ -231,8 +373,11 @@ class FlagProvider(AbstractProvider):
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[float]:
         """Resolve a float flag; an integral value is returned as a float."""
-        snapshot = self._follower.snapshot
-        return resolve(snapshot, flag_key, evaluation_context, _FLOAT, default_value)
+        details = resolve(
+            self._follower.snapshot, flag_key, evaluation_context, _FLOAT, default_value
+        )
+        self._count(flag_key, details)
+        return details
 
     def resolve_object_details(
         self,
@@ -241,8 +386,11 @@ class FlagProvider(AbstractProvider):
         evaluation_context: EvaluationContext | None = None,
     ) -> FlagResolutionDetails[ObjectValue]:
         """Resolve an object flag (a JSON object or array); the value is a copy."""
-        snapshot = self._follower.snapshot
-        return resolve(snapshot, flag_key, evaluation_context, _OBJECT, default_value)
+        details = resolve(
+            self._follower.snapshot, flag_key, evaluation_context, _OBJECT, default_value
+        )
+        self._count(flag_key, details)
+        return details
 
     def resolve_any_details(
         self,
@@ -254,7 +402,9 @@ class FlagProvider(AbstractProvider):
         The same as :func:`~openfeature_litestar.evaluation.resolve` on :attr:`snapshot`
         with no type and ``None`` as the default.
         """
-        return resolve(self._follower.snapshot, flag_key, evaluation_context, None, None)
+        details = resolve(self._follower.snapshot, flag_key, evaluation_context, None, None)
+        self._count(flag_key, details)
+        return details
 
     def resolve_all_details(
         self, evaluation_context: EvaluationContext | None = None
@@ -266,7 +416,11 @@ class FlagProvider(AbstractProvider):
             :func:`~openfeature_litestar.evaluation.resolve_all` gives them.
         """
         snapshot = self._follower.snapshot
-        return snapshot.revision, resolve_all(snapshot, evaluation_context)
+        results = resolve_all(snapshot, evaluation_context)
+        count = self._count
+        for key, details in results.items():
+            count(key, details)
+        return snapshot.revision, results
 
     def __repr__(self) -> str:
         """Show the name, the store and the served revision."""

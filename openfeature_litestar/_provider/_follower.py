@@ -24,7 +24,7 @@ import concurrent.futures
 import logging
 import random
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from openfeature.event import ProviderEvent, ProviderEventDetails
 from openfeature.exception import ErrorCode, GeneralError, ProviderFatalError
@@ -42,7 +42,7 @@ from openfeature_litestar._stores._offload import off_loop
 from ._background import BackgroundLoop
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Coroutine, Mapping
 
     from openfeature_litestar._engine import CompiledFlag, FractionalVersion
     from openfeature_litestar._stores import FlagStore, StoredDocument
@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 __all__ = ["StoreFollower", "retry_delay"]
 
 logger = logging.getLogger("openfeature_litestar.provider")
+
+T = TypeVar("T")
 
 _RETRY_MIN_SECONDS = 0.5
 # The cap is what bounds how long a worker serves old flags after its store is back:
@@ -193,6 +195,14 @@ class StoreFollower:
                 except Exception:
                     logger.exception("closing %r failed", self.store)
             self._loop.stop(self._init_timeout)
+
+    def submit(self, coroutine: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run ``coroutine`` on the background loop, beside the sync (the usage flush).
+
+        Raises:
+            RuntimeError: The background sync is not running.
+        """
+        return self._loop.submit(coroutine)
 
     def _note_first_load_failed(self) -> None:
         # The SDK reports ERROR for a failed initialize(); a later successful load must

@@ -15,6 +15,7 @@ from ._base import AuditAction, AuditEntry, FlagStore, StoredDocument, WritableF
 from ._file import FileStore
 from ._memory import MemoryStore
 from ._url import store_from_url
+from ._usage import OTHER_FLAG_KEYS, UsageBatch, UsageKey, UsageRecord, UsageStore
 from ._writes import copy_namespace
 
 if TYPE_CHECKING:
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
     from ._sql import SQLAlchemyStore
 
 __all__ = [
+    "OTHER_FLAG_KEYS",
     "AuditAction",
     "AuditEntry",
     "FileStore",
@@ -30,6 +32,10 @@ __all__ = [
     "RedisStore",
     "SQLAlchemyStore",
     "StoredDocument",
+    "UsageBatch",
+    "UsageKey",
+    "UsageRecord",
+    "UsageStore",
     "WritableFlagStore",
     "copy_namespace",
     "store_from_url",

@@ -41,6 +41,7 @@ from openfeature_litestar._validation import positive_seconds
 
 from ._base import AuditEntry, StoredDocument
 from ._names import check_namespace
+from ._usage import InProcessUsage
 from ._writes import (
     DocumentWrites,
     Expected,
@@ -58,6 +59,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
 
     from openfeature_litestar._document import DocumentFormat, FlagDocument
+
+    from ._usage import UsageBatch, UsageRecord
 
 __all__ = ["FileStore"]
 
@@ -166,6 +169,28 @@ class FileStore(DocumentWrites):
         # Closing is per event loop: one provider's shutdown must not end the watch of
         # another provider that shares this store.
         self._closed_loops: set[asyncio.AbstractEventLoop] = set()
+        self._usage = InProcessUsage()
+
+    # -- usage counters -----------------------------------------------------------------------
+
+    async def record_usage(self, batch: UsageBatch) -> None:
+        """Add a provider's usage counts to this store object's, in this process only.
+
+        The file store writes no counts to disk: each process keeps its own. See
+        :class:`~openfeature_litestar.UsageStore`.
+
+        .. versionadded:: 0.2.0
+        """
+        await self._usage.record_usage(batch)
+
+    async def read_usage(
+        self, *, since: datetime, until: datetime | None = None
+    ) -> list[UsageRecord]:
+        """This process's usage counts per hour, as :class:`~openfeature_litestar.UsageStore`.
+
+        .. versionadded:: 0.2.0
+        """
+        return await self._usage.read_usage(since=since, until=until)
 
     # -- reading ----------------------------------------------------------------------------
 

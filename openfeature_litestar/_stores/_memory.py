@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ._base import AuditEntry, StoredDocument
 from ._names import check_namespace
 from ._offload import off_loop
+from ._usage import InProcessUsage
 from ._writes import (
     DocumentWrites,
     Expected,
@@ -27,8 +28,11 @@ from ._writes import (
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Mapping
+    from datetime import datetime
 
     from openfeature_litestar._document import FlagDocument
+
+    from ._usage import UsageBatch, UsageRecord
 
 __all__ = ["MemoryStore"]
 
@@ -40,6 +44,7 @@ class _Namespace:
     stored: StoredDocument
     audit: deque[AuditEntry]
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    usage: InProcessUsage = field(default_factory=InProcessUsage)
 
 
 @dataclass(frozen=True, eq=False)
@@ -149,6 +154,27 @@ class MemoryStore(DocumentWrites):
     def document(self) -> FlagDocument:
         """The namespace's current document."""
         return self._space().stored.document
+
+    # -- usage counters -----------------------------------------------------------------------
+
+    async def record_usage(self, batch: UsageBatch) -> None:
+        """Add a provider's usage counts to the namespace's, in this process.
+
+        See :class:`~openfeature_litestar.UsageStore`; every store object on this
+        namespace of this memory shares them.
+
+        .. versionadded:: 0.2.0
+        """
+        await self._space().usage.record_usage(batch)
+
+    async def read_usage(
+        self, *, since: datetime, until: datetime | None = None
+    ) -> list[UsageRecord]:
+        """The namespace's usage counts per hour, as :class:`~openfeature_litestar.UsageStore`.
+
+        .. versionadded:: 0.2.0
+        """
+        return await self._space().usage.read_usage(since=since, until=until)
 
     # -- writing ----------------------------------------------------------------------------
 

@@ -73,7 +73,7 @@ from openfeature_litestar.evaluation import resolve, resolve_all
 from openfeature_litestar.hooks._context import SanitizingHook
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from litestar.types import Guard
     from openfeature.flag_evaluation import FlagResolutionDetails
@@ -253,11 +253,16 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 class _Evaluator:
     """Turns request bodies into evaluation contexts and answers into OFREP bodies."""
 
-    __slots__ = ("_config", "_limits", "_source")
+    __slots__ = ("_config", "_count", "_limits", "_source")
 
     def __init__(self, config: OFREPConfig, source: SnapshotSource) -> None:
         self._config = config
         self._source = source
+        # A provider counts what OFREP answers from its snapshot (usage counters).
+        count = getattr(source, "count_usage", None)
+        self._count: Callable[[str, FlagResolutionDetails[Any]], None] = (
+            count if callable(count) else _count_nothing
+        )
         self._limits = SanitizingHook(sanitizer=config.sanitizer)
 
     async def context(self, request: Request[Any, Any, Any]) -> tuple[dict[str, Any], Any]:
@@ -294,6 +299,7 @@ class _Evaluator:
         if snapshot.document is None:
             return _not_loaded()
         details = resolve(snapshot, key, context, None, None)
+        self._count(key, details)
         if details.error_code is None:
             return _json_response(_OK, _success(key, details))
         status = _NOT_FOUND if details.error_code == ErrorCode.FLAG_NOT_FOUND else _BAD_REQUEST
@@ -311,10 +317,14 @@ class _Evaluator:
         document = snapshot.document
         if document is None:
             return _not_loaded()
+        results = resolve_all(snapshot, context)
+        count = self._count
+        for key, details in results.items():
+            count(key, details)
         payload: dict[str, Any] = {
             "flags": [
                 _success(key, details) if details.error_code is None else _failure(key, details)
-                for key, details in resolve_all(snapshot, context).items()
+                for key, details in results.items()
             ]
         }
         if document.metadata:  # the flag set's metadata, of the same snapshot
@@ -324,6 +334,10 @@ class _Evaluator:
         if _matches(request.headers.get("if-none-match"), etag):
             return Response(b"", status_code=_NOT_MODIFIED, headers={"ETag": etag})
         return Response(body, status_code=_OK, media_type=_JSON, headers={"ETag": etag})
+
+
+def _count_nothing(_key: str, _details: FlagResolutionDetails[Any]) -> None:
+    pass
 
 
 def _not_loaded() -> Response[bytes]:

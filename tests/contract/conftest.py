@@ -15,6 +15,7 @@ import pytest
 
 from openfeature_litestar import MemoryStore
 from openfeature_litestar._stores._url import store_from_url
+from tests.support import SQL_TABLES
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Iterator
@@ -115,7 +116,7 @@ async def drop_sql_tables(url: str, prefix: str) -> None:
     engine = create_async_engine(url)
     try:
         async with engine.begin() as connection:
-            for table in ("audit", "flags", "namespaces", "schema"):
+            for table in SQL_TABLES:
                 await connection.execute(text(f'DROP TABLE IF EXISTS "{prefix}{table}" CASCADE'))
     finally:
         await engine.dispose()

@@ -27,7 +27,7 @@ from openfeature.event import EventDetails, ProviderEvent
 from openfeature.provider import ProviderStatus
 
 from openfeature_litestar import FlagProvider, RedisStore, SQLAlchemyStore
-from tests.support import flag, wait_until
+from tests.support import SQL_TABLES, flag, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine, Iterator
@@ -90,7 +90,7 @@ def _postgres(request: pytest.FixtureRequest, name: str, proxy_for: Any) -> _Bac
         async def drop() -> None:
             engine = create_async_engine(url)
             async with engine.begin() as connection:
-                for table in ("audit", "flags", "namespaces", "schema"):
+                for table in SQL_TABLES:
                     await connection.execute(text(f'DROP TABLE IF EXISTS "{name}_{table}"'))
             await engine.dispose()
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from openfeature_litestar import RedisStore, SQLAlchemyStore
-from tests.support import flag
+from tests.support import SQL_TABLES, flag
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -91,7 +91,7 @@ def shared(
     async def drop() -> None:
         engine = create_async_engine(url)
         async with engine.begin() as connection:
-            for table in ("audit", "flags", "namespaces", "schema"):
+            for table in SQL_TABLES:
                 await connection.execute(text(f'DROP TABLE IF EXISTS "{unique_name}_{table}"'))
         await engine.dispose()
 

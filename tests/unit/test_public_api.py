@@ -82,6 +82,13 @@ EXPECTED = {
     "AuditAction",
     "FractionalVersion",
     "FRACTIONAL_VERSIONS",
+    "OTHER_FLAG_KEYS",
+    "UsageBatch",
+    "UsageConfig",
+    "UsageKey",
+    "UsageRecord",
+    "UsageSnapshot",
+    "UsageStore",
 }
 
 

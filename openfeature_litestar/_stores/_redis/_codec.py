@@ -10,6 +10,8 @@ Keys, for namespace ``production`` and the default prefix ``openfeature:``:
     One entry per changed flag, trimmed to the newest ``audit_max_length`` entries.
 ``openfeature:production:changes`` (pub/sub channel)
     Every write publishes the new revision here.
+``openfeature:production:usage:...`` (hashes and strings)
+    Usage counters, one hash per hour (see ``_usage.py``).
 
 Everything here is pure: it turns documents, revisions and audit entries into the
 strings Redis stores and back, and reports a value it cannot read.
@@ -60,17 +62,21 @@ class Keys:
         document: The hash holding the document and its revision.
         audit: The stream of audit entries.
         channel: The pub/sub channel every write publishes its revision on.
+        usage: The start of the usage counters' keys.
     """
 
     document: str
     audit: str
     channel: str
+    usage: str
 
     @classmethod
     def of(cls, key_prefix: str, namespace: str) -> Keys:
         """The keys of ``namespace`` under ``key_prefix`` (both already checked)."""
         base = f"{key_prefix}{namespace}"
-        return cls(document=base, audit=f"{base}:audit", channel=f"{base}:changes")
+        return cls(
+            document=base, audit=f"{base}:audit", channel=f"{base}:changes", usage=f"{base}:usage"
+        )
 
 
 def compact(data: Any) -> str:

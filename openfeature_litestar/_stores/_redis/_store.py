@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from openfeature_litestar._errors import RevisionConflict, StoreError
@@ -18,6 +19,7 @@ from openfeature_litestar._stores._base import AuditEntry, StoredDocument
 from openfeature_litestar._stores._names import check_namespace, check_prefix
 from openfeature_litestar._stores._offload import off_loop
 from openfeature_litestar._stores._recent import RecentDocument
+from openfeature_litestar._stores._usage import hours_between
 from openfeature_litestar._stores._writes import (
     Change,
     DocumentWrites,
@@ -42,6 +44,7 @@ from ._codec import (
     text,
 )
 from ._scripts import DOCUMENT_ARGUMENT, WRITE_SCRIPT, write_arguments, write_keys
+from ._usage import USAGE_SCRIPT, hour_keys, usage_arguments, usage_records_of
 from ._watch import watch
 
 if TYPE_CHECKING:
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
     from openfeature_litestar._document import FlagDocument
+    from openfeature_litestar._stores._usage import UsageBatch, UsageRecord
 
     from ._watch import Version
 
@@ -88,6 +92,8 @@ class RedisStore(DocumentWrites):
         audit_max_length: The audit stream keeps this many newest entries.
         poll_interval: Seconds between revision checks while watching.
         timeout: Seconds allowed for connecting and for each command.
+        usage_retention_days: Days an hour's usage counters are kept after their last
+            write (see :meth:`record_usage`).
 
     Raises:
         ConfigurationError: The URL is not a Redis URL redis-py understands.
@@ -104,6 +110,7 @@ class RedisStore(DocumentWrites):
         audit_max_length: int = 10_000,
         poll_interval: float = 5.0,
         timeout: float = 5.0,
+        usage_retention_days: int = 35,
     ) -> None:
         """Create the store; nothing is connected until it is first used."""
         self.namespace = check_namespace(namespace)
@@ -111,6 +118,7 @@ class RedisStore(DocumentWrites):
         self.audit_max_length = positive_int("audit_max_length", audit_max_length)
         self.poll_interval = positive_seconds("poll_interval", poll_interval)
         self.timeout = positive_seconds("timeout", timeout)
+        self.usage_retention_days = positive_int("usage_retention_days", usage_retention_days)
         self._clients = LoopClients(url_or_client, timeout=self.timeout)
         self._target = self._clients.target
         self._keys = Keys.of(self.key_prefix, self.namespace)
@@ -173,6 +181,54 @@ class RedisStore(DocumentWrites):
                 break
             upper = f"({text(batch[-1][0])}"
         return entries
+
+    async def record_usage(self, batch: UsageBatch) -> None:
+        """Add a provider's usage counts to the namespace's, for every process to read.
+
+        One script adds them (``HINCRBY`` into one hash per hour, under the store's key
+        prefix), so a batch is added whole or not at all, and at most once: the
+        script remembers the last batch of each provider run it added.
+
+        Raises:
+            StoreError: Redis cannot be reached or written (the batch may be sent again).
+        """
+        if not batch.counts:
+            return
+        retention = self.usage_retention_days * 24 * 3600
+        keys, args = usage_arguments(self._keys, batch, retention_seconds=retention)
+        state = self._clients.this_loop()
+        with self._clients.store_errors("adding usage counters"):
+            await state.script(USAGE_SCRIPT)(keys=keys, args=args)
+
+    async def read_usage(
+        self, *, since: datetime, until: datetime | None = None
+    ) -> list[UsageRecord]:
+        """The namespace's usage counts per hour, every process's added up.
+
+        Hours older than ``usage_retention_days`` are not read (they have expired).
+        See :meth:`~openfeature_litestar.UsageStore.read_usage`.
+
+        Raises:
+            StoreError: Redis cannot be reached or read.
+            ValueError: ``since`` or ``until`` is a naive datetime.
+        """
+        first, last = hours_between(since, until)
+        kept_since = datetime.now(timezone.utc) - timedelta(days=self.usage_retention_days + 1)
+        hours = hour_keys(
+            self._keys, max(first, kept_since.replace(minute=0, second=0, microsecond=0)), last
+        )
+        if not hours:
+            return []
+        state = self._clients.this_loop()
+        with self._clients.store_errors("reading usage counters"):
+            async with state.client.pipeline(transaction=False) as pipe:
+                for _, key in hours:
+                    pipe.hgetall(key)
+                replies = await pipe.execute()
+        return await off_loop(
+            usage_records_of,
+            [(hour, key, fields) for (hour, key), fields in zip(hours, replies, strict=True)],
+        )
 
     def changes(self) -> AsyncGenerator[None, None]:
         """Yield once subscribed to the namespace's changes, then whenever it may have changed.

@@ -43,11 +43,14 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection, Dialect
 
 __all__ = [
+    "KEY_LENGTH",
     "MAX_TABLE_PREFIX_LENGTH",
     "SCHEMA_VERSION",
     "Tables",
+    "UtcDateTime",
     "check_schema",
     "create_schema",
+    "lock_key",
 ]
 
 SCHEMA_VERSION = 1
@@ -58,10 +61,11 @@ _LONGEST_SUFFIX = "namespaces"  # also the length of the index names' suffixes b
 MAX_TABLE_PREFIX_LENGTH = _IDENTIFIER_LIMIT - len(_LONGEST_SUFFIX)
 """The longest table prefix: every table and index name must fit PostgreSQL's 63 bytes."""
 
-_KEY_LENGTH = 256  # flag keys and actors are at most 256 characters (document.py, _writes.py)
+KEY_LENGTH = 256
+"""Flag keys and actors are at most 256 characters (document.py, _writes.py)."""
 
 
-class _UtcDateTime(TypeDecorator[datetime]):
+class UtcDateTime(TypeDecorator[datetime]):
     """An aware UTC datetime on every database (SQLite stores naive text)."""
 
     impl = DateTime(timezone=True)
@@ -125,19 +129,19 @@ class Tables:
             Column("namespace", String(MAX_NAME_LENGTH), primary_key=True),
             Column("revision", BigInteger, nullable=False),
             Column("shared", _json(), nullable=False),
-            Column("updated_at", _UtcDateTime, nullable=False),
-            Column("updated_by", String(_KEY_LENGTH), nullable=False),
+            Column("updated_at", UtcDateTime, nullable=False),
+            Column("updated_by", String(KEY_LENGTH), nullable=False),
         )
         flags = Table(
             f"{prefix}flags",
             metadata,
             Column("namespace", String(MAX_NAME_LENGTH), primary_key=True),
-            Column("key", String(_KEY_LENGTH), primary_key=True),
+            Column("key", String(KEY_LENGTH), primary_key=True),
             Column("position", BigInteger, nullable=False),
             Column("definition", _json(), nullable=False),
             Column("revision", BigInteger, nullable=False),
-            Column("updated_at", _UtcDateTime, nullable=False),
-            Column("updated_by", String(_KEY_LENGTH), nullable=False),
+            Column("updated_at", UtcDateTime, nullable=False),
+            Column("updated_by", String(KEY_LENGTH), nullable=False),
         )
         audit = Table(
             f"{prefix}audit",
@@ -151,10 +155,10 @@ class Tables:
             ),
             Column("namespace", String(MAX_NAME_LENGTH), nullable=False),
             Column("revision", BigInteger, nullable=False),
-            Column("flag_key", String(_KEY_LENGTH), nullable=True),
+            Column("flag_key", String(KEY_LENGTH), nullable=True),
             Column("action", String(16), nullable=False),
-            Column("actor", String(_KEY_LENGTH), nullable=False),
-            Column("at", _UtcDateTime, nullable=False),
+            Column("actor", String(KEY_LENGTH), nullable=False),
+            Column("at", UtcDateTime, nullable=False),
             Column("before", _json(), nullable=True),
             Column("after", _json(), nullable=True),
             Column("note", Text, nullable=True),
@@ -179,7 +183,7 @@ and raises :data:`SCHEMA_VERSION`; stores upgrade the database when they start.
 """
 
 
-def _lock_key(tables: Tables) -> int:
+def lock_key(tables: Tables) -> int:
     # A stable 64-bit key per table prefix, so stores of different prefixes never wait
     # for each other (hash() is salted per process; a digest is not).
     digest = hashlib.blake2b(
@@ -199,7 +203,7 @@ def create_schema(connection: Connection, tables: Tables) -> None:
     """
     if connection.dialect.name == "postgresql":
         # Serialises concurrent starts until commit; PostgreSQL's DDL is transactional.
-        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _lock_key(tables)})
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(tables)})
     version = _stored_version(connection, tables)
     if version is not None:
         _refuse_newer(version, tables)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 import weakref
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import func, select
@@ -18,6 +20,7 @@ from openfeature_litestar._stores._base import AuditEntry, StoredDocument
 from openfeature_litestar._stores._names import check_namespace, check_prefix
 from openfeature_litestar._stores._offload import off_loop
 from openfeature_litestar._stores._recent import RecentDocument
+from openfeature_litestar._stores._usage import hours_between
 from openfeature_litestar._stores._writes import (
     DocumentWrites,
     Expected,
@@ -26,7 +29,7 @@ from openfeature_litestar._stores._writes import (
     next_document,
     utc_now,
 )
-from openfeature_litestar._validation import positive_seconds
+from openfeature_litestar._validation import positive_int, positive_seconds
 
 from ._engines import (
     DRIVER_ERRORS,
@@ -50,18 +53,22 @@ from ._rows import (
     write_flags,
 )
 from ._schema import Tables, check_schema, create_schema
+from ._usage import UsageTables, add_batch, ensure_usage_tables, prune
+from ._usage import read as read_usage_rows
 from ._watch import Watch, discard_connection, listen
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 
     from openfeature_litestar._document import FlagDocument
+    from openfeature_litestar._stores._usage import UsageBatch, UsageRecord
 
 __all__ = ["SQLAlchemyStore"]
 
 _T = TypeVar("_T")
 
 _MAX_WRITE_ATTEMPTS = 10
+_PRUNE_EVERY_SECONDS = 3600  # old usage rows are deleted by about one flush an hour
 
 
 class _LostRaceError(Exception):
@@ -97,6 +104,8 @@ class SQLAlchemyStore(DocumentWrites):
             another writer's lock) may take before it fails with :class:`StoreError`.
         create_schema: Create or upgrade the tables on first use (needs the CREATE
             privilege). With ``False`` the tables must exist at this code's version.
+        usage_retention_days: Days the usage counters of an hour are kept (older rows
+            are deleted by the flushes).
 
     Raises:
         ConfigurationError: The URL is malformed or names an unsupported database.
@@ -114,6 +123,7 @@ class SQLAlchemyStore(DocumentWrites):
         poll_interval: float = 1.0,
         timeout: float = 5.0,
         create_schema: bool = True,
+        usage_retention_days: int = 35,
     ) -> None:
         """Create the store (nothing is connected until first use)."""
         self.namespace = check_namespace(namespace)
@@ -121,7 +131,11 @@ class SQLAlchemyStore(DocumentWrites):
         self.poll_interval = positive_seconds("poll_interval", poll_interval)
         self.timeout = positive_seconds("timeout", timeout)
         self.create_schema = create_schema
+        self.usage_retention_days = positive_int("usage_retention_days", usage_retention_days)
         self._tables = Tables.with_prefix(table_prefix)
+        self._usage_tables = UsageTables.with_prefix(table_prefix)
+        self._usage_ready = False
+        self._usage_pruned = float("-inf")
         source: object = url_or_engine  # callers without type checking may pass anything
         if isinstance(source, str):
             url = parse_url(source)
@@ -191,6 +205,73 @@ class SQLAlchemyStore(DocumentWrites):
                 )
 
         return await self._run("read the audit trail", read)
+
+    async def record_usage(self, batch: UsageBatch) -> None:
+        """Add a provider's usage counts to the namespace's, for every process to read.
+
+        One transaction upserts a row per hour and counter into ``{table_prefix}usage``
+        and records the batch in ``{table_prefix}usage_seq``, so a batch is added whole
+        and at most once. About once an hour it also deletes the namespace's rows older
+        than ``usage_retention_days``.
+
+        Raises:
+            StoreError: The database cannot be reached or written in time (nothing was
+                added).
+            ConfigurationError: The usage tables do not exist and ``create_schema`` is
+                false.
+        """
+        if not batch.counts:
+            return
+        prune_now = time.monotonic() - self._usage_pruned > _PRUNE_EVERY_SECONDS
+
+        async def write(engine: AsyncEngine) -> None:
+            async with self._transaction(engine, writes=True) as connection:
+                await add_batch(connection, self._usage_tables, self.namespace, batch)
+                if prune_now:
+                    retention = timedelta(days=self.usage_retention_days)
+                    await prune(connection, self._usage_tables, self.namespace, retention=retention)
+
+        await self._run_usage("add usage counters", write)
+        if prune_now:
+            self._usage_pruned = time.monotonic()
+
+    async def read_usage(
+        self, *, since: datetime, until: datetime | None = None
+    ) -> list[UsageRecord]:
+        """The namespace's usage counts per hour, every process's added up.
+
+        See :meth:`~openfeature_litestar.UsageStore.read_usage`.
+
+        Raises:
+            StoreError: The database cannot be reached or read in time.
+            ConfigurationError: The usage tables do not exist and ``create_schema`` is
+                false.
+            ValueError: ``since`` or ``until`` is a naive datetime.
+        """
+        first, last = hours_between(since, until)
+
+        async def read(engine: AsyncEngine) -> list[UsageRecord]:
+            async with self._transaction(engine) as connection:
+                return await read_usage_rows(
+                    connection, self._usage_tables, self.namespace, first=first, last=last
+                )
+
+        return await self._run_usage("read usage counters", read)
+
+    async def _run_usage(self, action: str, work: Callable[[AsyncEngine], Awaitable[_T]]) -> _T:
+        async def ready_then_work(engine: AsyncEngine) -> _T:
+            if not self._usage_ready:
+                async with self._transaction(engine, writes=self.create_schema) as connection:
+                    await connection.run_sync(
+                        ensure_usage_tables,
+                        self._tables,
+                        self._usage_tables,
+                        create=self.create_schema,
+                    )
+                self._usage_ready = True
+            return await work(engine)
+
+        return await self._run(action, ready_then_work)
 
     async def changes(self) -> AsyncGenerator[None, None]:
         """Yield once when watching starts, then whenever the namespace may have changed.

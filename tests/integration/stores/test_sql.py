@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
-from datetime import timezone
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -23,21 +25,26 @@ from openfeature_litestar import (
     FlagNotFound,
     RevisionConflict,
     StoreError,
+    UsageBatch,
+    UsageKey,
+    UsageRecord,
     WritableFlagStore,
     parse_document,
 )
 from openfeature_litestar._stores._sql import SCHEMA_VERSION, SQLAlchemyStore
 from openfeature_litestar._stores._sql._engines import parse_url
-from tests.support import flag
+from openfeature_litestar._stores._usage import hour_of
+from tests.support import SQL_TABLES, flag
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-    from pathlib import Path
 
 pytestmark = pytest.mark.integration
 
 WAIT = 10.0  # generous: only a broken store ever waits this long
 TABLES = ("audit", "flags", "namespaces", "schema")
+USAGE_TABLES = ("usage", "usage_seq")
+USAGE_KEY = UsageKey("a", "on", "STATIC", None)
 
 
 class Database:
@@ -66,7 +73,7 @@ class Database:
             await engine.dispose()
 
     async def drop(self) -> None:
-        for name in TABLES:
+        for name in SQL_TABLES:
             await self.sql(f"DROP TABLE IF EXISTS {self.table(name)}")
 
 
@@ -779,6 +786,8 @@ def test_a_least_privilege_role_is_enough(postgres: Database, unique_name: str) 
     writer, reader = f"{unique_name}_writer", f"{unique_name}_reader"
     tables = ", ".join(postgres.table(name) for name in TABLES)
     read_tables = ", ".join(postgres.table(name) for name in ("namespaces", "flags", "schema"))
+    usage_tables = ", ".join(postgres.table(name) for name in USAGE_TABLES)
+    _run(owner, lambda: owner.read_usage(since=datetime.now(timezone.utc)))  # and these
     sequence = f'"{postgres.prefix}audit_id_seq"'
     grants = [
         f'CREATE ROLE "{writer}" LOGIN',
@@ -786,6 +795,7 @@ def test_a_least_privilege_role_is_enough(postgres: Database, unique_name: str) 
         f'GRANT SELECT, INSERT, UPDATE, DELETE ON {tables} TO "{writer}"',
         f'GRANT USAGE ON SEQUENCE {sequence} TO "{writer}"',
         f'GRANT SELECT ON {read_tables} TO "{reader}"',
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON {usage_tables} TO "{writer}", "{reader}"',
     ]
     server = parse_url(postgres.url)
 
@@ -807,6 +817,10 @@ def test_a_least_privilege_role_is_enough(postgres: Database, unique_name: str) 
             assert list((await reading.load()).document.flags) == ["b"]
             with pytest.raises(StoreError, match="permission denied"):
                 await reading.put_flag("c", flag(), actor="mallory")
+            hour = hour_of(datetime.now(timezone.utc))
+            await reading.record_usage(UsageBatch("ab", 1, {(hour, USAGE_KEY): 2}))
+            await writing.record_usage(UsageBatch("cd", 1, {(hour, USAGE_KEY): 3}))
+            assert [record.count for record in await reading.read_usage(since=hour)] == [5]
         finally:
             await changes.aclose()
             await writing.close()
@@ -849,3 +863,95 @@ def test_an_older_schema_is_upgraded_by_the_shipped_steps(
     assert [tuple(row) for row in versions] == [(2,)]
     columns = asyncio.run(database.sql(f"SELECT extra FROM {database.table('flags')}"))  # noqa: S608
     assert [tuple(row) for row in columns] == [(None,)]
+
+
+# -- usage counters ------------------------------------------------------------------------
+
+HOUR = hour_of(datetime.now(timezone.utc))
+EARLIER = HOUR - timedelta(hours=5)
+MISSING = UsageKey("nope", None, "ERROR", "FLAG_NOT_FOUND")
+
+
+def test_usage_counts_are_upserted_per_hour_and_read_back(database: Database) -> None:
+    store = database.store()
+
+    async def work() -> list[UsageRecord]:
+        await store.record_usage(UsageBatch("a1", 1, {(HOUR, USAGE_KEY): 3, (EARLIER, MISSING): 1}))
+        await store.record_usage(UsageBatch("b2", 1, {(HOUR, USAGE_KEY): 4}))
+        await store.record_usage(UsageBatch("b2", 1, {(HOUR, USAGE_KEY): 4}))  # sent again
+        await store.record_usage(UsageBatch("b2", 2, {(HOUR, MISSING): 2}))
+        return await store.read_usage(since=EARLIER)
+
+    assert _run(store, work) == [
+        UsageRecord(EARLIER, MISSING, 1),
+        UsageRecord(HOUR, USAGE_KEY, 7),
+        UsageRecord(HOUR, MISSING, 2),
+    ]
+    later = _run(store, lambda: store.read_usage(since=HOUR, until=HOUR))
+    assert [record.hour for record in later] == [HOUR, HOUR]
+    count = f"SELECT COUNT(*) FROM {database.table('usage')}"  # noqa: S608 - our own prefix
+    rows = asyncio.run(database.sql(count))
+    assert rows[0][0] == 3
+
+
+def test_old_usage_counts_are_pruned(database: Database) -> None:
+    store = database.store(usage_retention_days=1)
+    old = HOUR - timedelta(days=3)
+
+    async def work() -> list[UsageRecord]:
+        await store.record_usage(UsageBatch("a1", 1, {(old, USAGE_KEY): 1}))
+        store._usage_pruned = float("-inf")
+        await store.record_usage(UsageBatch("a1", 2, {(HOUR, USAGE_KEY): 1}))
+        return await store.read_usage(since=old)
+
+    assert _run(store, work) == [UsageRecord(HOUR, USAGE_KEY, 1)]
+
+
+def test_without_usage_tables_and_create_schema_false_counts_are_refused(
+    database: Database,
+) -> None:
+    owner = database.store()
+    _run(owner, owner.load)  # the flag tables only
+    store = database.store(create_schema=False)
+    batch = UsageBatch("a1", 1, {(HOUR, USAGE_KEY): 1})
+    with pytest.raises(ConfigurationError, match="usage tables"):
+        _run(store, lambda: store.record_usage(batch))
+    assert _run(store, store.load).revision == 0  # flags are served as before
+
+
+def test_the_documented_ddl_makes_the_usage_tables(postgres: Database) -> None:
+    owner = postgres.store()
+    _run(owner, owner.load)
+    docs = (Path(__file__).parents[3] / "docs" / "stores" / "sql.rst").read_text()
+    ddl = re.findall(r"CREATE TABLE openfeature_usage.*?\);", docs, flags=re.DOTALL)
+    assert len(ddl) == 2
+    for statement in ddl:
+        asyncio.run(postgres.sql(statement.replace("openfeature_", postgres.prefix)))
+    store = postgres.store(create_schema=False)
+
+    async def work() -> list[UsageRecord]:
+        await store.record_usage(UsageBatch("a1", 1, {(HOUR, USAGE_KEY): 2}))
+        return await store.read_usage(since=HOUR)
+
+    assert _run(store, work) == [UsageRecord(HOUR, USAGE_KEY, 2)]
+
+
+def test_concurrent_flushes_of_the_same_counters_add_up(database: Database) -> None:
+    keys = [UsageKey(f"flag-{n}", "on", "STATIC", None) for n in range(200)]
+    store = database.store(timeout=30)
+
+    async def work() -> list[UsageRecord]:
+        batches = [
+            UsageBatch(
+                f"{writer:02x}",
+                1,
+                {(HOUR, key): 1 for key in (keys if writer % 2 else reversed(keys))},
+            )
+            for writer in range(8)
+        ]
+        await asyncio.gather(*(store.record_usage(batch) for batch in batches))
+        return await store.read_usage(since=HOUR)
+
+    records = _run(store, work)
+    assert len(records) == len(keys)
+    assert {record.count for record in records} == {8}

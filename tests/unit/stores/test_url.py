@@ -17,6 +17,7 @@ from openfeature_litestar._stores._url import (
     resolve_store_url,
     store_from_url,
 )
+from tests.support import SQL_TABLES
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -194,7 +195,7 @@ async def _drop_tables(postgres_url: str, prefix: str) -> None:
     engine = create_async_engine(postgres_url)
     try:
         async with engine.begin() as connection:
-            for table in ("audit", "flags", "namespaces", "schema"):
+            for table in SQL_TABLES:
                 await connection.execute(text(f'DROP TABLE IF EXISTS "{prefix}{table}" CASCADE'))
     finally:
         await engine.dispose()

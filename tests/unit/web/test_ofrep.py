@@ -540,3 +540,21 @@ def test_the_etag_differs_between_two_histories_of_a_store() -> None:
             assert response.status_code == 200
             etags.append(response.headers["etag"])
     assert len(set(etags)) == 3
+
+
+# -- usage counters ---------------------------------------------------------------------
+
+
+def test_the_provider_counts_what_ofrep_answers(
+    client: TestClient[Litestar], provider: FlagProvider
+) -> None:
+    before = provider.usage.evaluations
+    evaluate(client, "beta")
+    for n in range(50):
+        evaluate(client, f"random-{n}")
+    client.post(SINGLE, json={"context": {}})
+    usage = provider.usage
+    flags = len(document()["flags"])
+    assert usage.evaluations - before == 1 + 50 + flags
+    unknown = [key for key in usage.counts if key.error_code == "FLAG_NOT_FOUND"]
+    assert len(unknown) == 50  # within max_unknown_keys, each its own counter

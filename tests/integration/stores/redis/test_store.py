@@ -12,6 +12,7 @@ import asyncio
 import json
 import subprocess
 import sys
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -20,10 +21,13 @@ from openfeature_litestar import (
     DocumentError,
     FlagNotFound,
     StoreError,
+    UsageBatch,
+    UsageKey,
     WritableFlagStore,
     parse_document,
 )
 from openfeature_litestar._stores._redis import RedisStore
+from openfeature_litestar._stores._usage import hour_of
 from tests.support import echo_flag
 
 if TYPE_CHECKING:
@@ -154,10 +158,13 @@ def test_an_unknown_or_malformed_before_is_a_value_error(store: RedisStore) -> N
         _run(store, lambda: store.audit_log(limit=0))
 
 
+USAGE_KEY = UsageKey("a", "a", "STATIC", None)
+
 # The commands the documentation lists for an ACL user of the store.
 STORE_COMMANDS = (
     *("+hget", "+hmget", "+hset", "+xadd", "+xrange", "+xrevrange"),
     *("+publish", "+subscribe", "+unsubscribe", "+evalsha", "+script|load", "+ping", "+select"),
+    *("+get", "+set", "+hincrby", "+expire", "+hgetall"),  # usage counters
 )
 
 
@@ -198,11 +205,15 @@ def test_an_acl_user_with_the_documented_commands_can_do_everything(
         await store.put_flag("a", echo_flag(), actor="alice")
         await anext(changes)
         await changes.aclose()
-        return await store.load(), await store.audit_log()
+        hour = datetime.now(timezone.utc)
+        await store.record_usage(UsageBatch("ab12", 1, {(hour_of(hour), USAGE_KEY): 2}))
+        usage = await store.read_usage(since=hour)
+        return await store.load(), await store.audit_log(), usage
 
-    stored, entries = _run(store, work)
+    stored, entries, usage = _run(store, work)
     assert stored.revision == 1
     assert [entry.flag_key for entry in entries] == ["a"]
+    assert [record.count for record in usage] == [2]
 
     wrong = RedisStore(f"redis://{user}:not-{password}@{host_and_db}", key_prefix=prefix)
     with pytest.raises(StoreError) as caught:

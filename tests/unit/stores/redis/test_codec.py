@@ -39,6 +39,7 @@ def test_a_namespaces_keys_share_its_prefixed_name() -> None:
         document="openfeature:production",
         audit="openfeature:production:audit",
         channel="openfeature:production:changes",
+        usage="openfeature:production:usage",
     )
     assert Keys.of("", "qa").document == "qa"
 
