@@ -15,6 +15,7 @@ from openfeature_litestar._engine import (
     RuleCompiler,
 )
 from openfeature_litestar._errors import DocumentError, Problem
+from openfeature_litestar._pacing import give_way
 
 if TYPE_CHECKING:
     from ._model import FlagDocument
@@ -55,6 +56,7 @@ def compile_flags(
     compiled: dict[str, CompiledFlag] = {}
     problems: list[Problem] = []
     for key, flag in document.flags.items():
+        give_way()
         path = f"flags.{key}"
         if (
             strict

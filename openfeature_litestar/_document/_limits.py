@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openfeature_litestar._errors import Problem
+from openfeature_litestar._pacing import give_way
 
 __all__ = [
     "MAX_DOCUMENT_BYTES",
@@ -41,6 +42,9 @@ def is_valid_flag_key(key: str) -> bool:
     return 0 < len(key) <= MAX_FLAG_KEY_LENGTH and key.isprintable() and key == key.strip()
 
 
+_NODES_PER_TURN = 1024  # how often the walk asks whether to give way (a fraction of a ms)
+
+
 def nesting_problems(data: Any) -> list[Problem]:
     """The problem of ``data`` nesting deeper than :data:`MAX_NESTING_DEPTH`, if it does.
 
@@ -50,7 +54,11 @@ def nesting_problems(data: Any) -> list[Problem]:
     # Walk iteratively: a recursive walk (or Pydantic, or json.dumps) would hit Python's
     # recursion limit on hostile input before any limit of ours could say what is wrong.
     stack: list[tuple[Any, int]] = [(data, 1)]
+    visited = 0
     while stack:
+        visited += 1
+        if not visited % _NODES_PER_TURN:
+            give_way()
         node, depth = stack.pop()
         if depth > MAX_NESTING_DEPTH:
             message = f"the document is nested deeper than {MAX_NESTING_DEPTH} levels"

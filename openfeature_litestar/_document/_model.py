@@ -31,6 +31,7 @@ from openfeature_litestar._engine import (
     fractional_version,
 )
 from openfeature_litestar._errors import DocumentError
+from openfeature_litestar._pacing import give_way
 
 from ._collector import collector_paused
 from ._compile import compile_flags
@@ -112,6 +113,7 @@ _FLAG_MAP: Final = TypeAdapter(dict[str, FlagDefinition])
 def _in_parts(flags: Mapping[str, _V]) -> Iterator[dict[str, _V]]:
     items = iter(flags.items())
     while part := dict(itertools.islice(items, _FLAGS_PER_CALL)):
+        give_way()
         yield part
 
 

@@ -14,6 +14,11 @@ tens of milliseconds during a write. So while any work runs on the pool, the int
 0.5 ms (or the application's own, if lower), and the application's setting comes back
 when the pool is idle. A finer interval costs only the switches themselves, and only
 while a thread other than the loop wants to run.
+
+Even so, a worker that wants the lock takes it at each of the loop's system calls, and
+a busy loop fell behind. So the work on the pool is paced (see ``_pacing``): it sleeps
+between its steps, so that it runs for only part of the time, and the loop has the
+interpreter to itself for the rest.
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Final, ParamSpec, TypeVar
+
+from openfeature_litestar._pacing import paced
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -80,7 +87,7 @@ def _switching_often() -> Iterator[None]:
 
 
 def _run_switching_often(work: Callable[[], _T]) -> _T:
-    with _switching_often():
+    with _switching_often(), paced():
         return work()
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from openfeature_litestar._document import FlagDocument, document_from_data, is_valid_flag_key
 from openfeature_litestar._errors import DocumentError, FlagNotFound, Problem, RevisionConflict
+from openfeature_litestar._pacing import give_way
 
 from ._offload import off_loop
 
@@ -166,6 +167,7 @@ def changes_between(before: FlagDocument, after: FlagDocument) -> list[Change]:
     """
     changes: list[Change] = []
     for key in after.flags:
+        give_way()
         old, new = definition_data(before, key), definition_data(after, key)
         if old != new:
             changes.append(Change(key, "create" if old is None else "update", old, new))

@@ -10,6 +10,7 @@ from sqlalchemy import Text, cast, delete, insert, select, update
 
 from openfeature_litestar._document import document_from_data, stored_document
 from openfeature_litestar._errors import DocumentError, Problem
+from openfeature_litestar._pacing import give_way
 from openfeature_litestar._stores._base import AuditEntry
 from openfeature_litestar._stores._offload import off_loop
 from openfeature_litestar._stores._writes import definition_data, empty_document
@@ -128,7 +129,11 @@ async def read_rows(
 
 
 def _listed(flag_rows: Result[Any, Any, Any]) -> tuple[tuple[str, int, str], ...]:
-    return tuple((key, int(position), definition) for key, position, definition in flag_rows)
+    listed = []
+    for key, position, definition in flag_rows:
+        give_way()
+        listed.append((key, int(position), definition))
+    return tuple(listed)
 
 
 async def read_revision(connection: AsyncConnection, tables: Tables, namespace: str) -> int:
@@ -153,7 +158,7 @@ def document_of(rows: Rows, *, source: str, compiled: bool = True) -> FlagDocume
         return empty_document()
     try:
         shared = json.loads(rows.shared)
-        definitions = {key: json.loads(definition) for key, _, definition in rows.flags}
+        definitions = {key: _decoded(definition) for key, _, definition in rows.flags}
     except json.JSONDecodeError as exc:
         problem = Problem("", f"a stored value is not valid JSON ({exc.msg})")
         raise DocumentError([problem], source=source) from None
@@ -167,6 +172,11 @@ def document_of(rows: Rows, *, source: str, compiled: bool = True) -> FlagDocume
     if not compiled:
         return stored_document(data, source=source)
     return document_from_data(data, source=source)
+
+
+def _decoded(text: str) -> Any:
+    give_way()
+    return json.loads(text)
 
 
 async def advance(
