@@ -8,6 +8,8 @@ are pure, so every store validates and audits the same way.
 
 from __future__ import annotations
 
+import asyncio
+import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -39,6 +41,7 @@ __all__ = [
     "empty_document",
     "expect",
     "next_document",
+    "pause_after_lost_race",
     "shared_parts",
     "utc_now",
     "with_flag",
@@ -198,6 +201,14 @@ def next_document(
     # Compiled here, off the loop: a store keeps what it wrote to serve its next loads.
     after.compiled_flags()
     return after, changes_between(current, after)
+
+
+async def pause_after_lost_race(attempt: int) -> None:
+    """Wait a random moment before write attempt ``attempt`` (from 1) starts over.
+
+    Writers that collided would collide again if they retried in step.
+    """
+    await asyncio.sleep(random.uniform(0, 0.005 * min(attempt, 20)))  # noqa: S311 - jitter, not security
 
 
 def check_actor(actor: str) -> str:

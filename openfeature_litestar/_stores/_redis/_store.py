@@ -8,8 +8,6 @@ page through the audit trail.
 
 from __future__ import annotations
 
-import asyncio
-import random
 import time
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
@@ -28,6 +26,7 @@ from openfeature_litestar._stores._writes import (
     check_audit_limit,
     empty_document,
     next_document,
+    pause_after_lost_race,
     utc_now,
 )
 from openfeature_litestar._validation import positive_int, positive_seconds
@@ -308,7 +307,7 @@ class RedisStore(DocumentWrites):
         attempt = 0
         while attempt < _WRITE_ATTEMPTS or time.monotonic() < deadline:
             if attempt:
-                await _pause_after_lost_race(attempt)
+                await pause_after_lost_race(attempt)
             current = await self._read(state, compiled=False)
             if expected is not None:
                 expected.check(current.revision, current.epoch)
@@ -376,8 +375,3 @@ class RedisStore(DocumentWrites):
                 f"no audit entry {entry_id!r} in namespace {self.namespace!r} "
                 "(unknown, or trimmed from the trail)"
             )
-
-
-async def _pause_after_lost_race(attempt: int) -> None:
-    # Writers that collided would collide again if they retried in step.
-    await asyncio.sleep(random.uniform(0, 0.005 * min(attempt, 20)))  # noqa: S311 - jitter, not security

@@ -99,10 +99,8 @@ class Commit:
         return {"revision": self.revision, "updated_at": self.at, "updated_by": self.actor}
 
 
-async def read_rows(
-    connection: AsyncConnection, tables: Tables, namespace: str, *, lock: bool
-) -> Rows:
-    """Read ``namespace``'s rows; with ``lock``, hold its row until the transaction ends.
+async def read_rows(connection: AsyncConnection, tables: Tables, namespace: str) -> Rows:
+    """Read ``namespace``'s rows.
 
     The JSON columns are read as text (cast in SQL, so no driver decodes them): reading
     a document that did not change costs its transfer, not its decoding.
@@ -111,10 +109,6 @@ async def read_rows(
     query = select(
         namespaces.c.revision, namespaces.c.updated_at, cast(namespaces.c.shared, Text)
     ).where(namespaces.c.namespace == namespace)
-    if lock:
-        # Writers queue on the namespace row (PostgreSQL; SQLite's BEGIN IMMEDIATE already
-        # serialises them), so a write rarely has to start over.
-        query = query.with_for_update()
     row = (await connection.execute(query)).first()
     if row is None:
         return Rows(0, None, "", ())

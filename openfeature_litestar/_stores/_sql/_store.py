@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import time
 import weakref
@@ -27,6 +28,7 @@ from openfeature_litestar._stores._writes import (
     check_actor,
     check_audit_limit,
     next_document,
+    pause_after_lost_race,
     utc_now,
 )
 from openfeature_litestar._validation import positive_int, positive_seconds
@@ -62,6 +64,7 @@ if TYPE_CHECKING:
 
     from openfeature_litestar._document import FlagDocument
     from openfeature_litestar._stores._usage import UsageBatch, UsageRecord
+    from openfeature_litestar._stores._writes import Change
 
 __all__ = ["SQLAlchemyStore"]
 
@@ -171,7 +174,7 @@ class SQLAlchemyStore(DocumentWrites):
 
         async def read(engine: AsyncEngine) -> Rows:
             async with self._transaction(engine, snapshot=True) as connection:
-                return await self._read_rows(connection, lock=False)
+                return await self._read_rows(connection)
 
         return await self._document_of(await self._run("load the flags", read))
 
@@ -382,8 +385,8 @@ class SQLAlchemyStore(DocumentWrites):
             async with connection.begin():
                 yield connection
 
-    async def _read_rows(self, connection: AsyncConnection, *, lock: bool) -> Rows:
-        return await read_rows(connection, self._tables, self.namespace, lock=lock)
+    async def _read_rows(self, connection: AsyncConnection) -> Rows:
+        return await read_rows(connection, self._tables, self.namespace)
 
     async def _document_of(self, rows: Rows, *, compiled: bool = True) -> StoredDocument:
         """The document ``rows`` hold: the one kept from them, or decoded and validated."""
@@ -420,14 +423,29 @@ class SQLAlchemyStore(DocumentWrites):
         expected: Expected | None,
         note: str | None = None,
     ) -> int:
+        """Read, build the next document, then commit it if the namespace did not move.
+
+        The next document is built between two transactions, outside the time limit:
+        validating and compiling a large one takes seconds (paced, see ``_pacing``),
+        which no row lock and no I/O deadline should wait for. The commit is
+        conditional on the revision read (``advance``), so a writer that lost the race
+        reads again and builds on the winner's document.
+        """
         check_actor(actor)
+        for attempt in range(_MAX_WRITE_ATTEMPTS):
+            if attempt:
+                await pause_after_lost_race(attempt)
+            rows = await self._run("read the flags", self._read_current)
+            if expected is not None:
+                expected.check(rows.revision)  # the SQL store keeps no epoch
+            before = (await self._document_of(rows, compiled=False)).document
+            after, changes = await off_loop(next_document, build, before)
 
-        async def attempt(engine: AsyncEngine) -> int:
-            return await self._attempt_write(engine, build, actor, expected, note)
-
-        for _ in range(_MAX_WRITE_ATTEMPTS):
+            commit = functools.partial(
+                self._commit, rows=rows, after=after, changes=changes, actor=actor, note=note
+            )
             try:
-                revision = await self._run("write the flags", attempt)
+                revision = await self._run("write the flags", commit)
             except _LostRaceError:
                 continue  # the next attempt reads the winner's revision (and may conflict)
             self._announce_locally(revision)
@@ -437,22 +455,23 @@ class SQLAlchemyStore(DocumentWrites):
             "other writers; try again"
         )
 
-    async def _attempt_write(
+    async def _read_current(self, engine: AsyncEngine) -> Rows:
+        async with self._transaction(engine, snapshot=True) as connection:
+            return await self._read_rows(connection)
+
+    async def _commit(  # noqa: PLR0917 - one write's parts, from one caller
         self,
         engine: AsyncEngine,
-        build: Callable[[FlagDocument], FlagDocument],
+        rows: Rows,
+        after: FlagDocument,
+        changes: list[Change],
         actor: str,
-        expected: Expected | None,
         note: str | None,
     ) -> int:
+        """Write ``after`` over ``rows``, if the namespace is still at their revision."""
+        commit = Commit(self._tables, self.namespace, rows.revision + 1, utc_now(), actor)
         try:
             async with self._transaction(engine, writes=True) as connection:
-                rows = await self._read_rows(connection, lock=True)
-                if expected is not None:
-                    expected.check(rows.revision)  # the SQL store keeps no epoch
-                before = (await self._document_of(rows, compiled=False)).document
-                after, changes = await off_loop(next_document, build, before)
-                commit = Commit(self._tables, self.namespace, rows.revision + 1, utc_now(), actor)
                 if not await advance(connection, rows, after, commit):
                     raise _LostRaceError
                 changed = {change.flag_key for change in changes if change.flag_key is not None}
@@ -461,7 +480,7 @@ class SQLAlchemyStore(DocumentWrites):
                 # Read back as the next load will read them: while the rows stay so, the
                 # provider's reload after this write and the next write use ``after``
                 # instead of decoding, validating and compiling it again.
-                written = await self._read_rows(connection, lock=False)
+                written = await self._read_rows(connection)
                 if self._backend == "postgresql":
                     # Delivered to the listeners when, and only if, the transaction commits.
                     payload = f"{self.namespace} {commit.revision}"

@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -38,6 +39,8 @@ from tests.support import SQL_TABLES, flag
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+
+    from openfeature_litestar import FlagDocument
 
 pytestmark = pytest.mark.integration
 
@@ -443,6 +446,40 @@ def test_a_load_reuses_the_document_the_store_wrote_while_its_rows_are_unchanged
     first = _run(store, store.load)
     assert first.document is written
     assert _run(store, store.load) is first
+
+
+def test_building_the_next_document_is_not_bound_by_the_store_s_timeout(
+    database: Database,
+) -> None:
+    # Validating and compiling a large document takes seconds (paced on the workers):
+    # a write must not fail its I/O deadline, nor hold the namespace's row, meanwhile.
+    store = database.store(timeout=0.5)
+
+    def slow_build(current: FlagDocument) -> FlagDocument:
+        time.sleep(1.0)  # longer than the timeout
+        return current.with_flags({"a": flag()})
+
+    revision = _run(store, lambda: store._write(slow_build, actor="alice", expected=None))
+    assert revision == 1
+    assert list(_run(store, store.load).document.flags) == ["a"]
+
+
+def test_a_writer_that_loses_the_race_builds_on_the_winner_s_document(
+    database: Database,
+) -> None:
+    slow, fast = database.store(), database.store()
+    builds = 0
+
+    def slow_build(current: FlagDocument) -> FlagDocument:
+        nonlocal builds
+        builds += 1
+        if builds == 1:  # the other writer commits while this one builds
+            _run(fast, lambda: fast.put_flag("b", flag(), actor="bob"))
+        return current.with_flags({**current.flags, "a": flag()})
+
+    _run(slow, lambda: slow._write(slow_build, actor="alice", expected=None))
+    assert builds == 2
+    assert sorted(_run(slow, slow.load).document.flags) == ["a", "b"]
 
 
 def test_a_load_reads_rows_changed_by_hand_at_the_same_revision(database: Database) -> None:
