@@ -41,6 +41,7 @@ from openfeature_litestar._validation import positive_seconds
 
 from ._base import AuditEntry, StoredDocument
 from ._names import check_namespace
+from ._offload import off_loop
 from ._usage import InProcessUsage
 from ._writes import (
     DocumentWrites,
@@ -205,13 +206,26 @@ class FileStore(DocumentWrites):
         try:
             # A hung network mount blocks the reading thread; the wait is bounded so the
             # provider sees an outage (and goes STALE) instead of waiting for ever.
-            return await asyncio.wait_for(asyncio.to_thread(self._load), self.load_timeout)
+            data, revision = await asyncio.wait_for(
+                asyncio.to_thread(self._read_stored), self.load_timeout
+            )
         except asyncio.TimeoutError:
             raise StoreError(
                 f"reading flag file {str(self.path)!r} did not finish in {self.load_timeout} s"
             ) from None
+        # Parsed on the compile pool (paced, see ``_offload``), outside the read's time
+        # limit: a large document takes seconds to validate and compile.
+        document = await off_loop(
+            parse_document,
+            data,
+            format=self._read_format,
+            strict=self.strict,
+            source=str(self.path),
+        )
+        return StoredDocument(document, revision)
 
-    def _load(self) -> StoredDocument:
+    def _read_stored(self) -> tuple[bytes, int]:
+        """The file's content and its revision (recording a hand edit, if it can)."""
         data, state = self._read_document(), self._read_state()
         if data is not None and _digest(data) == state.sha256:
             revision = state.revision
@@ -227,10 +241,7 @@ class FileStore(DocumentWrites):
                 revision = self._unrecorded_revision(state, data)
         if data is None:
             raise StoreError(f"cannot read flag file {str(self.path)!r}: no such file")
-        document = parse_document(
-            data, format=self._read_format, strict=self.strict, source=str(self.path)
-        )
-        return StoredDocument(document, revision)
+        return data, revision
 
     def _settle_revision(self) -> tuple[int, bytes | None]:
         """Under the lock: finish a crashed write, record a hand edit; return the revision."""

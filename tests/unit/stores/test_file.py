@@ -34,7 +34,7 @@ from openfeature_litestar import (
     load_document,
 )
 from openfeature_litestar._stores import _file as file_module
-from tests.support import wait_until
+from tests.support import flag, wait_until
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -565,3 +565,15 @@ def test_a_read_that_hangs_is_a_store_error_after_load_timeout(
     monkeypatch.setattr(store, "_read_document", hanging_read)
     with pytest.raises(StoreError, match=r"did not finish in 0\.1 s"):
         asyncio.run(store.load())
+
+
+def test_the_load_timeout_bounds_reading_not_parsing(tmp_path: Path) -> None:
+    # Validating and compiling a large document takes seconds (paced, on the compile
+    # pool): only the read, which a hung mount can block for ever, is timed.
+    flags = {
+        f"flag-{n}": flag(targeting={"in": [{"var": "id"}, list(range(50))]}) for n in range(2000)
+    }
+    path = tmp_path / "flags.json"
+    path.write_text(json.dumps({"flags": flags}))
+    store = FileStore(path, load_timeout=0.05)
+    assert len(asyncio.run(store.load()).document.flags) == 2000
