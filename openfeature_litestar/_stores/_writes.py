@@ -107,15 +107,24 @@ def empty_document() -> FlagDocument:
     return document_from_data({"flags": {}})
 
 
-def as_document(document: FlagDocument | Mapping[str, Any]) -> FlagDocument:
-    """``document`` itself, or the data validated strictly into a document.
+def as_document(document: FlagDocument | Mapping[str, Any], *, strict: bool = True) -> FlagDocument:
+    """``document`` itself, or the data validated into a document: strictly for a write.
+
+    A write replaces the whole document, so all of it is what it writes: a
+    :class:`FlagDocument` read leniently is refused for its
+    :attr:`~FlagDocument.warnings`, data is validated strictly. With ``strict=False``
+    (a store's initial document, which is read, not written) both are taken as flagd
+    takes them.
 
     Raises:
-        DocumentError: The data is not a valid document.
+        DocumentError: The data is not a valid document, or (``strict``) the document
+            has problems; each with its path.
     """
     if isinstance(document, FlagDocument):
+        if strict and document.warnings:
+            raise DocumentError(document.warnings)
         return document
-    return document_from_data(document)
+    return document_from_data(document, strict=strict)
 
 
 def definition_data(document: FlagDocument, key: str) -> dict[str, Any] | None:
@@ -134,6 +143,9 @@ def shared_parts(document: FlagDocument) -> dict[str, Any]:
 
 def with_flag(document: FlagDocument, key: str, definition: Mapping[str, Any]) -> FlagDocument:
     """``document`` with flag ``key`` created or replaced by ``definition``, validated.
+
+    Strict about flag ``key`` only (see :meth:`FlagDocument.with_flags`): another
+    stored flag's tolerated problem never refuses this write.
 
     Raises:
         DocumentError: The key or the definition is invalid, or the document with it is
