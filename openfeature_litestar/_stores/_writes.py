@@ -144,8 +144,9 @@ def shared_parts(document: FlagDocument) -> dict[str, Any]:
 def with_flag(document: FlagDocument, key: str, definition: Mapping[str, Any]) -> FlagDocument:
     """``document`` with flag ``key`` created or replaced by ``definition``, validated.
 
-    Strict about flag ``key`` only (see :meth:`FlagDocument.with_flags`): another
-    stored flag's tolerated problem never refuses this write.
+    Strict about flag ``key`` only (see :meth:`FlagDocument.with_flags`), even when
+    ``definition`` is the one stored: another stored flag's tolerated problem never
+    refuses this write.
 
     Raises:
         DocumentError: The key or the definition is invalid, or the document with it is
@@ -159,7 +160,12 @@ def with_flag(document: FlagDocument, key: str, definition: Mapping[str, Any]) -
         raise DocumentError([problem])
     flags: dict[str, Any] = dict(document.flags)
     flags[key] = dict(definition)
-    return document.with_flags(flags)
+    after = document.with_flags(flags)
+    # Written as it is stored already, the flag is still what this write writes.
+    problems = after.flag_warnings(key)
+    if problems:
+        raise DocumentError(problems)
+    return after
 
 
 def without_flag(document: FlagDocument, key: str, namespace: str) -> FlagDocument:
