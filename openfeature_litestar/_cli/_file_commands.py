@@ -70,8 +70,10 @@ def load(path: str, *, strict: bool) -> FlagDocument:
 
 
 def _validate_one(path: str, out: TextIO, *, strict: bool, fractional: str | None) -> int:
+    # Read as flagd reads it, always: the warnings are listed, and --strict only decides
+    # whether they fail the check.
     try:
-        document = load(path, strict=strict)
+        document = load(path, strict=False)
         if fractional is not None:  # compiled as a provider of that version compiles it
             document.compiled_flags(fractional)  # type: ignore[arg-type]  # argparse choices
     except DocumentError as exc:
@@ -81,15 +83,28 @@ def _validate_one(path: str, out: TextIO, *, strict: bool, fractional: str | Non
         report_error(str(exc))
         return EXIT_USAGE
     version = f", fractional {fractional}" if fractional is not None else ""
-    print(f"{path}: valid ({len(document.flags)} flags{version})", file=out)
-    return EXIT_OK
+    warnings = document.warnings
+    if not warnings:
+        print(f"{path}: valid ({len(document.flags)} flags{version})", file=out)
+        return EXIT_OK
+    count = len(warnings)
+    noun = "problem" if count == 1 else "problems"
+    verdict = "invalid (--strict)" if strict else f"valid ({len(document.flags)} flags{version})"
+    print(f"{path}: {verdict}, {count} {noun} flagd tolerates (a write refuses them):", file=out)
+    for warning in warnings:
+        print(f"  - {warning}", file=out)
+    return EXIT_FAILED if strict else EXIT_OK
 
 
 def validate(args: argparse.Namespace, out: TextIO) -> int:
-    """``validate FILE...``: check every file; the status is the worst one's."""
+    """``validate FILE...``: check every file; the status is the worst one's.
+
+    Problems flagd tolerates are listed as warnings; they fail the check (status 1)
+    only with ``--strict``.
+    """
     # usage 2 > invalid 1 > ok 0
     return max(
-        _validate_one(path, out, strict=not args.lenient, fractional=args.fractional)
+        _validate_one(path, out, strict=args.strict, fractional=args.fractional)
         for path in args.files
     )
 
@@ -152,7 +167,7 @@ def evaluate(args: argparse.Namespace, out: TextIO) -> int:
     """
     _check_compare_options(args)
     context = _context(args.context)
-    document = load(args.file, strict=not args.lenient)
+    document = load(args.file, strict=args.strict)
     if args.compare is not None:
         return compare(args, document, context, out)
     flag_type = TYPE_NAMES[args.flag_type] if args.flag_type else _infer_type(document, args.flag)

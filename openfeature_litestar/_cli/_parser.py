@@ -42,10 +42,18 @@ def _fractional_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _strictness_options(parser: argparse.ArgumentParser, strict_help: str) -> None:
+    parser.add_argument("--strict", action="store_true", help=strict_help)
+    # Reading as flagd does is the default since 0.2.0; the old option still parses.
+    parser.add_argument("--lenient", action="store_true", help=argparse.SUPPRESS)
+
+
 def _add_file_commands(commands: Any) -> None:
     validate = commands.add_parser("validate", help="check flag documents; list every problem")
     validate.add_argument("files", nargs="+", metavar="FILE", help="JSON or YAML flag documents")
-    validate.add_argument("--lenient", action="store_true", help="accept what flagd accepts")
+    _strictness_options(
+        validate, "fail (status 1) on problems flagd tolerates, which a write would refuse"
+    )
     _fractional_option(validate)
 
     evaluate = commands.add_parser("evaluate", help="evaluate one flag the way an app would")
@@ -65,7 +73,7 @@ def _add_file_commands(commands: Any) -> None:
     )
     evaluate.add_argument("--default", metavar="JSON", help="the default value, as JSON")
     evaluate.add_argument("--json", action="store_true", help="print the result as JSON")
-    evaluate.add_argument("--lenient", action="store_true", help="load as flagd would")
+    _strictness_options(evaluate, "refuse a document with problems flagd tolerates")
     _fractional_option(evaluate)
     compare = evaluate.add_argument_group(
         "comparing bucketing versions",

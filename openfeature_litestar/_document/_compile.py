@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,21 @@ from openfeature_litestar._pacing import give_way
 if TYPE_CHECKING:
     from ._model import FlagDocument
 
-__all__ = ["compile_flags"]
+__all__ = ["CompiledDocument", "compile_flags"]
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledDocument:
+    """A document's compiled flags and what compiling them tolerated.
+
+    Attributes:
+        flags: Flag key to compiled flag.
+        warnings: Flag key to the problems tolerated in that flag (only when not
+            strict), in document order; a flag without any is absent.
+    """
+
+    flags: dict[str, CompiledFlag]
+    warnings: dict[str, tuple[Problem, ...]]
 
 
 def compile_flags(
@@ -29,7 +44,7 @@ def compile_flags(
     strict: bool,
     max_nodes: int = MAX_DOCUMENT_NODES,
     fractional: FractionalVersion = DEFAULT_FRACTIONAL,
-) -> dict[str, CompiledFlag]:
+) -> CompiledDocument:
     """Compile every flag of ``document``, keyed by flag key.
 
     Each evaluator is compiled once and shared by the flags that name it.
@@ -37,7 +52,9 @@ def compile_flags(
     Args:
         document: A validated document.
         strict: Reject a ``defaultVariant`` that names no variant and targeting that does
-            not compile; when ``False``, such a flag is kept and marked broken.
+            not compile or that flagd evaluates to ``null``; when ``False``, such a flag
+            is kept (targeting that does not compile marks it broken: ``PARSE_ERROR``)
+            and each problem is one of its warnings.
         max_nodes: The most values the document's rules may have together (each
             evaluator counted once); a document over it is refused, strict or not.
         fractional: The ``fractional`` bucketing version the rules are compiled with.
@@ -55,15 +72,13 @@ def compile_flags(
     shared = _SharedText(document, fractional)
     compiled: dict[str, CompiledFlag] = {}
     problems: list[Problem] = []
+    warnings: dict[str, tuple[Problem, ...]] = {}
     for key, flag in document.flags.items():
         give_way()
         path = f"flags.{key}"
-        if (
-            strict
-            and flag.default_variant is not None
-            and flag.default_variant not in flag.variants
-        ):
-            problems.append(
+        found: list[Problem] = []  # this flag's problems: refused when strict
+        if flag.default_variant is not None and flag.default_variant not in flag.variants:
+            found.append(
                 Problem(f"{path}.defaultVariant", f"names no variant: {flag.default_variant!r}")
             )
         rule, broken = None, None
@@ -73,10 +88,14 @@ def compile_flags(
             except DocumentError as exc:
                 if rules.exhausted is not None:
                     # Refused as a whole, now: going on would only spend more time on it.
-                    raise DocumentError([*problems, rules.exhausted]) from None
-                if strict:
-                    problems.extend(exc.problems)
+                    raise DocumentError([*problems, *found, rules.exhausted]) from None
+                found.extend(exc.problems)
                 broken = "; ".join(str(problem) for problem in exc.problems)
+            found.extend(rules.warnings)
+        if strict:
+            problems.extend(found)
+        elif found:
+            warnings[key] = tuple(found)
         text = json.dumps(flag.model_dump(mode="json", by_alias=True), sort_keys=True)
         uses_ref = '"$ref"' in text
         compiled[key] = CompiledFlag(
@@ -92,7 +111,7 @@ def compile_flags(
         )
     if problems:
         raise DocumentError(problems)
-    return compiled
+    return CompiledDocument(compiled, warnings)
 
 
 class _SharedText:

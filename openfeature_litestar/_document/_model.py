@@ -30,7 +30,7 @@ from openfeature_litestar._engine import (
     FractionalVersion,
     fractional_version,
 )
-from openfeature_litestar._errors import DocumentError
+from openfeature_litestar._errors import DocumentError, Problem
 from openfeature_litestar._pacing import give_way
 
 from ._collector import collector_paused
@@ -142,6 +142,10 @@ class FlagDocument(BaseModel):
     Build one with :func:`load_document`, :func:`parse_document` or
     :func:`document_from_data`; they validate and compile it. The model is immutable.
 
+    Read leniently (the default), a document may hold rules flagd accepts but that
+    cannot work as written; they evaluate as flagd evaluates them and are listed in
+    :attr:`warnings`. Writes through a store refuse them (see :meth:`with_flags`).
+
     Attributes:
         schema_uri: The ``$schema`` the document declares, if any.
         flags: Flag key to definition, in document order.
@@ -162,6 +166,8 @@ class FlagDocument(BaseModel):
     _compiled: Mapping[str, CompiledFlag] | None = PrivateAttr(default=None)
     _max_nodes: int = PrivateAttr(default=MAX_DOCUMENT_NODES)
     _strict: bool = PrivateAttr(default=True)
+    # Flag key to what compiling that flag tolerated; None until compiled.
+    _warnings: Mapping[str, tuple[Problem, ...]] | None = PrivateAttr(default=None)
     # Compiled with other fractional versions than the default, on first request.
     _compiled_as: dict[str, Mapping[str, CompiledFlag]] = PrivateAttr(default_factory=dict)
 
@@ -201,20 +207,53 @@ class FlagDocument(BaseModel):
         """
         if fractional == DEFAULT_FRACTIONAL:
             if self._compiled is None:
-                self._compiled = compile_flags(self, strict=True, max_nodes=self._max_nodes)
+                self._compiled = self._compile(DEFAULT_FRACTIONAL)
             return self._compiled
         compiled = self._compiled_as.get(fractional)
         if compiled is None:
             version = fractional_version(fractional)
             # Loaded leniently: broken flags stay broken (PARSE_ERROR) in every version.
-            compiled = compile_flags(
-                self,
-                strict=self._strict,
-                max_nodes=self._max_nodes,
-                fractional=version,
-            )
+            compiled = self._compile(version)
             self._compiled_as[version] = compiled
         return compiled
+
+    def _compile(self, fractional: FractionalVersion) -> Mapping[str, CompiledFlag]:
+        result = compile_flags(
+            self, strict=self._strict, max_nodes=self._max_nodes, fractional=fractional
+        )
+        if self._warnings is None:
+            self._warnings = result.warnings
+        return result.flags
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        """The problems flagd tolerates that this document has, each with its path.
+
+        A document read leniently (the default) keeps a rule that cannot work as
+        written; it evaluates as flagd evaluates it (see :doc:`/flag-format`, "Lenient
+        reading, strict writing"), and each such problem is listed here in document
+        order: an unknown operator, a ``$ref`` to a missing evaluator, a
+        ``defaultVariant`` that names no variant, operator arguments flagd evaluates to
+        ``null``. Empty for a document read strictly (it would have been refused) or
+        without such problems. A document built without compiling (for a write)
+        compiles on the first access.
+
+        .. versionadded:: 0.2.0
+        """
+        if self._warnings is None:
+            self.compiled_flags()
+        assert self._warnings is not None  # noqa: S101 - set by compiling
+        return tuple(warning for found in self._warnings.values() for warning in found)
+
+    def flag_warnings(self, key: str) -> tuple[Problem, ...]:
+        """The :attr:`warnings` of flag ``key`` (empty for a flag without any, or none).
+
+        .. versionadded:: 0.2.0
+        """
+        if self._warnings is None:
+            self.compiled_flags()
+        assert self._warnings is not None  # noqa: S101 - set by compiling
+        return self._warnings.get(key, ())
 
     def dump(self) -> dict[str, Any]:
         """The document as plain JSON data, with flagd's field names.
@@ -246,15 +285,45 @@ class FlagDocument(BaseModel):
     def with_flags(self, flags: Mapping[str, FlagDefinition | Mapping[str, Any]]) -> Self:
         """A copy of this document with ``flags`` replacing its flags, validated afresh.
 
+        This is a write, and writes are strict about what they write: the copy is
+        refused for the problems (the :attr:`warnings` a lenient read would tolerate) of
+        every flag it adds or changes. A flag it keeps as this document has it is not
+        checked again: this document was accepted as it is, so a write of one flag never
+        fails for another flag's old problem, and deleting a flag always works.
+
         Raises:
-            DocumentError: The result is not a valid document.
+            DocumentError: The result is not a valid document, or a flag it adds or
+                changes has problems (each with its path).
+
+        .. versionchanged:: 0.2.0
+           Strict only about the flags that are added or changed; the others are
+           compiled as leniently as flagd compiles them.
         """
         data = self.dump()
         data["flags"] = {
             key: flag.dump() if isinstance(flag, FlagDefinition) else dict(flag)
             for key, flag in flags.items()
         }
-        return self._from_data(data, strict=True, source=None, max_nodes=self._max_nodes)
+        document = self._from_data(data, strict=False, source=None, max_nodes=self._max_nodes)
+        problems = [
+            problem
+            for key, flag in flags.items()
+            if not self._keeps(key, flag)
+            for problem in document.flag_warnings(key)
+        ]
+        if problems:
+            raise DocumentError(problems)
+        return document
+
+    def _keeps(self, key: str, flag: FlagDefinition | Mapping[str, Any]) -> bool:
+        """Whether ``flag`` is flag ``key`` as this document has it."""
+        old = self.flags.get(key)
+        if old is None:
+            return False
+        if flag is old:
+            return True
+        new = flag.dump() if isinstance(flag, FlagDefinition) else dict(flag)
+        return bool(new == old.dump())
 
     @classmethod
     def _from_data(
@@ -300,7 +369,7 @@ class FlagDocument(BaseModel):
         if not compiled:
             return document
         try:
-            document._compiled = compile_flags(document, strict=strict, max_nodes=max_nodes)  # noqa: SLF001 - own class
+            document._compiled = document._compile(DEFAULT_FRACTIONAL)  # noqa: SLF001 - own class
         except DocumentError as exc:
             raise DocumentError(exc.problems, source=source) from None
         return document

@@ -2,12 +2,19 @@
 
 Two loading modes:
 
-* ``strict=True`` (the default) rejects anything that could not work as written: unknown
-  operators, a ``$ref`` to a missing evaluator, a ``defaultVariant`` that names no
-  variant, operator arguments that flagd would quietly evaluate to ``null``.
-* ``strict=False`` is flagd's behaviour: the structure must still be valid, but a flag
-  whose targeting cannot be compiled is kept and evaluates to ``PARSE_ERROR`` (with the
-  caller's default), and questionable operator arguments evaluate to ``null``.
+* ``strict=False`` (the default) is flagd's behaviour: every document flagd serves
+  loads. The structure must still be valid, but a flag whose targeting cannot be
+  compiled (an unknown operator, a ``$ref`` to a missing evaluator) is kept and
+  evaluates to ``PARSE_ERROR`` (with the caller's default), questionable operator
+  arguments evaluate to ``null`` as in flagd, and a ``defaultVariant`` that names no
+  variant gives ``GENERAL``. Every such problem is kept, with its path, in
+  :attr:`FlagDocument.warnings`.
+* ``strict=True`` rejects anything that could not work as written: those same problems
+  are a :class:`DocumentError`. Writes (through a store, the admin API or the CLI) are
+  always strict about what they write.
+
+Structural errors (not JSON or YAML, not a flag document, invalid fields, limits
+exceeded) reject the document in either mode.
 """
 
 from __future__ import annotations
@@ -66,7 +73,7 @@ def parse_document(
     text: str | bytes,
     *,
     format: DocumentFormat = "auto",  # noqa: A002 - the natural name for a format option
-    strict: bool = True,
+    strict: bool = False,
     source: str | None = None,
     max_nodes: int = MAX_DOCUMENT_NODES,
 ) -> FlagDocument:
@@ -77,7 +84,8 @@ def parse_document(
         format: ``"json"``, ``"yaml"`` or ``"auto"`` (JSON when the text starts with
             ``{``, else YAML, which also reads JSON).
         strict: Reject targeting that cannot work as written (see the module docs);
-            ``False`` behaves like flagd.
+            ``False`` (the default) behaves like flagd and lists those problems in
+            :attr:`FlagDocument.warnings`.
         source: A name for the text in error messages, such as a file name.
         max_nodes: The most operators and values the document's targeting may have
             together, each ``$evaluators`` entry counted once however many flags name
@@ -88,7 +96,12 @@ def parse_document(
 
     Raises:
         DocumentError: The text is too large, is not valid JSON/YAML, or is not a valid
-            flag document; ``problems`` lists every problem with its path.
+            flag document (or, with ``strict``, has problems flagd tolerates);
+            ``problems`` lists every problem with its path.
+
+    .. versionchanged:: 0.2.0
+       Lenient by default (``strict=False``), as flagd; the problems tolerated are in
+       :attr:`FlagDocument.warnings`. Pass ``strict=True`` for the old default.
     """
     size = len(text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text)
     if size > MAX_DOCUMENT_BYTES:
@@ -115,7 +128,7 @@ def parse_document(
 def document_from_data(
     data: Mapping[str, Any],
     *,
-    strict: bool = True,
+    strict: bool = False,
     source: str | None = None,
     max_nodes: int = MAX_DOCUMENT_NODES,
 ) -> FlagDocument:
@@ -128,7 +141,11 @@ def document_from_data(
         max_nodes: See :func:`parse_document`.
 
     Raises:
-        DocumentError: The data is not a valid flag document.
+        DocumentError: The data is not a valid flag document (or, with ``strict``, has
+            problems flagd tolerates).
+
+    .. versionchanged:: 0.2.0
+       Lenient by default, as :func:`parse_document`.
     """
     _require_object(data, source)
     return FlagDocument._from_data(data, strict=strict, source=source, max_nodes=max_nodes)  # noqa: SLF001
@@ -141,13 +158,14 @@ def stored_document(data: Mapping[str, Any], *, source: str) -> FlagDocument:
     stored would make every write cost (and, past a store's deadline, fail) as much as
     the largest document ever stored, and an import could not replace a document that
     no longer compiles. The result compiles on the first
-    :meth:`~FlagDocument.compiled_flags`, strictly.
+    :meth:`~FlagDocument.compiled_flags` (or :attr:`~FlagDocument.warnings`), leniently:
+    what the store holds was accepted, and a write is strict only about what it writes.
 
     Raises:
         DocumentError: ``data`` is not a valid document (edited by hand, say).
     """
     _require_object(data, source)
-    return FlagDocument._from_data(data, strict=True, source=source, compiled=False)  # noqa: SLF001
+    return FlagDocument._from_data(data, strict=False, source=source, compiled=False)  # noqa: SLF001
 
 
 def _require_object(data: object, source: str | None) -> None:
@@ -158,15 +176,20 @@ def _require_object(data: object, source: str | None) -> None:
 
 
 def load_document(
-    path: str | os.PathLike[str], *, strict: bool = True, max_nodes: int = MAX_DOCUMENT_NODES
+    path: str | os.PathLike[str], *, strict: bool = False, max_nodes: int = MAX_DOCUMENT_NODES
 ) -> FlagDocument:
     """Read, validate and compile a flag document from a JSON or YAML file.
 
     The format follows the file's suffix (``.json``; ``.yaml``/``.yml``), else the content.
+    ``strict`` and ``max_nodes`` are as for :func:`parse_document`.
 
     Raises:
-        DocumentError: The file is not a valid flag document.
+        DocumentError: The file is not a valid flag document (or, with ``strict``, has
+            problems flagd tolerates).
         OSError: The file cannot be read.
+
+    .. versionchanged:: 0.2.0
+       Lenient by default, as :func:`parse_document`.
     """
     file = Path(path)
     suffix = file.suffix.lower()

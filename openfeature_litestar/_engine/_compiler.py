@@ -17,6 +17,10 @@ Choices worth knowing:
   back as ``int`` (``{"+": [1, 2]}`` is ``3``), any other result as ``float``.
 * ``log`` is accepted only when ``strict=False`` (flagd knows it; its schema does not) and
   returns its argument without printing anything.
+* Not strict, what strict compiling would refuse but flagd evaluates (a wrong operand
+  count, a literal of the wrong type, ...) compiles as flagd evaluates it and is kept as a
+  warning with its path (:attr:`RuleCompiler.warnings`); what cannot compile at all (an
+  unknown operator, a ``$ref`` to a missing evaluator) is still a :class:`DocumentError`.
 * An operand that is absent (``{"==": [1]}``) reads as ``null``.
 * ``var`` walks objects by key and arrays by index; a path that is neither a string nor
   a number gives ``null``.
@@ -87,6 +91,7 @@ class _Evaluator:
 
     node: Node
     problems: tuple[Problem, ...]  # paths relative to where the entry is used
+    warnings: tuple[Problem, ...]  # tolerated problems (lenient), paths as above
     size: int  # its nodes with its own references expanded
     height: int  # the levels it adds where it is used
 
@@ -124,6 +129,8 @@ class Compiler:
     def begin(self) -> None:
         """Start a new rule (or evaluator): no problems, nothing counted yet."""
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []  # tolerated when lenient: flagd evaluates them
+        self.warned: set[str] = set()  # paths with a warning already
         self.reported: set[str] = set()  # evaluators whose problems this rule lists
         self.nodes = 0  # with the references expanded: what one evaluation walks
         self.height = 0
@@ -135,10 +142,25 @@ class Compiler:
             message = f"in $evaluators.{self.refs[-1]}: {message}"
         self.problems.append(Problem(path, message))
 
-    def quiet(self, path: str, message: str) -> Node:
-        """A problem flagd evaluates to null: an error when strict, else a null rule."""
+    def warn(self, path: str, message: str) -> None:
+        """A problem tolerated (lenient): reported as a warning, at most one per path."""
+        if path in self.warned:
+            return
+        self.warned.add(path)
+        if self.refs:
+            message = f"in $evaluators.{self.refs[-1]}: {message}"
+        self.warnings.append(Problem(path, message))
+
+    def lint(self, path: str, message: str) -> None:
+        """Something flagd evaluates as written: an error when strict, else a warning."""
         if self.strict:
             self.problem(path, message)
+        else:
+            self.warn(path, message)
+
+    def quiet(self, path: str, message: str) -> Node:
+        """A problem flagd evaluates to null: an error when strict, else a warning and null."""
+        self.lint(path, message)
         return NULL
 
     def count(self, path: str, nodes: int = 1) -> None:
@@ -207,11 +229,14 @@ class Compiler:
         if spec is None or (spec.lenient_only and self.strict):
             self.problem(path, f"unknown operator {op!r}")
             return NULL
-        if self.strict:
-            wrong = spec.arity_problem(op, len(raw_args))
-            if wrong is not None:
+        if spec.lenient_only:
+            self.warn(path, f"{op!r} is not in flagd's schema (flagd evaluates it)")
+        wrong = spec.arity_problem(op, len(raw_args))
+        if wrong is not None:
+            if self.strict:
                 self.problem(sub, wrong)
                 return NULL
+            self.warn(sub, wrong)  # evaluated as flagd does: absent operands read as null
         if spec.raw:
             return spec.builder(self, raw_args, paths, sub, depth)
         args = [self.compile(arg, p, depth) for arg, p in zip(raw_args, paths, strict=True)]
@@ -233,11 +258,15 @@ class Compiler:
             self.problem(ref_path, f"$ref to missing evaluator {name!r}")
             return NULL
         evaluator = self.compiled.get(name) or self.compile_evaluator(name)
+        # Once per rule: a broken evaluator named twice at each of many levels would
+        # otherwise multiply its problems as expansion used to multiply its nodes.
+        first_use = name not in self.reported
+        self.reported.add(name)
+        if first_use:
+            for warning in evaluator.warnings:
+                self.warn(path + warning.path, warning.message)
         if evaluator.problems:
-            # Once per rule: a broken evaluator named twice at each of many levels would
-            # otherwise multiply its problems as expansion used to multiply its nodes.
-            if name not in self.reported:
-                self.reported.add(name)
+            if first_use:
                 self.problems.extend(Problem(path + p.path, p.message) for p in evaluator.problems)
             return NULL
         # The reference stands for its target: it adds no level and no node of its own
@@ -250,7 +279,14 @@ class Compiler:
 
     def compile_evaluator(self, name: str) -> _Evaluator:
         """Compile ``$evaluators[name]`` on its own, once for the whole document."""
-        rule_state = self.problems, self.reported, self.nodes, self.height
+        rule_state = (
+            self.problems,
+            self.warnings,
+            self.warned,
+            self.reported,
+            self.nodes,
+            self.height,
+        )
         self.begin()
         self.refs.append(name)
         try:
@@ -262,10 +298,18 @@ class Compiler:
             if len(self.problems) > len(problems):
                 more = len(self.problems) - len(problems)
                 problems.append(Problem("", f"in $evaluators.{name}: {more} more problems"))
-            evaluator = _Evaluator(node, tuple(problems), self.nodes, self.height)
+            warnings = self.warnings[:_MAX_EVALUATOR_PROBLEMS]
+            evaluator = _Evaluator(node, tuple(problems), tuple(warnings), self.nodes, self.height)
         finally:
             self.refs.pop()
-            self.problems, self.reported, self.nodes, self.height = rule_state
+            (
+                self.problems,
+                self.warnings,
+                self.warned,
+                self.reported,
+                self.nodes,
+                self.height,
+            ) = rule_state
         self.compiled[name] = evaluator
         return evaluator
 
@@ -333,6 +377,14 @@ class RuleCompiler:
         )
         self.exhausted: Problem | None = None
         """The problem of the document's node budget being spent, once it is."""
+        self.warnings: tuple[Problem, ...] = ()
+        """What the last :meth:`compile` tolerated (only when not strict), with paths.
+
+        Each is something flagd evaluates as written (often to ``null``); strict
+        compiling refuses them instead.
+
+        .. versionadded:: 0.2.0
+        """
 
     def compile(self, targeting: Any, path: str = "targeting") -> Rule:
         """Validate one targeting tree and compile it into a rule.
@@ -346,14 +398,15 @@ class RuleCompiler:
             DocumentError: Listing every problem of this rule, each with its path (the
                 problems of an evaluator it names included), or the spent budget.
         """
+        self.warnings = ()
         if self.exhausted is not None:
             raise DocumentError([self.exhausted])
         if targeting is None or targeting == {}:
             return nothing
         compiler = self._compiler
         compiler.begin()
-        if compiler.strict and not isinstance(targeting, dict):
-            compiler.problem(path, "targeting is a JSON Logic rule: an object")
+        if not isinstance(targeting, dict):
+            compiler.lint(path, "targeting is a JSON Logic rule: an object")
         try:
             node = compiler.compile(targeting, path, 0)
         except _Abort:
@@ -367,6 +420,7 @@ class RuleCompiler:
         except RecursionError:
             compiler.problem(path, "the rule is nested too deeply to compile")
             node = NULL
+        self.warnings = tuple(compiler.warnings)
         if compiler.problems:
             raise DocumentError(compiler.problems)
         return compiler.finish(node)
@@ -392,7 +446,8 @@ def compile_targeting(
         strict: Also reject what flagd would quietly evaluate to ``null``: wrong operand
             counts or literal types, malformed ``fractional`` buckets or weights,
             unknown ``sem_ver`` operators or versions, unknown ``$flagd`` properties. With
-            ``False`` (flagd compatibility) those compile into rules that give ``None``.
+            ``False`` (flagd compatibility) those compile into rules that evaluate as
+            flagd's (often to ``None``), and :attr:`RuleCompiler.warnings` lists them.
         max_depth: The deepest nesting of operators and arrays allowed.
         max_nodes: The most values allowed after ``$ref`` expansion.
         fractional: The ``fractional`` bucketing version the rule buckets with:

@@ -394,7 +394,21 @@ class StoreFollower:
                 return
             self._stored_snapshot, self._loaded, self._last_error = stored, True, None
             announce = self._serve(stored.with_flags(self._overrides), announce=was_loaded)
+        self._warn_of(stored)
         announce()
+
+    def _warn_of(self, stored: Snapshot) -> None:
+        """Log the problems flagd tolerates of a newly served document, once."""
+        warnings = stored.document.warnings if stored.document is not None else ()
+        if warnings:
+            lines = "".join(f"\n  - {warning}" for warning in warnings)
+            logger.warning(
+                "%r: serving a document with %d problems flagd tolerates (they evaluate "
+                "as flagd evaluates them; a write of those flags is refused):%s",
+                self.store,
+                len(warnings),
+                lines,
+            )
 
     def _serve(self, snapshot: Snapshot, *, announce: bool) -> Callable[[], None]:
         """Swap in ``snapshot`` (under ``_serving``); return the announcement to make.

@@ -113,8 +113,10 @@ class FileStore(DocumentWrites):
     writers within one process are serialised). A write rewrites the file in the format
     of its suffix (indented JSON for ``.json``, YAML for ``.yaml``/``.yml``, else JSON),
     so comments and layout of a hand-written file are not kept, and a symlink is
-    replaced by a regular file. A store loading the file leniently still writes strictly:
-    a write fails while the file holds a flag that does not compile.
+    replaced by a regular file. Reading is lenient (by default) and writing strict: a
+    write is refused for the problems of the flags it writes (see
+    :meth:`FlagDocument.with_flags <openfeature_litestar.FlagDocument.with_flags>`),
+    never for another flag's.
 
     **Revisions** of a file that a store has written are the same in every process:
     the revision of the last write, plus one for a hand edit, which the first process
@@ -128,8 +130,9 @@ class FileStore(DocumentWrites):
         namespace: The name this file's flags go by in audit entries and errors (the
             file is the namespace: use one file per environment).
         poll_interval: Seconds between checks for a changed file.
-        strict: Load strictly (the default) or as flagd does; see
-            :func:`~openfeature_litestar.parse_document`.
+        strict: Load as flagd does (the default, problems in
+            :attr:`~openfeature_litestar.FlagDocument.warnings`) or strictly, refusing a
+            file with such problems; see :func:`~openfeature_litestar.parse_document`.
         load_timeout: Seconds a read may take before it counts as a failure (a hung
             network mount); the provider then serves its last good flags and goes STALE.
 
@@ -137,6 +140,9 @@ class FileStore(DocumentWrites):
         ConfigurationError: ``poll_interval`` or ``load_timeout`` is not a positive number
             of seconds.
         ValueError: ``namespace`` is invalid.
+
+    .. versionchanged:: 0.2.0
+       ``strict`` is ``False`` by default: the file is read as flagd reads it.
     """
 
     def __init__(
@@ -145,7 +151,7 @@ class FileStore(DocumentWrites):
         *,
         namespace: str = "default",
         poll_interval: float = 1.0,
-        strict: bool = True,
+        strict: bool = False,
         load_timeout: float = 10.0,
     ) -> None:
         """Create the store for the file at ``path`` (nothing is read yet)."""

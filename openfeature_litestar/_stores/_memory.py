@@ -89,7 +89,8 @@ class MemoryStore(DocumentWrites):
 
     Args:
         document: The namespace's initial document, as a :class:`FlagDocument` or as
-            parsed data (validated strictly); it is revision 1 and not audited. ``None``
+            parsed data (read leniently, as flagd reads it: see
+            :attr:`FlagDocument.warnings`); it is revision 1 and not audited. ``None``
             starts with no flags at revision 0, like a namespace never written.
         namespace: The namespace: 1-64 characters of ``A-Za-z0-9_.-``.
         audit_max_length: How many audit entries each namespace keeps; the oldest are
@@ -114,7 +115,7 @@ class MemoryStore(DocumentWrites):
             raise ValueError(f"audit_max_length must be at least 1, not {audit_max_length!r}")
         self._init_view(_Memory(audit_max_length), check_namespace(namespace))
         if document is not None:
-            self._space().stored = StoredDocument(as_document(document), 1)
+            self._space().stored = StoredDocument(as_document(document, strict=False), 1)
 
     def _init_view(self, memory: _Memory, namespace: str) -> None:
         self.namespace = namespace

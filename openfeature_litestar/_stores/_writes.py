@@ -107,15 +107,24 @@ def empty_document() -> FlagDocument:
     return document_from_data({"flags": {}})
 
 
-def as_document(document: FlagDocument | Mapping[str, Any]) -> FlagDocument:
-    """``document`` itself, or the data validated strictly into a document.
+def as_document(document: FlagDocument | Mapping[str, Any], *, strict: bool = True) -> FlagDocument:
+    """``document`` itself, or the data validated into a document: strictly for a write.
+
+    A write replaces the whole document, so all of it is what it writes: a
+    :class:`FlagDocument` read leniently is refused for its
+    :attr:`~FlagDocument.warnings`, data is validated strictly. With ``strict=False``
+    (a store's initial document, which is read, not written) both are taken as flagd
+    takes them.
 
     Raises:
-        DocumentError: The data is not a valid document.
+        DocumentError: The data is not a valid document, or (``strict``) the document
+            has problems; each with its path.
     """
     if isinstance(document, FlagDocument):
+        if strict and document.warnings:
+            raise DocumentError(document.warnings)
         return document
-    return document_from_data(document)
+    return document_from_data(document, strict=strict)
 
 
 def definition_data(document: FlagDocument, key: str) -> dict[str, Any] | None:
@@ -135,6 +144,10 @@ def shared_parts(document: FlagDocument) -> dict[str, Any]:
 def with_flag(document: FlagDocument, key: str, definition: Mapping[str, Any]) -> FlagDocument:
     """``document`` with flag ``key`` created or replaced by ``definition``, validated.
 
+    Strict about flag ``key`` only (see :meth:`FlagDocument.with_flags`), even when
+    ``definition`` is the one stored: another stored flag's tolerated problem never
+    refuses this write.
+
     Raises:
         DocumentError: The key or the definition is invalid, or the document with it is
             (an unknown ``$ref``, say); problem paths start at ``flags.<key>``.
@@ -147,7 +160,12 @@ def with_flag(document: FlagDocument, key: str, definition: Mapping[str, Any]) -
         raise DocumentError([problem])
     flags: dict[str, Any] = dict(document.flags)
     flags[key] = dict(definition)
-    return document.with_flags(flags)
+    after = document.with_flags(flags)
+    # Written as it is stored already, the flag is still what this write writes.
+    problems = after.flag_warnings(key)
+    if problems:
+        raise DocumentError(problems)
+    return after
 
 
 def without_flag(document: FlagDocument, key: str, namespace: str) -> FlagDocument:

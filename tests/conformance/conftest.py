@@ -16,8 +16,9 @@ Either provider buckets ``fractional`` with the version the scenario (or its Exa
 is tagged with, ``@fractional-v1``, ``@fractional-v2`` or ``@fractional-v3``; an
 untagged scenario runs with the default, v2.
 
-Documents are loaded the flagd-compatible way (``strict=False``): a flag whose
-targeting cannot be compiled is kept and evaluates to PARSE_ERROR. Each scenario
+Documents are loaded with the defaults, which read them as flagd does: a flag whose
+targeting cannot be compiled is kept and evaluates to PARSE_ERROR, and the document
+carries its problems as warnings. Each scenario
 registers a fresh provider under a domain of its own and evaluates through the
 OpenFeature client, as an application would.
 
@@ -150,7 +151,7 @@ def _typed(value: Any) -> Any:
 @pytest.fixture(scope="session")
 def testkit_document() -> FlagDocument:
     """The evaluator suite's flag document."""
-    return load_document(TESTBED / "evaluator" / "flags" / "testkit-flags.json", strict=False)
+    return load_document(TESTBED / "evaluator" / "flags" / "testkit-flags.json")
 
 
 @pytest.fixture(scope="session")
@@ -270,7 +271,7 @@ def given_file_provider(
 ) -> None:
     path = provider_suite_files[evaluation.options.get("selector", "flags/allFlags.json")]
     version = fractional_version(request.node)
-    provider = FlagProvider(FileStore(path, strict=False), fractional=version)
+    provider = FlagProvider(FileStore(path), fractional=version)
     evaluation.register(provider, "conformance-file-mode")
 
 

@@ -131,7 +131,7 @@ def test_every_negative_document_is_rejected_naming_the_problem(
 ) -> None:
     path = FIXTURES / "negative" / name
 
-    problems = _problems(lambda: load_document(path))
+    problems = _problems(lambda: load_document(path, strict=True))
 
     # The problem's path is the place named, or a place inside it.
     matching = [p for p in problems if p.path == where or p.path.startswith(f"{where}.")]
@@ -191,7 +191,7 @@ def test_every_targeting_problem_is_reported_at_once() -> None:
         }
     }
 
-    problems = _problems(lambda: document_from_data(data))
+    problems = _problems(lambda: document_from_data(data, strict=True))
 
     assert len(problems) == 3
     by_flag = {p.path.split(".")[1]: p for p in problems}
@@ -213,7 +213,7 @@ def test_structural_and_targeting_problems_in_different_flags_are_reported_toget
         }
     }
 
-    problems = _problems(lambda: document_from_data(data))
+    problems = _problems(lambda: document_from_data(data, strict=True))
 
     flags_named = {p.path.split(".")[1] for p in problems if p.path.startswith("flags.")}
     assert flags_named == {"badState", "unknownOperator", "emptyVariants"}, problems
@@ -373,7 +373,7 @@ def test_targeting_as_deep_as_the_limit_is_accepted() -> None:
 def test_targeting_deeper_than_the_limit_is_rejected() -> None:
     data = {"flags": {"deep": flag(ABSENT, targeting=_nested_not(MAX_TARGETING_DEPTH + 1))}}
 
-    problems = _problems(lambda: document_from_data(data))
+    problems = _problems(lambda: document_from_data(data, strict=True))
 
     assert all(p.path.startswith("flags.deep.targeting") for p in problems)
     assert any(str(MAX_TARGETING_DEPTH) in p.message for p in problems)
@@ -695,7 +695,7 @@ def test_generated_documents_round_trip(data: dict[str, Any]) -> None:
 def test_a_default_variant_naming_no_variant() -> None:
     data = {"flags": {"a": flag("maybe")}}
 
-    problems = _problems(lambda: document_from_data(data))
+    problems = _problems(lambda: document_from_data(data, strict=True))
     assert [p.path for p in problems] == ["flags.a.defaultVariant"]
     assert "'maybe'" in problems[0].message
 
@@ -713,7 +713,7 @@ def test_a_ref_to_a_missing_evaluator() -> None:
         },
     }
 
-    problems = _problems(lambda: document_from_data(data))
+    problems = _problems(lambda: document_from_data(data, strict=True))
     assert len(problems) == 1
     assert problems[0].path.startswith("flags.broken.targeting")
     assert "nowhere" in problems[0].message
@@ -982,7 +982,7 @@ def test_lenient_loading_reports_only_structural_problems() -> None:
         }
     }
     with pytest.raises(DocumentError) as strict:
-        document_from_data(data)
+        document_from_data(data, strict=True)
     assert {p.path.split(".")[1] for p in strict.value.problems} == {"bad-state", "odd-rule"}
     with pytest.raises(DocumentError) as lenient:
         document_from_data(data, strict=False)

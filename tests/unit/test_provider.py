@@ -652,3 +652,46 @@ def test_shutting_down_one_provider_keeps_another_on_the_same_store_in_sync() ->
         assert "o" not in second.snapshot.flags
     finally:
         second.shutdown()
+
+
+# -- lenient reading: the warnings of each new document are logged once -----------------------
+
+ODD_FLAG = {
+    "state": "ENABLED",
+    "variants": {"on": True, "off": False},
+    "defaultVariant": "off",
+    "targeting": {"if": [{"ends_with": [{"var": "email"}, 3]}, "on", None]},
+}
+ODD_WARNING = "flags.odd.targeting.if.0.ends_with.1: ends_with compares strings, got 3"
+
+
+def _warnings_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        record.getMessage()
+        for record in caplog.records
+        if record.name == "openfeature_litestar.provider" and record.levelname == "WARNING"
+    ]
+
+
+def test_the_follower_logs_a_documents_warnings_once(
+    domain: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("WARNING", logger="openfeature_litestar.provider")
+    provider, store, client = serve(domain, _with_flag("odd", ODD_FLAG))
+    assert client.get_boolean_details("odd", True).value is False  # served, as flagd does
+    (logged,) = _warnings_logged(caplog)
+    assert "1 problems flagd tolerates" in logged
+    assert ODD_WARNING in logged
+
+    # Reloading the same document (the store returns the object it keeps) logs nothing.
+    follower = provider._follower
+    assert asyncio.run(follower._reload()) is None
+    assert len(_warnings_logged(caplog)) == 1
+
+    # A new document still holding the problem is logged once more.
+    changed = EventLog(client, ProviderEvent.PROVIDER_CONFIGURATION_CHANGED)
+    asyncio.run(store.put_flag("fresh", FLAGS["flags"]["static-bool"], actor="test"))
+    changed.next()
+    logged_now = _warnings_logged(caplog)
+    assert len(logged_now) == 2
+    assert ODD_WARNING in logged_now[1]

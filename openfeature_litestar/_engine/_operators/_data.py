@@ -86,19 +86,14 @@ def _build_var(c: Compiler, args: list[Node], raw: list[Any], path: str, depth: 
     del depth
     path_node = arg(args, 0)
     default_node = arg(args, 1)
-    if c.strict:
-        first = raw[0] if raw else None
-        if not isinstance(first, str) and not (first is None and not raw):
-            c.problem(path, "var takes a path string")
-        elif (
-            isinstance(first, str)
-            and first.startswith("$flagd.")
-            and first not in _FLAGD_PROPERTIES
-        ):
-            c.problem(path, f"unknown flagd property {first!r} (flagd has timestamp, flagKey)")
-        for i, extra in enumerate(raw[1:], start=1):
-            if isinstance(extra, (dict, list)):
-                c.problem(f"{path}.{i}", "a var default is a literal")
+    first = raw[0] if raw else None
+    if not isinstance(first, str) and not (first is None and not raw):
+        c.lint(path, "var takes a path string")
+    elif isinstance(first, str) and first.startswith("$flagd.") and first not in _FLAGD_PROPERTIES:
+        c.lint(path, f"unknown flagd property {first!r} (flagd has timestamp, flagKey)")
+    for i, extra in enumerate(raw[1:], start=1):
+        if isinstance(extra, (dict, list)):
+            c.lint(f"{path}.{i}", "a var default is a literal")
     if path_node.const and default_node.const:
         fn = _var_fn(path_node.value, default_node.value)
         key = path_node.value
@@ -122,8 +117,8 @@ def _missing_keys(data: Any, keys: Any) -> list[Any]:
 @operator("missing", pure=False)
 def _build_missing(c: Compiler, args: list[Node], raw: list[Any], path: str, depth: int) -> Node:
     del depth
-    if c.strict and not all(isinstance(key, str) for key in raw):
-        c.problem(path, "missing takes a list of path strings")
+    if not all(isinstance(key, str) for key in raw):
+        c.lint(path, "missing takes a list of path strings")
     fns = tuple(node.fn for node in args)
 
     def fn(data: Any) -> Any:
@@ -139,14 +134,14 @@ def _build_missing_some(
     c: Compiler, args: list[Node], raw: list[Any], path: str, depth: int
 ) -> Node:
     del depth
-    if c.strict and not (
+    if not (
         len(raw) == 2  # noqa: PLR2004
         and isinstance(raw[0], (int, float))
         and not isinstance(raw[0], bool)
         and isinstance(raw[1], list)
         and all(isinstance(key, str) for key in raw[1])
     ):
-        c.problem(path, "missing_some takes a count and a list of path strings")
+        c.lint(path, "missing_some takes a count and a list of path strings")
     need_fn, options_fn = arg(args, 0).fn, arg(args, 1).fn
 
     def fn(data: Any) -> Any:

@@ -62,15 +62,15 @@ def _build_sem_ver(  # noqa: C901 - validation of three operands
             f"{path}.1",
             f"unknown sem_ver operator {operator.value!r} (use =, !=, <, <=, >, >=, ^ or ~)",
         )
-    if c.strict and not operator.const:
-        c.problem(f"{path}.1", "the sem_ver operator is a literal")
+    if not operator.const:
+        c.lint(f"{path}.1", "the sem_ver operator is a literal")
     versions: list[Any] = []
     for i, node in ((0, left), (2, right)):
         if not node.const:
             versions.append(node.fn)
             continue
-        if c.strict and not isinstance(node.value, str):
-            c.problem(f"{path}.{i}", f"a sem_ver version is a string, got {node.value!r}")
+        if not isinstance(node.value, str):
+            c.lint(f"{path}.{i}", f"a sem_ver version is a string, got {node.value!r}")
         parsed = parse_version(node.value)
         if parsed is None:
             return c.quiet(f"{path}.{i}", f"{node.value!r} is not a semantic version")
@@ -106,8 +106,8 @@ def _build_fractional(  # noqa: C901, PLR0911, PLR0912 - validation, then specia
     bucketing: Node | None = None
     first = 0
     if not isinstance(raw[0], list):
-        if not isinstance(raw[0], dict) and c.strict:
-            c.problem(paths[0], "the fractional bucketing value is a rule, like a var")
+        if not isinstance(raw[0], dict):
+            c.lint(paths[0], "the fractional bucketing value is a rule, like a var")
         bucketing = c.compile(raw[0], paths[0], depth)
         first = 1
     buckets: list[_Bucket] = []

@@ -34,8 +34,8 @@ def _build_matches(c: Compiler, args: list[Node], raw: list[Any], path: str, dep
             detail = detail.decode("utf-8", "replace")
         c.problem(f"{path}.1", f"RE2 rejects the pattern {pattern!r}: {detail}")
         return NULL
-    if c.strict and not isinstance(raw[0], (str, dict)):
-        c.problem(f"{path}.0", f"matches tests a string, got {raw[0]!r}")
+    if not isinstance(raw[0], (str, dict)):
+        c.lint(f"{path}.0", f"matches tests a string, got {raw[0]!r}")
     subject = args[0].fn
     search = regex.search
 

@@ -99,14 +99,30 @@ def test_validate_several_files_reports_each(flags: Path, tmp_path: Path) -> Non
     assert f"{flags}: valid (6 flags)" in out
 
 
-def test_validate_lenient(tmp_path: Path) -> None:
+def test_validate_lists_what_flagd_tolerates_and_fails_on_it_only_when_strict(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "refs.json"
     flag = {"state": "ENABLED", "variants": {"a": 1}, "targeting": {"$ref": "missing"}}
     path.write_text(json.dumps({"flags": {"f": flag}}), encoding="utf-8")
+    warning = "  - flags.f.targeting.$ref: $ref to missing evaluator 'missing'\n"
     status, out = run_cli("validate", str(path))
-    assert status == 1
-    assert "flags.f.targeting" in out
-    assert run_cli("validate", "--lenient", str(path)) == (0, f"{path}: valid (1 flags)\n")
+    assert (status, out) == (
+        0,
+        f"{path}: valid (1 flags), 1 problem flagd tolerates (a write refuses them):\n" + warning,
+    )
+    status, out = run_cli("validate", "--strict", str(path))
+    assert (status, out) == (
+        1,
+        f"{path}: invalid (--strict), 1 problem flagd tolerates (a write refuses them):\n"
+        + warning,
+    )
+    # --lenient, the default since 0.2.0, still parses.
+    assert run_cli("validate", "--lenient", str(path))[0] == 0
+
+
+def test_validate_strict_passes_a_document_without_problems(flags: Path) -> None:
+    assert run_cli("validate", "--strict", str(flags)) == (0, f"{flags}: valid (6 flags)\n")
 
 
 def test_validate_a_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -288,3 +288,42 @@ def test_a_misspelt_store_url_parameter_is_one_line_not_a_traceback(
     assert err.count("\n") == 1
     assert "did you mean namespace?" in err
     assert "Traceback" not in err
+
+
+# --- lenient reading, strict writing -------------------------------------------------------
+
+ODD_FLAG = {
+    "state": "ENABLED",
+    "variants": {"on": True, "off": False},
+    "defaultVariant": "off",
+    "targeting": {"if": [{"ends_with": [{"var": "email"}, 3]}, "on", None]},
+}
+
+
+def test_import_refuses_what_flagd_tolerates_with_the_path(
+    seeded: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    odd = tmp_path / "odd.json"
+    odd.write_text(json.dumps({"flags": {"odd": ODD_FLAG}}), encoding="utf-8")
+    assert run_cli("import", "--store", seeded, str(odd)) == (1, "")
+    assert "flags.odd.targeting.if.0.ends_with.1: ends_with compares strings, got 3" in (
+        capsys.readouterr().err
+    )
+    assert exported(seeded) == STORE_DOCUMENT
+
+
+def test_a_write_command_is_not_refused_for_another_flags_old_problem(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A file written by hand (or for flagd): read leniently, its odd flag is kept.
+    path = tmp_path / "store.json"
+    held = {"flags": {**STORE_DOCUMENT["flags"], "odd": ODD_FLAG}}
+    path.write_text(json.dumps(held), encoding="utf-8")
+    url = f"file://{path}"
+    status, out = run_cli("disable", "--store", url, "banner")
+    assert status == 0, capsys.readouterr().err
+    assert out.startswith("banner: DISABLED (was ENABLED);")
+    # A write of the odd flag itself is strict about it.
+    assert run_cli("set-variant", "--store", url, "odd", "on") == (1, "")
+    assert "flags.odd.targeting.if.0.ends_with.1" in capsys.readouterr().err
+    assert exported(url)["flags"]["odd"] == ODD_FLAG

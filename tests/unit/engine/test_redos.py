@@ -134,10 +134,14 @@ def test_the_compiled_pattern_is_re2s(pattern: str) -> None:
 )
 def test_patterns_re2_rejects_are_document_errors(pattern: str, feature: str) -> None:
     with pytest.raises(DocumentError) as caught:
-        document_from_data(_document(pattern))
+        document_from_data(_document(pattern), strict=True)
     paths = [problem.path for problem in caught.value.problems]
     assert paths == ["flags.redos.targeting.if.0.matches.1"], feature
     assert "RE2 rejects the pattern" in str(caught.value)
+    # Read leniently (the default), the flag is kept, broken, with the same warning.
+    lenient = document_from_data(_document(pattern))
+    assert [warning.path for warning in lenient.warnings] == paths
+    assert lenient.compiled_flags()["redos"].broken
 
 
 def test_rejected_pattern_is_an_error_even_when_lenient() -> None:

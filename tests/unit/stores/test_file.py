@@ -104,7 +104,7 @@ def test_repr(tmp_path: Path) -> None:
     store = FileStore(path, poll_interval=0.25)
     assert repr(store) == f"FileStore({str(path)!r}, poll_interval=0.25)"
     assert store.path == path
-    assert store.strict is True
+    assert store.strict is False  # read as flagd reads it, since 0.2.0
 
 
 def test_load_counts_revisions_by_content_change(tmp_path: Path) -> None:
@@ -154,8 +154,10 @@ def test_lenient_store_keeps_a_broken_flag(tmp_path: Path, domain: str) -> None:
     broken = {"state": "ENABLED", "variants": {"a": "a"}, "targeting": {"$ref": "missing"}}
     _write(path, {"flags": {**_flags()["flags"], "broken": broken}})
     with pytest.raises(DocumentError):
-        asyncio.run(FileStore(path).load())
-    api.set_provider_and_wait(FlagProvider(FileStore(path, strict=False)), domain=domain)
+        asyncio.run(FileStore(path, strict=True).load())
+    stored = asyncio.run(FileStore(path).load())
+    assert [w.path for w in stored.document.warnings] == ["flags.broken.targeting.$ref"]
+    api.set_provider_and_wait(FlagProvider(FileStore(path)), domain=domain)
     client = api.get_client(domain)
     details = client.get_string_details("broken", "fallback")
     assert (details.error_code, details.value) == (ErrorCode.PARSE_ERROR, "fallback")

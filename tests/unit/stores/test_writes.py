@@ -16,6 +16,7 @@ from openfeature_litestar import (
     RevisionConflict,
     document_from_data,
 )
+from openfeature_litestar._document import stored_document
 from openfeature_litestar._stores._writes import (
     MAX_ACTOR_LENGTH,
     MAX_AUDIT_PAGE,
@@ -188,3 +189,71 @@ def test_copy_namespace_from_a_file(tmp_path: Path) -> None:
     asyncio.run(copy_namespace(FileStore(source, namespace="reviewed"), target, actor="ci"))
     [entry] = asyncio.run(target.audit_log())
     assert entry.note == "promoted from 'reviewed' at revision 1"
+
+
+# --- lenient reading, strict writing -------------------------------------------------------
+
+_ODD_FLAG = {
+    "state": "ENABLED",
+    "variants": {"on": True, "off": False},
+    "defaultVariant": "off",
+    "targeting": {"if": [{"ends_with": [{"var": "email"}, 3]}, "on", None]},
+}
+_ODD_PATH = "flags.odd.targeting.if.0.ends_with.1"
+_PLAIN_FLAG = {"state": "ENABLED", "variants": {"on": True, "off": False}, "defaultVariant": "on"}
+
+
+def _stored_with_an_odd_flag() -> Any:
+    return document_from_data({"flags": {"odd": _ODD_FLAG, "plain": _PLAIN_FLAG}})
+
+
+def test_a_write_of_one_flag_is_not_refused_for_another_stored_flags_warning() -> None:
+    after = with_flag(_stored_with_an_odd_flag(), "plain", {**_PLAIN_FLAG, "defaultVariant": "off"})
+    assert after.flags["plain"].default_variant == "off"
+    assert [warning.path for warning in after.warnings] == [_ODD_PATH]  # still tolerated
+
+
+def test_a_write_is_refused_for_the_problems_of_the_flag_it_writes() -> None:
+    stored = _stored_with_an_odd_flag()
+    with pytest.raises(DocumentError) as caught:
+        with_flag(stored, "odd", {**_ODD_FLAG, "defaultVariant": "on"})
+    assert [problem.path for problem in caught.value.problems] == [_ODD_PATH]
+    with pytest.raises(DocumentError) as caught:
+        with_flag(stored, "new", {**_PLAIN_FLAG, "targeting": {"invalid": [1]}})
+    assert [problem.path for problem in caught.value.problems] == ["flags.new.targeting"]
+
+
+def test_deleting_a_flag_is_never_refused_for_warnings() -> None:
+    stored = _stored_with_an_odd_flag()
+    assert list(without_flag(stored, "plain", "default").flags) == ["odd"]
+    assert without_flag(stored, "odd", "default").warnings == ()
+
+
+def test_a_write_building_on_an_uncompiled_stored_document_is_as_lenient() -> None:
+    # What the Redis and SQL stores build writes on: validated, not compiled.
+    stored = stored_document({"flags": {"odd": _ODD_FLAG, "plain": _PLAIN_FLAG}}, source="t")
+    after = with_flag(stored, "plain", {**_PLAIN_FLAG, "state": "DISABLED"})
+    assert after.flags["plain"].state == "DISABLED"
+    assert [warning.path for warning in after.warnings] == [_ODD_PATH]
+
+
+def test_a_whole_document_write_refuses_a_document_with_warnings() -> None:
+    with pytest.raises(DocumentError) as caught:
+        as_document(_stored_with_an_odd_flag())
+    assert [problem.path for problem in caught.value.problems] == [_ODD_PATH]
+    with pytest.raises(DocumentError) as caught:
+        as_document({"flags": {"odd": _ODD_FLAG}})
+    assert [problem.path for problem in caught.value.problems] == [_ODD_PATH]
+    assert as_document({"flags": {"odd": _ODD_FLAG}}, strict=False).warnings
+
+
+def test_a_memory_store_reads_its_initial_document_leniently_and_writes_strictly() -> None:
+    store = MemoryStore({"flags": {"odd": _ODD_FLAG, "plain": _PLAIN_FLAG}})
+    assert [warning.path for warning in store.document.warnings] == [_ODD_PATH]
+    asyncio.run(store.put_flag("plain", {**_PLAIN_FLAG, "defaultVariant": "off"}, actor="t"))
+    assert store.revision == 2
+    with pytest.raises(DocumentError):
+        store.replace(store.document)  # the whole document is what it writes
+    with pytest.raises(DocumentError):
+        asyncio.run(store.put_flag("odd", _ODD_FLAG, actor="t"))
+    assert store.revision == 2

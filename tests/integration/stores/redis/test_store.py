@@ -89,8 +89,11 @@ def test_an_import_replaces_a_stored_document_that_no_longer_compiles(
     _run(store, lambda: store.put_flag("a", echo_flag("x"), actor="alice"))
     broken = {**echo_flag("x"), "targeting": {"if": [{"$ref": "gone"}, "x", None]}}
     raw.hset(f"{prefix}production", "document", json.dumps({"flags": {"a": broken}}))
+    # Read as flagd reads it: the flag is kept (PARSE_ERROR), its problem a warning.
+    loaded = _run(store, store.load)
+    assert [w.path for w in loaded.document.warnings] == ["flags.a.targeting.if.0.$ref"]
     with pytest.raises(DocumentError, match="missing evaluator"):
-        _run(store, store.load)
+        _run(store, lambda: store.put_flag("a", broken, actor="alice"))  # a write is strict
     revision = _run(
         store, lambda: store.replace_document({"flags": {"b": echo_flag("y")}}, actor="ops")
     )

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from litestar.testing import TestClient
 
-from openfeature_litestar import FileStore, FlagDocument
+from openfeature_litestar import FileStore, FlagDocument, MemoryStore
 
 from .conftest import (
     BASE,
@@ -212,3 +212,72 @@ def test_works_on_a_file_store(tmp_path: Path) -> None:
         assert created.status_code == 201
         assert created.headers["etag"] != etag
     assert json.loads(path.read_text())["flags"]["banner"] == flag()
+
+
+# --- lenient reading, strict writing -------------------------------------------------------
+
+ODD_TARGETING = {"if": [{"ends_with": [{"var": "email"}, 3]}, "on", None]}
+ODD_PATH = "targeting.if.0.ends_with.1"
+
+
+def _store_with_an_odd_flag() -> dict[str, WritableFlagStore]:
+    # A document flagd serves: read leniently, the odd flag is kept with a warning.
+    held = document()
+    held["flags"]["odd"] = {**flag(), "targeting": ODD_TARGETING}
+    production = MemoryStore(held, namespace="production")
+    return {"production": production}
+
+
+def test_a_put_flag_with_a_problem_flagd_tolerates_is_refused_with_its_path() -> None:
+    with TestClient(admin_app(_store_with_an_odd_flag())) as client:
+        response = client.put(
+            f"{BASE}/production/flags/banner",
+            headers={**WRITE_AUTH, "If-Match": '"1"'},
+            json={**flag(), "targeting": {"invalid": [1]}},
+        )
+        assert response.status_code == 422
+        paths = [p["path"] for p in response.json()["extra"]["problems"]]
+        assert paths == ["flags.banner.targeting"]
+        assert "unknown operator 'invalid'" in response.text
+
+
+def test_a_put_flag_is_not_refused_for_another_stored_flags_old_problem() -> None:
+    stores = _store_with_an_odd_flag()
+    with TestClient(admin_app(stores)) as client:
+        response = client.put(
+            f"{BASE}/production/flags/banner",
+            headers={**WRITE_AUTH, "If-Match": '"1"'},
+            json=flag("on"),
+        )
+        assert response.status_code == 200, response.text
+        again = client.put(
+            f"{BASE}/production/flags/odd",
+            headers={**WRITE_AUTH, "If-Match": '"2"'},
+            json={**flag("on"), "targeting": ODD_TARGETING},
+        )
+        assert again.status_code == 422  # writing the odd flag itself is strict
+        assert [p["path"] for p in again.json()["extra"]["problems"]] == [f"flags.odd.{ODD_PATH}"]
+        deleted = client.delete(
+            f"{BASE}/production/flags/odd", headers={**WRITE_AUTH, "If-Match": '"2"'}
+        )
+        assert deleted.status_code == 200
+
+
+def test_a_put_document_with_a_problem_flagd_tolerates_is_refused_with_its_path() -> None:
+    stores = _store_with_an_odd_flag()
+    with TestClient(admin_app(stores)) as client:
+        current = client.get(f"{BASE}/production/document", headers=READ_AUTH).json()
+        response = client.put(
+            f"{BASE}/production/document",
+            headers={**WRITE_AUTH, "If-Match": '"1"'},
+            json=current,  # the stored document as it is: a whole-document write is strict
+        )
+        assert response.status_code == 422
+        assert [p["path"] for p in response.json()["extra"]["problems"]] == [
+            f"flags.odd.{ODD_PATH}"
+        ]
+        del current["flags"]["odd"]
+        fixed = client.put(
+            f"{BASE}/production/document", headers={**WRITE_AUTH, "If-Match": '"1"'}, json=current
+        )
+        assert fixed.status_code == 200
