@@ -432,9 +432,14 @@ class SQLAlchemyStore(DocumentWrites):
         reads again and builds on the winner's document.
         """
         check_actor(actor)
-        for attempt in range(_MAX_WRITE_ATTEMPTS):
+        # Each lost race is another writer's success; under contention a writer keeps
+        # trying for its time limit, however many rounds that takes.
+        deadline = time.monotonic() + self.timeout
+        attempt = 0
+        while attempt < _MAX_WRITE_ATTEMPTS or time.monotonic() < deadline:
             if attempt:
                 await pause_after_lost_race(attempt)
+            attempt += 1
             rows = await self._run("read the flags", self._read_current)
             if expected is not None:
                 expected.check(rows.revision)  # the SQL store keeps no epoch
@@ -451,8 +456,8 @@ class SQLAlchemyStore(DocumentWrites):
             self._announce_locally(revision)
             return revision
         raise StoreError(
-            f"a write to namespace {self.namespace!r} lost {_MAX_WRITE_ATTEMPTS} races with "
-            "other writers; try again"
+            f"a write to namespace {self.namespace!r} lost {attempt} races with other "
+            f"writers in {self.timeout} s; try again"
         )
 
     async def _read_current(self, engine: AsyncEngine) -> Rows:
