@@ -440,7 +440,7 @@ def close_event_streams() -> None:
     pass ``--timeout-graceful-shutdown`` so uvicorn cancels what is left.
     The streams' clients reconnect (to another instance) as browsers do.
 
-    .. versionadded:: 0.3.0
+    .. versionadded:: 0.2.0
     """
     for hub in list(_hubs):
         hub.close()

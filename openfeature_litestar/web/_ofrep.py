@@ -134,7 +134,7 @@ class OFREPConfig:
             :class:`~openfeature_litestar.web.EventStreamConfig`); ``None`` serves none,
             and clients poll.
 
-            .. versionadded:: 0.3.0
+            .. versionadded:: 0.2.0
 
     Raises:
         ConfigurationError: ``path`` does not start with ``/`` or ``max_body_bytes`` is
