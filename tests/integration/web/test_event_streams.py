@@ -10,15 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import socket
 import threading
 import time
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-import uvicorn
 from litestar import Litestar
 
 from openfeature_litestar import FlagProvider, MemoryStore, store_from_url
@@ -31,10 +28,9 @@ from openfeature_litestar.web import (
     create_server,
     ofrep_router,
 )
-from openfeature_litestar.web._server import uvicorn_server
+from tests.support import running
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
     from pathlib import Path
 
     from openfeature_litestar import WritableFlagStore
@@ -61,34 +57,6 @@ def banner(variant: str) -> dict[str, Any]:
             }
         }
     }
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def running(app: Litestar) -> Iterator[str]:
-    """Serve ``app`` with uvicorn (as ``serve`` runs it) on a free port; stop it after."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn_server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive(), "uvicorn did not start"
-        assert time.monotonic() < deadline, "uvicorn did not start in 20 s"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(20)
-        assert not thread.is_alive(), "uvicorn did not stop with event streams open"
 
 
 class Stream:
