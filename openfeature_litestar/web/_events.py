@@ -17,9 +17,9 @@ How it works, in one process:
   its handler threads, are handed to the application's event loop with
   ``loop.call_soon_threadsafe``; there the hub compares the served snapshot with the last
   one it announced and, when it differs, wakes every stream at once (one
-  :class:`asyncio.Event` replaced on each change). No stream reads the store; a stream
-  that is woken by its heartbeat timer also compares the snapshot, in memory, so a
-  provider that emits no events is still followed within one heartbeat.
+  :class:`asyncio.Event` replaced on each change). No stream reads the store. While
+  streams are open, one timer per hub also compares the snapshot (in memory) once a
+  second, so a provider whose events reach no handler is still followed.
 * **Events.** ``id: <config ETag>``, ``event: message`` and
   ``data: {"type": "refetchEvaluation", "etag": <config ETag>, "lastModified": <Unix s>}``.
   The *configuration* ETag names the served flag configuration (revision and epoch of the
@@ -85,6 +85,7 @@ TICKET_PARAMETER: Final = "ticket"
 _HEARTBEAT: Final = ServerSentEventMessage(data=None, comment="heartbeat")
 _WAKING_EVENTS: Final = (ProviderEvent.PROVIDER_CONFIGURATION_CHANGED, ProviderEvent.PROVIDER_READY)
 _BACKSTOP_SECONDS: Final = 0.05
+_TICK_SECONDS: Final = 1.0
 _encode = msgspec.json.Encoder().encode
 
 
@@ -260,6 +261,7 @@ class StreamHub:
         self._open = 0
         self._closed = False
         self._subscribed = False
+        self._ticking = False
         _hubs.add(self)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> StreamHub:
@@ -278,6 +280,7 @@ class StreamHub:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._loop, self._wakeup, self._closed, self._open = loop, asyncio.Event(), False, 0
+            self._ticking = False
         if not self._subscribed:
             self._subscribed = True
             for event in _WAKING_EVENTS:
@@ -298,6 +301,18 @@ class StreamHub:
             # RuntimeError: the loop closed between the check and the call.
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self.current)
+
+    def _tick(self) -> None:
+        """The backstop: compare the snapshot once a second while streams are open.
+
+        One timer per hub (not per stream), reading memory only; it matters when the
+        source's changes reach no event handler (a provider the SDK does not know).
+        """
+        if self._closed or self._open <= 0 or self._loop is None:
+            self._ticking = False
+            return
+        self.current()
+        self._loop.call_later(_TICK_SECONDS, self._tick)
 
     def current(self) -> _Served | None:
         """The served configuration (``None`` before the flags load); wakes streams on change.
@@ -358,6 +373,9 @@ class StreamHub:
         if self._closed or self._open >= self.config.max_connections:
             return None
         self._open += 1
+        if not self._ticking and self._loop is not None:
+            self._ticking = True
+            self._loop.call_later(_TICK_SECONDS, self._tick)
         return _Lease(self)
 
     async def stream(
