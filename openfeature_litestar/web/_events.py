@@ -59,6 +59,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
+from litestar.background_tasks import BackgroundTask
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 from openfeature import api
@@ -487,4 +488,7 @@ def stream_response(hub: StreamHub, lease: _Lease, last_event_id: str | None) ->
     return ServerSentEvent(
         hub.stream(lease, last_event_id),
         headers={"Cache-Control": "no-store"},
+        # The stream gives its place back as it ends; this covers a response whose
+        # body never started (the lease is released once either way).
+        background=BackgroundTask(lease.release),
     )

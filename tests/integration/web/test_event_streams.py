@@ -8,8 +8,13 @@ limit; tickets and tokens; and the server stops with streams open.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
 import secrets
+import signal
+import subprocess
+import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -28,7 +33,8 @@ from openfeature_litestar.web import (
     create_server,
     ofrep_router,
 )
-from tests.support import running
+from openfeature_litestar.web._server import TOKENS_ENV
+from tests.support import free_port, running
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -322,3 +328,57 @@ def test_a_provider_served_without_the_sdk_is_followed_by_the_backstop() -> None
             asyncio.run(check(base))
     finally:
         provider.shutdown()
+
+
+def test_serve_stops_on_sigterm_with_a_stream_open(tmp_path: Path) -> None:
+    # The command a user runs, in a process of its own, stopped as a supervisor stops it.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
+    writer = store_from_url(url)
+
+    async def seed() -> None:
+        await writer.replace_document(banner("off"), actor="test")
+        await writer.close()
+
+    asyncio.run(seed())
+    port = free_port()
+    log = tmp_path / "server.log"
+    with log.open("wb") as output:
+        command = ["-m", "openfeature_litestar", "serve", "--port", str(port), "--store", url]
+        process = subprocess.Popen(  # noqa: S603 - our own command line
+            [sys.executable, *command],
+            env={**os.environ, TOKENS_ENV: TOKEN},
+            stdout=output,
+            stderr=output,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert process.poll() is None, log.read_text()
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+
+        async def hold() -> bool:
+            async with httpx.AsyncClient(base_url=base, timeout=BOUND) as client:
+                url = stream_url(await bulk(client))
+                async with client.stream("GET", url) as response:
+                    stream = Stream(response)
+                    await stream.event()
+                    process.send_signal(signal.SIGTERM)
+                    try:
+                        while True:
+                            await stream.message(20)
+                    except (EOFError, httpx.RemoteProtocolError):
+                        return True
+
+        assert asyncio.run(hold())
+        # uvicorn raises the signal again once it has shut down cleanly.
+        assert process.wait(20) in {0, -signal.SIGTERM}, log.read_text()
+        assert "Application shutdown complete" in log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
