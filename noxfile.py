@@ -33,6 +33,7 @@ BENCHMARKS = [
     "benchmarks.plugin",
     "benchmarks.plugin_overhead",
     "benchmarks.ofrep",
+    "benchmarks.event_streams",
     "benchmarks.documents",
     "benchmarks.write_stall",
     "benchmarks.workers",

@@ -10,14 +10,19 @@ from __future__ import annotations
 import enum
 import io
 import json
+import socket
+import threading
 import time
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 from hypothesis import strategies as st
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterator, Mapping
+
+    from litestar import Litestar
 
 __all__ = [
     "ABSENT",
@@ -29,7 +34,9 @@ __all__ = [
     "Absent",
     "echo_flag",
     "flag",
+    "free_port",
     "run_cli",
+    "running",
     "wait_until",
     "written_forms",
 ]
@@ -237,3 +244,35 @@ QUOTINGS: Final[Mapping[str, Callable[[str], str]]] = {
 }
 """Ways an error message may quote a context value, by name: a provider's, a hook's or an
 exception's message, escaped or not."""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def running(app: Litestar) -> Iterator[str]:
+    """Serve ``app`` with uvicorn (as ``serve`` runs it) on a free port; stop it after."""
+    import uvicorn  # noqa: PLC0415 - only the tests that serve need it
+
+    from openfeature_litestar.web._server import uvicorn_server  # noqa: PLC0415
+
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn_server(config)  # as `serve` runs it: streams end on shutdown
+    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive(), "uvicorn did not start"
+        assert time.monotonic() < deadline, "uvicorn did not start in 20 s"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(20)
+        assert not thread.is_alive(), "uvicorn did not stop with event streams open"

@@ -30,6 +30,7 @@ from ._admin import ActorCallable, AdminConfig, admin_router, default_actor
 from ._auth import bearer_token_guard
 from ._config import OpenFeatureConfig
 from ._context import ContextBuilder
+from ._events import EventStreamConfig, close_event_streams
 from ._guards import require_flag, require_variant
 from ._middleware import OpenFeatureMiddleware
 from ._ofrep import OFREPConfig, ofrep_router
@@ -52,6 +53,7 @@ __all__ = [
     "AdminConfig",
     "ContextBuilder",
     "EvaluationContextDependency",
+    "EventStreamConfig",
     "OFREPConfig",
     "OpenFeatureClientDependency",
     "OpenFeatureConfig",
@@ -59,6 +61,7 @@ __all__ = [
     "OpenFeaturePlugin",
     "admin_router",
     "bearer_token_guard",
+    "close_event_streams",
     "create_server",
     "default_actor",
     "ofrep_router",

@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 import msgspec
-from litestar import Request, Response, Router, post
+from litestar import Request, Response, Router, get, post
 from litestar.enums import MediaType
 from litestar.exceptions import HTTPException
 from openfeature.evaluation_context import EvaluationContext
@@ -71,6 +71,16 @@ from openfeature_litestar._privacy._sanitizer import Sanitizer
 from openfeature_litestar._validation import positive_int
 from openfeature_litestar.evaluation import resolve, resolve_all
 from openfeature_litestar.hooks._context import SanitizingHook
+
+from ._events import (
+    EventStreamConfig,
+    StreamHub,
+    config_etag,
+    parse_last_modified,
+    stream_guard,
+    stream_response,
+    vetoes_not_modified,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -90,7 +100,11 @@ _NOT_MODIFIED: Final = 304
 _BAD_REQUEST: Final = 400
 _NOT_FOUND: Final = 404
 _SERVER_ERROR: Final = 500
+_UNAVAILABLE: Final = 503
 _TARGETING_KEY: Final = "targetingKey"
+# The configuration ETag the answer was evaluated from: what a stream's refetchEvaluation
+# names (the ETag header names the answer, which depends on the context too).
+_CONFIG_ETAG_HEADER: Final = "OFREP-Flag-Config-ETag"
 _NOT_LOADED: Final = "the flags are not loaded yet"
 _encode = msgspec.json.Encoder().encode
 _decode = msgspec.json.Decoder().decode
@@ -115,6 +129,12 @@ class OFREPConfig:
             the attributes as sent (the limits are then the default policy's). The
             default policy redacts e-mail addresses and similar data: rules that target
             on them need ``None`` or a policy of your own.
+        event_streams: The event stream that tells clients when the flags change
+            (advertised in bulk answers as ``eventStreams``; see
+            :class:`~openfeature_litestar.web.EventStreamConfig`); ``None`` serves none,
+            and clients poll.
+
+            .. versionadded:: 0.2.0
 
     Raises:
         ConfigurationError: ``path`` does not start with ``/`` or ``max_body_bytes`` is
@@ -126,6 +146,7 @@ class OFREPConfig:
     public: bool = False
     max_body_bytes: int = 65_536
     sanitizer: Sanitizer | None = field(default_factory=Sanitizer)
+    event_streams: EventStreamConfig | None = field(default_factory=EventStreamConfig)
 
     def __post_init__(self) -> None:
         """Check the settings that can never work."""
@@ -253,9 +274,9 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 class _Evaluator:
     """Turns request bodies into evaluation contexts and answers into OFREP bodies."""
 
-    __slots__ = ("_config", "_count", "_limits", "_source")
+    __slots__ = ("_config", "_count", "_hub", "_limits", "_source")
 
-    def __init__(self, config: OFREPConfig, source: SnapshotSource) -> None:
+    def __init__(self, config: OFREPConfig, source: SnapshotSource, hub: StreamHub | None) -> None:
         self._config = config
         self._source = source
         # A provider counts what OFREP answers from its snapshot (usage counters).
@@ -263,6 +284,7 @@ class _Evaluator:
         self._count: Callable[[str, FlagResolutionDetails[Any]], None] = (
             count if callable(count) else _count_nothing
         )
+        self._hub = hub
         self._limits = SanitizingHook(sanitizer=config.sanitizer)
 
     async def context(self, request: Request[Any, Any, Any]) -> tuple[dict[str, Any], Any]:
@@ -313,6 +335,15 @@ class _Evaluator:
                 _BAD_REQUEST,
                 {"errorCode": ErrorCode.INVALID_CONTEXT.value, "errorDetails": str(exc)},
             )
+        hub, query = self._hub, request.query_params
+        named = query.get("flagConfigEtag") or None
+        if hub is not None:
+            after_text = query.get("flagConfigLastModified")
+            after = parse_last_modified(after_text) if after_text else None
+            if named is not None or after is not None:
+                # Told of a change by a stream (perhaps another worker's): wait a moment
+                # for it here rather than answer with what the client already has.
+                await hub.wait_for_newer(named, after)
         snapshot = self._source.snapshot
         document = snapshot.document
         if document is None:
@@ -329,11 +360,17 @@ class _Evaluator:
         }
         if document.metadata:  # the flag set's metadata, of the same snapshot
             payload["metadata"] = dict(document.metadata)
+        if hub is not None:
+            base = f"{request.scope.get('root_path', '')}{self._config.path}".replace("//", "/")
+            payload["eventStreams"] = [hub.advertisement(base, guarded=not self._config.public)]
         body = _encode(payload)
         etag = _etag(snapshot, raw, body)
-        if _matches(request.headers.get("if-none-match"), etag):
-            return Response(b"", status_code=_NOT_MODIFIED, headers={"ETag": etag})
-        return Response(body, status_code=_OK, media_type=_JSON, headers={"ETag": etag})
+        headers = {"ETag": etag, _CONFIG_ETAG_HEADER: config_etag(snapshot)}
+        if not vetoes_not_modified(named, snapshot) and _matches(
+            request.headers.get("if-none-match"), etag
+        ):
+            return Response(b"", status_code=_NOT_MODIFIED, headers=headers)
+        return Response(body, status_code=_OK, media_type=_JSON, headers=headers)
 
 
 def _count_nothing(_key: str, _details: FlagResolutionDetails[Any]) -> None:
@@ -380,7 +417,8 @@ def ofrep_router(config: OFREPConfig, provider: SnapshotSource) -> Router:
             "(for example bearer_token_guard(tokens)) or, to serve them without "
             "authorization on purpose, OFREPConfig(public=True)"
         )
-    evaluator = _Evaluator(config, provider)
+    hub = StreamHub(config.event_streams, provider) if config.event_streams else None
+    evaluator = _Evaluator(config, provider, hub)
 
     @post(
         "/evaluate/flags/{key:str}",
@@ -388,6 +426,7 @@ def ofrep_router(config: OFREPConfig, provider: SnapshotSource) -> Router:
         include_in_schema=False,
         request_max_body_size=None,  # the evaluator enforces its own limit, with a 400
         name="ofrep-evaluate-flag",
+        guards=list(config.guards),
     )
     async def evaluate_flag(request: Request[Any, Any, Any]) -> Response[bytes]:
         """OFREP single-flag evaluation."""
@@ -406,6 +445,7 @@ def ofrep_router(config: OFREPConfig, provider: SnapshotSource) -> Router:
         include_in_schema=False,
         request_max_body_size=None,
         name="ofrep-evaluate-flags",
+        guards=list(config.guards),
     )
     async def evaluate_flags(request: Request[Any, Any, Any]) -> Response[bytes]:
         """OFREP bulk evaluation."""
@@ -416,9 +456,45 @@ def ofrep_router(config: OFREPConfig, provider: SnapshotSource) -> Router:
         except Exception as exc:
             return _internal_error(exc)
 
+    handlers: list[Any] = [evaluate_flag, evaluate_flags]
+    if hub is not None:
+        handlers.append(_event_stream_handler(hub, config))
     return Router(
         path=config.path,
-        route_handlers=[evaluate_flag, evaluate_flags],
-        guards=list(config.guards),
+        route_handlers=handlers,
         signature_namespace={"Request": Request, "Response": Response},
+        opt={_HUB_KEY: hub},
     )
+
+
+_HUB_KEY: Final = "openfeature_litestar.event_stream_hub"
+
+
+def event_stream_hub(router: Router) -> StreamHub | None:
+    """The event stream hub of a router :func:`ofrep_router` built (``None``: no streams)."""
+    hub = router.opt.get(_HUB_KEY)
+    return hub if isinstance(hub, StreamHub) else None
+
+
+def _event_stream_handler(hub: StreamHub, config: OFREPConfig) -> Any:
+    streams = hub.config
+
+    @get(
+        streams.path,
+        include_in_schema=False,
+        guards=[stream_guard(hub, config.guards)],
+        name="ofrep-event-stream",
+        sync_to_thread=False,
+    )
+    def event_stream(request: Request[Any, Any, Any]) -> Response[Any]:
+        """OFREP event stream (Server-Sent Events)."""
+        lease = hub.lease()
+        if lease is None:
+            return _json_response(
+                _UNAVAILABLE,
+                {"errorDetails": "too many event streams are open; retry later"},
+                headers={"Retry-After": str(streams.retry_after)},
+            )
+        return stream_response(hub, lease, request.headers.get("last-event-id"))
+
+    return event_stream

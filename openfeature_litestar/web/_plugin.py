@@ -28,7 +28,7 @@ from openfeature_litestar._stores import WritableFlagStore, store_from_url
 
 from ._admin import admin_router
 from ._middleware import OpenFeatureMiddleware, context_from_scope
-from ._ofrep import ofrep_router
+from ._ofrep import event_stream_hub, ofrep_router
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Mapping
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from openfeature.provider import FeatureProvider
 
     from ._config import OpenFeatureConfig
+    from ._events import StreamHub
 
 __all__ = ["EvaluationContextDependency", "OpenFeatureClientDependency", "OpenFeaturePlugin"]
 
@@ -201,6 +202,7 @@ class OpenFeaturePlugin(InitPlugin):
     __slots__ = (
         "_app_loop_stores",
         "_config",
+        "_event_hub",
         "_hooks_added",
         "_middleware",
         "_provider",
@@ -220,6 +222,7 @@ class OpenFeaturePlugin(InitPlugin):
         self._hooks_added: tuple[Hook, ...] = ()
         self._app_loop_stores: tuple[WritableFlagStore, ...] = ()
         self._registered = False
+        self._event_hub: StreamHub | None = None
 
     @staticmethod
     def _build_provider(config: OpenFeatureConfig) -> FeatureProvider:
@@ -314,7 +317,9 @@ class OpenFeaturePlugin(InitPlugin):
                     f"provider {self._provider_name()!r} is not one (give store= or a "
                     "FlagProvider as provider=)"
                 )
-            routers.append(ofrep_router(config.ofrep, provider))
+            router = ofrep_router(config.ofrep, provider)
+            self._event_hub = event_stream_hub(router)
+            routers.append(router)
         if config.admin is not None:
             stores = self._admin_stores(provider)
             self._app_loop_stores = tuple(stores.values())
@@ -387,8 +392,10 @@ class OpenFeaturePlugin(InitPlugin):
     async def shutdown(self) -> None:
         """Remove the hooks, unbind the provider and shut it down; idempotent.
 
-        Called by :meth:`lifespan`.
+        Called by :meth:`lifespan`. The OFREP event streams still open are ended first.
         """
+        if self._event_hub is not None:
+            self._event_hub.close()
         if self._hooks_added:
             ours, self._hooks_added = self._hooks_added, ()
             _remove_api_hooks(ours)

@@ -43,6 +43,7 @@ from openfeature_litestar._validation import positive_int
 from ._admin import ActorCallable, AdminConfig
 from ._auth import bearer_token_guard
 from ._config import OpenFeatureConfig
+from ._events import EventStreamConfig, close_event_streams
 from ._ofrep import OFREPConfig
 from ._plugin import OpenFeaturePlugin
 
@@ -108,10 +109,20 @@ def _cors(origins: tuple[str, ...]) -> CORSConfig | None:
         return None
     return CORSConfig(
         allow_origins=list(origins),
-        allow_methods=["POST"],
-        allow_headers=["Authorization", "Content-Type", "If-None-Match"],
-        expose_headers=["ETag"],
+        allow_methods=["GET", "POST"],  # GET: the event stream
+        allow_headers=["Authorization", "Content-Type", "If-None-Match", "Last-Event-ID"],
+        expose_headers=["ETag", "OFREP-Flag-Config-ETag"],
     )
+
+
+def _ticket_secret(tokens: Sequence[str]) -> bytes:
+    """The event stream tickets' key, the same in every worker given the same tokens.
+
+    A ticket proves that its holder was answered by a request with one of the tokens;
+    the key is derived from all of them, so changing the tokens revokes the tickets.
+    """
+    material = "\0".join(sorted(tokens)).encode("utf-8", "surrogatepass")
+    return hmac.new(b"openfeature-litestar event stream tickets", material, "sha256").digest()
 
 
 def _openapi(admin_guards: Sequence[Guard]) -> OpenAPIConfig | None:
@@ -252,7 +263,8 @@ def create_server(
     flag_store = _store(store, namespace)
     # Public means public: tokens (perhaps set for the whole environment) are not asked for.
     guards = () if public else (bearer_token_guard(read_tokens),)
-    ofrep = OFREPConfig(guards=guards, public=public, sanitizer=sanitizer)
+    streams = EventStreamConfig(secret=_ticket_secret(read_tokens) if read_tokens else None)
+    ofrep = OFREPConfig(guards=guards, public=public, sanitizer=sanitizer, event_streams=streams)
     admin = None
     admin_guards: list[Guard] = []
     if write_tokens:
@@ -308,7 +320,8 @@ def serve(
         app = create_server(**create_server_kwargs)
         # proxy_headers off: uvicorn would otherwise rewrite the client address from
         # X-Forwarded-For for local peers, which the context builder must not trust.
-        uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+        config = uvicorn.Config(app, host=host, port=port, log_level="info", proxy_headers=False)
+        uvicorn_server(config).run()
         return
     _serve_in_workers(uvicorn, host, port, workers, create_server_kwargs)
 
@@ -317,6 +330,7 @@ _WORKER_OPTIONS_ENV: Final = "_OPENFEATURE_LITESTAR_SERVE_OPTIONS"
 # How serve() hands its options to worker processes: they start afresh (spawned), so
 # the application is built in each from this variable, set by the parent.
 _WORKER_FACTORY: Final = "openfeature_litestar.web._server:_server_in_worker"
+_WORKER_GRACE_SECONDS: Final = 5
 
 
 def _serve_in_workers(
@@ -340,6 +354,9 @@ def _serve_in_workers(
         workers=workers,
         log_level="info",
         proxy_headers=False,
+        # Each worker runs uvicorn's own server, which waits for open responses before
+        # the application's shutdown closes the event streams: cut them after this long.
+        timeout_graceful_shutdown=_WORKER_GRACE_SECONDS,
     )
     Multiprocess(config, sockets=[_listening_socket(config)]).run()
 
@@ -362,3 +379,19 @@ def _listening_socket(config: Any) -> socket.socket:
     if sock.family in {socket.AF_INET, socket.AF_INET6}:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     return sock
+
+
+def uvicorn_server(config: Any) -> Any:
+    """A ``uvicorn.Server`` for ``config`` that ends the OFREP event streams as it shuts down.
+
+    uvicorn waits for open responses before it shuts the application down, and an event
+    stream never ends by itself: without this, a server with streams open would not stop.
+    """
+    import uvicorn  # noqa: PLC0415 - only the standalone server needs it
+
+    class _Server(uvicorn.Server):
+        async def shutdown(self, sockets: Any = None) -> None:
+            close_event_streams()
+            await super().shutdown(sockets)
+
+    return _Server(config)

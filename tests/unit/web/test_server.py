@@ -264,7 +264,8 @@ def test_a_browser_origin_may_call_ofrep(
         preflight = client.options("/ofrep/v1/evaluate/flags", headers=PREFLIGHT)
         assert preflight.status_code == 204
         assert preflight.headers["access-control-allow-origin"] == ORIGIN
-        assert preflight.headers["access-control-allow-methods"] == "POST"
+        # GET: the event stream, which browsers open with EventSource.
+        assert preflight.headers["access-control-allow-methods"] == "GET, POST"
         allowed = preflight.headers["access-control-allow-headers"].lower()
         assert {"authorization", "content-type", "if-none-match"} <= {
             name.strip() for name in allowed.split(",")
@@ -272,7 +273,7 @@ def test_a_browser_origin_may_call_ofrep(
         bulk = client.post("/ofrep/v1/evaluate/flags", json={}, headers={**READ, "Origin": ORIGIN})
         assert bulk.status_code == 200
         assert bulk.headers["access-control-allow-origin"] == ORIGIN
-        assert bulk.headers["access-control-expose-headers"] == "ETag"
+        assert bulk.headers["access-control-expose-headers"] == "ETag, OFREP-Flag-Config-ETag"
         # The token is still required.
         refused = client.post("/ofrep/v1/evaluate/flags", json={}, headers={"Origin": ORIGIN})
         assert refused.status_code == 401
