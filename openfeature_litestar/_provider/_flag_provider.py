@@ -19,6 +19,7 @@ from openfeature.provider import AbstractProvider, Metadata
 
 from openfeature_litestar._document import FlagDocument
 from openfeature_litestar._engine import DEFAULT_FRACTIONAL, fractional_version
+from openfeature_litestar._errors import ConfigurationError
 from openfeature_litestar._stores import FlagStore, MemoryStore
 from openfeature_litestar._stores._usage import UsageStore
 from openfeature_litestar._validation import positive_seconds
@@ -71,8 +72,9 @@ class FlagProvider(AbstractProvider):
     and each change the store reports swaps in a new one and emits
     ``PROVIDER_CONFIGURATION_CHANGED`` with the keys of the flags that changed. When the
     store cannot be reached the provider keeps serving its last good snapshot, emits
-    ``PROVIDER_STALE`` after ``stale_after`` seconds and ``PROVIDER_READY`` when the
-    store is back; a configuration that can never work is fatal (``PROVIDER_FATAL``).
+    ``PROVIDER_STALE`` after ``stale_after`` seconds (``PROVIDER_ERROR`` after
+    ``error_after``, if set) and ``PROVIDER_READY`` when the store is back; a
+    configuration that can never work is fatal (``PROVIDER_FATAL``).
 
     Args:
         source: Where the flags come from: a store, or a document (served from a
@@ -81,6 +83,11 @@ class FlagProvider(AbstractProvider):
         init_timeout: Seconds :meth:`initialize` waits for the first load.
         stale_after: Seconds the store may be unreachable before the provider reports
             ``PROVIDER_STALE`` (it keeps serving the last good snapshot meanwhile).
+        error_after: Seconds the store may be unreachable before the provider reports
+            ``PROVIDER_ERROR`` (error code ``GENERAL``; it still serves the last good
+            snapshot, and reports ``PROVIDER_READY`` when the store is back), like
+            flagd's ``retryGracePeriod``. More than ``stale_after``; ``None`` (the
+            default): an outage stays ``STALE``, which says exactly what it is.
         fractional: The ``fractional`` bucketing version: ``"v2"`` (flagd's current,
             the default), ``"v1"`` (flagd before v0.15.0) or ``"v3"`` (Python's flagd
             provider; see :data:`~openfeature_litestar.FractionalVersion`). It is
@@ -93,8 +100,9 @@ class FlagProvider(AbstractProvider):
             :attr:`usage` reads them in process.
 
     Raises:
-        ConfigurationError: ``init_timeout`` or ``stale_after`` is not a positive
-            number, or ``fractional`` names no bucketing version.
+        ConfigurationError: ``init_timeout``, ``stale_after`` or ``error_after`` is not
+            a positive number, ``error_after`` is not above ``stale_after``, or
+            ``fractional`` names no bucketing version.
 
     .. versionchanged:: 0.2.0
        A bad ``init_timeout`` or ``stale_after`` raises ``ConfigurationError`` (it was
@@ -103,6 +111,9 @@ class FlagProvider(AbstractProvider):
 
     .. versionchanged:: 0.2.0
        Evaluations are counted (``usage``), and flushed to the store.
+
+    .. versionchanged:: 0.2.0
+       The ``error_after`` option.
     """
 
     def __init__(
@@ -112,12 +123,14 @@ class FlagProvider(AbstractProvider):
         name: str = "openfeature-litestar",
         init_timeout: float = 10.0,
         stale_after: float = 5.0,
+        error_after: float | None = None,
         fractional: FractionalVersion = DEFAULT_FRACTIONAL,
         usage: UsageConfig | bool = True,
     ) -> None:
         """Create the provider; nothing is loaded until :meth:`initialize`."""
         init_timeout = positive_seconds("init_timeout", init_timeout)
         stale_after = positive_seconds("stale_after", stale_after)
+        error_after = _error_after(error_after, stale_after)
         fractional = fractional_version(fractional)
         super().__init__()
         store = MemoryStore(source) if isinstance(source, FlagDocument) else source
@@ -128,6 +141,7 @@ class FlagProvider(AbstractProvider):
             name=name,
             init_timeout=init_timeout,
             stale_after=stale_after,
+            error_after=error_after,
             fractional=fractional,
         )
         self._init_usage(usage, store, init_timeout)
@@ -426,3 +440,21 @@ class FlagProvider(AbstractProvider):
         """Show the name, the store and the served revision."""
         name, revision = self._metadata.name, self._follower.snapshot.revision
         return f"FlagProvider(name={name!r}, store={self.store!r}, revision={revision})"
+
+
+def _error_after(error_after: object, stale_after: float) -> float | None:
+    """``error_after`` checked: ``None``, or seconds above ``stale_after``.
+
+    Raises:
+        ConfigurationError: It is not a positive number, or not above ``stale_after``
+            (ERROR before STALE is no lifecycle the specification draws).
+    """
+    if error_after is None:
+        return None
+    seconds = positive_seconds("error_after", error_after)
+    if not seconds > stale_after:
+        raise ConfigurationError(
+            f"error_after ({seconds} s) must be above stale_after ({stale_after} s): an "
+            "outage is reported STALE first, then ERROR"
+        )
+    return seconds

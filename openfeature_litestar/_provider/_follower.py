@@ -7,8 +7,9 @@ the keys of the flags that changed.
 
 When the store cannot be reached it keeps the last good snapshot, reconnects with
 jittered delays that grow from a quarter second to at most a second, announces
-``PROVIDER_STALE`` once the outage has lasted ``stale_after`` seconds, and
-``PROVIDER_READY`` when the store is back (after applying what changed meanwhile). A
+``PROVIDER_STALE`` once the outage has lasted ``stale_after`` seconds, ``PROVIDER_ERROR``
+once it has lasted ``error_after`` seconds (if set), and ``PROVIDER_READY`` when the
+store is back (after applying what changed meanwhile). A
 configuration that can never work (a :class:`~openfeature_litestar.ConfigurationError`
 from the store) is fatal: no retries, ``PROVIDER_ERROR`` with ``PROVIDER_FATAL``.
 
@@ -100,6 +101,8 @@ class StoreFollower:
         init_timeout: Seconds :meth:`start` waits for the first load, and
             :meth:`stop` for the store to close.
         stale_after: Seconds the store may be unreachable before ``PROVIDER_STALE``.
+        error_after: Seconds the store may be unreachable before ``PROVIDER_ERROR``
+            (above ``stale_after``); ``None``: an outage never goes beyond STALE.
         fractional: The ``fractional`` bucketing version the snapshots are compiled
             with. Stores compile what they load with the default one; for another, each
             loaded document is compiled again, on the compile pool.
@@ -113,6 +116,7 @@ class StoreFollower:
         name: str,
         init_timeout: float,
         stale_after: float,
+        error_after: float | None = None,
         fractional: FractionalVersion = DEFAULT_FRACTIONAL,
     ) -> None:
         """Create the follower; nothing is loaded until :meth:`start`."""
@@ -124,9 +128,13 @@ class StoreFollower:
         self._announce = announce
         self._init_timeout = init_timeout
         self._stale_after = stale_after
-        # Outage tracking, touched only on the background loop.
+        self._error_after = error_after
+        # Outage tracking, touched only on the background loop: the timers that announce
+        # STALE and ERROR, and which of the two the outage has reached.
         self._stale_timer: asyncio.TimerHandle | None = None
+        self._error_timer: asyncio.TimerHandle | None = None
         self._stale = False
+        self._errored = False
         self._stored_snapshot = self.snapshot
         self._overrides: Mapping[str, CompiledFlag] = {}
         self._loaded = False
@@ -163,7 +171,9 @@ class StoreFollower:
             if self._loop.running:
                 return
             first_load: concurrent.futures.Future[None] = concurrent.futures.Future()
-            self._stale_timer, self._stale = None, False  # an outage ends with the loop
+            # An outage ends with the loop (its timers went with it).
+            self._stale_timer, self._error_timer = None, None
+            self._stale, self._errored = False, False
             self._loop.start()
             self._loop.submit(self._follow_changes(first_load))
         try:
@@ -278,10 +288,15 @@ class StoreFollower:
             attempt += 1
 
     def _store_unreachable(self) -> None:
-        """Start the outage clock; ``PROVIDER_STALE`` follows if it lasts ``stale_after``."""
+        """Start the outage clock: ``PROVIDER_STALE`` (then ``PROVIDER_ERROR``) follow.
+
+        Called on every failed try; only the first of an outage starts the clock.
+        """
         if self._stale_timer is None and not self._stale:
             loop = asyncio.get_running_loop()
             self._stale_timer = loop.call_later(self._stale_after, self._go_stale)
+            if self._error_after is not None:
+                self._error_timer = loop.call_later(self._error_after, self._go_error)
 
     def _go_stale(self) -> None:
         self._stale_timer = None
@@ -295,13 +310,30 @@ class StoreFollower:
         logger.warning("%s", message)
         self._announce(ProviderEvent.PROVIDER_STALE, ProviderEventDetails(message=message))
 
+    def _go_error(self) -> None:
+        self._error_timer = None
+        if not self._loaded or not self._stale:
+            return  # never loaded: the SDK reports ERROR already
+        self._errored = True
+        message = (
+            f"{self.store!r} unreachable for {self._error_after} s; still serving the last "
+            f"good flags (revision {self._stored_snapshot.revision})"
+        )
+        logger.error("%s", message)
+        details = ProviderEventDetails(message=message, error_code=ErrorCode.GENERAL)
+        self._announce(ProviderEvent.PROVIDER_ERROR, details)
+
+    def _cancel_outage_timers(self) -> None:
+        for timer in (self._stale_timer, self._error_timer):
+            if timer is not None:
+                timer.cancel()
+        self._stale_timer = self._error_timer = None
+
     def _store_reached(self) -> None:
         """End an outage: cancel the clock, and announce READY if STALE was announced."""
-        if self._stale_timer is not None:
-            self._stale_timer.cancel()
-            self._stale_timer = None
+        self._cancel_outage_timers()
         if self._stale:
-            self._stale = False
+            self._stale = self._errored = False
             logger.info("%r reachable again; serving its current flags", self.store)
             details = ProviderEventDetails(message="store reachable again")
             self._announce(ProviderEvent.PROVIDER_READY, details)
@@ -310,6 +342,7 @@ class StoreFollower:
         """A configuration that can never work: no retries, PROVIDER_FATAL."""
         self._last_error = error
         self._note_first_load_failed()
+        self._cancel_outage_timers()  # FATAL is final: no STALE or ERROR after it
         logger.error("%r cannot work, not retrying: %s", self.store, error)
         if self._loaded:  # after a failed initialize() the SDK reports FATAL itself
             details = ProviderEventDetails(message=str(error), error_code=ErrorCode.PROVIDER_FATAL)

@@ -24,12 +24,13 @@ Bound (the features copied into ``testbed/gherkin``):
   ``selector`` names ``rawflags/selector-flag-combined-metadata.json``, whose flag-set
   metadata the flags inherit.
 
+``events.feature`` and ``connection.feature`` (a source lost and back) are bound in
+``test_provider_events.py``.
+
 Not copied, so not collected: ``config.feature`` (the options of flagd providers),
-``connection.feature`` and ``events.feature`` (a flagd process or container that is
-stopped and restarted), ``selector.feature`` and ``sync-payload.feature`` (flagd's gRPC
-sync stream), ``rpc-caching.feature`` (the RPC resolver's cache), and
-``contextEnrichment.feature`` (context injected from the sync stream's metadata, which
-a file does not carry).
+``selector.feature`` and ``sync-payload.feature`` (flagd's gRPC sync stream),
+``rpc-caching.feature`` (the RPC resolver's cache), and ``contextEnrichment.feature``
+(context injected from the sync stream's metadata, which a file does not carry).
 """
 
 from __future__ import annotations

@@ -125,6 +125,66 @@ def test_a_short_outage_is_not_stale(domain: str, tmp_path: Path) -> None:
     assert seen.empty()  # neither STALE nor a READY for an outage nobody was told of
 
 
+def test_a_long_outage_goes_stale_then_error_and_serves_the_last_flags_throughout(
+    domain: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "flags.json"
+    _write(path, True)
+    store = FileStore(path, poll_interval=0.02)
+    provider = FlagProvider(store, stale_after=0.1, error_after=0.3)
+    api.set_provider_and_wait(provider, domain)
+    client = api.get_client(domain)
+    seen = _events(domain)
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
+
+    path.unlink()
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_STALE
+    event, details = _next_event(seen)
+    assert event == ProviderEvent.PROVIDER_ERROR
+    assert details.error_code == ErrorCode.GENERAL
+    assert "still serving the last good flags (revision 1)" in (details.message or "")
+    assert client.get_provider_status() == ProviderStatus.ERROR
+    # ERROR is the SDK's status, not a refusal: the last good answer, without an error.
+    result = client.get_boolean_details("switch", False)
+    assert (result.value, result.error_code) == (True, None)
+
+    _write(path, False)
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_CONFIGURATION_CHANGED
+    assert client.get_provider_status() == ProviderStatus.READY
+    assert client.get_boolean_value("switch", True) is False
+
+
+def test_an_outage_that_ends_between_stale_and_error_reports_no_error(
+    domain: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "flags.json"
+    _write(path, True)
+    provider = FlagProvider(FileStore(path, poll_interval=0.02), stale_after=0.1, error_after=1.0)
+    api.set_provider_and_wait(provider, domain)
+    seen = _events(domain)
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
+    path.unlink()
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_STALE
+    _write(path, True)
+    assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
+    # The ERROR timer went with the outage: nothing follows, even after error_after.
+    with pytest.raises(queue.Empty):
+        seen.get(timeout=1.5)
+
+
+@pytest.mark.parametrize(
+    ("error_after", "problem"),
+    [(0, "positive"), (-1.0, "positive"), ("5", "positive"), (1.0, "above"), (0.5, "above")],
+)
+def test_error_after_must_be_seconds_above_stale_after(
+    tmp_path: Path, error_after: Any, problem: str
+) -> None:
+    store = FileStore(tmp_path / "flags.json")
+    with pytest.raises(ConfigurationError, match=f"error_after.*{problem}"):
+        FlagProvider(store, stale_after=1.0, error_after=error_after)
+
+
 class _NeverWorks:
     """A store whose configuration can never work (as a bad URL found on connect)."""
 
