@@ -26,13 +26,13 @@ from openfeature_litestar._validation import positive_seconds
 from openfeature_litestar.evaluation import resolve, resolve_all
 
 from ._follower import StoreFollower
+from ._unknown_keys import UnknownKeys
 from ._usage import (
     UsageConfig,
     UsageCounters,
     UsageFlusher,
     UsageSnapshot,
     cancel_quietly,
-    count_nothing,
 )
 
 if TYPE_CHECKING:
@@ -151,13 +151,14 @@ class FlagProvider(AbstractProvider):
         self._flusher: UsageFlusher | None = None
         self._flushing: asyncio.Task[None] | None = None
         self._usage_timeout = timeout
-        self._count: Callable[[str, FlagResolutionDetails[Any]], None] = count_nothing
+        unknown_keys = UnknownKeys(store)
+        self._count: Callable[[str, FlagResolutionDetails[Any]], None] = unknown_keys.count
         if usage is False:
             return
         config = UsageConfig() if usage is True else usage
         if not isinstance(config, UsageConfig):
             raise TypeError(f"usage must be a UsageConfig or a bool, not {type(usage).__name__}")
-        self._counters = UsageCounters(config)
+        self._counters = UsageCounters(config, on_unknown=unknown_keys.note)
         self._count = self._counters.count
         if isinstance(store, UsageStore):
             self._flusher = UsageFlusher(self._counters, store, config)

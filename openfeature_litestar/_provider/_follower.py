@@ -81,6 +81,18 @@ def _nothing() -> None:
     pass
 
 
+_NAMED_CHANGES = 10  # a log line names this many changed flags, then counts the rest
+
+
+def _changed_flags(changed: list[str]) -> str:
+    if not changed:
+        return "no flag changed"
+    named = ", ".join(changed[:_NAMED_CHANGES])
+    more = len(changed) - _NAMED_CHANGES
+    flags = "flag" if len(changed) == 1 else "flags"
+    return f"{len(changed)} {flags} changed ({named}{f', and {more} more' if more > 0 else ''})"
+
+
 def _settle(future: concurrent.futures.Future[None], error: BaseException | None) -> None:
     if future.done():
         return
@@ -423,12 +435,37 @@ class StoreFollower:
     def _apply(self, stored: Snapshot) -> None:
         with self._serving:
             was_loaded = self._loaded
-            if was_loaded and stored.document is self._stored_snapshot.document:
+            previous = self._stored_snapshot
+            if was_loaded and stored.document is previous.document:
                 return
             self._stored_snapshot, self._loaded, self._last_error = stored, True, None
             announce = self._serve(stored.with_flags(self._overrides), announce=was_loaded)
+        self._log_served(previous if was_loaded else None, stored)
         self._warn_of(stored)
         announce()
+
+    def _log_served(self, previous: Snapshot | None, served: Snapshot) -> None:
+        """Say what is served now: at the first load, and for each change applied."""
+        count = len(served.flags)
+        if previous is None:
+            logger.info(
+                "serving %d flags from %r at revision %d", count, self.store, served.revision
+            )
+        else:
+            changed = previous.changed_keys(served)
+            logger.info(
+                "applied revision %d from %r: %s",
+                served.revision,
+                self.store,
+                _changed_flags(changed),
+            )
+        if count == 0 and (previous is None or previous.flags):
+            logger.warning(
+                "%r holds no flags at revision %d: every evaluation answers the caller's "
+                "default with FLAG_NOT_FOUND (is the namespace right?)",
+                self.store,
+                served.revision,
+            )
 
     def _warn_of(self, stored: Snapshot) -> None:
         """Log the problems flagd tolerates of a newly served document, once."""

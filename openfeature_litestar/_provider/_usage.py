@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
     from openfeature.flag_evaluation import FlagResolutionDetails
 
-__all__ = ["UsageConfig", "UsageCounters", "UsageFlusher", "UsageSnapshot", "count_nothing"]
+__all__ = ["UsageConfig", "UsageCounters", "UsageFlusher", "UsageSnapshot"]
 
 logger = logging.getLogger("openfeature_litestar.provider.usage")
 
@@ -137,10 +137,6 @@ class UsageSnapshot:
         return sum(self.counts.values())
 
 
-def count_nothing(_flag_key: str, _details: FlagResolutionDetails[Any]) -> None:
-    """What a provider counts with when usage counting is off."""
-
-
 def _text(value: object) -> str | None:
     if value is None:
         return None
@@ -158,10 +154,15 @@ class UsageCounters:
 
     Args:
         config: The bounds.
+        on_unknown: Called with a key no flag has when its first evaluation is counted
+            (and for every evaluation of keys beyond the bounds); must not raise.
     """
 
-    def __init__(self, config: UsageConfig) -> None:
+    def __init__(
+        self, config: UsageConfig, on_unknown: Callable[[str], None] = lambda _key: None
+    ) -> None:
         """Start with no counters."""
+        self._on_unknown = on_unknown
         self._max_keys = config.max_keys
         self._max_unknown = config.max_unknown_keys
         self._counters: dict[_Key, itertools.count[int]] = {}
@@ -183,6 +184,8 @@ class UsageCounters:
         try:
             key: _Key = (flag_key, details.variant, details.reason, details.error_code)
             counters = self._counters
+            if details.error_code == _FLAG_NOT_FOUND and isinstance(flag_key, str):
+                self._on_unknown(flag_key)
             if not (isinstance(flag_key, str) and is_valid_flag_key(flag_key)):
                 key = (OTHER_FLAG_KEYS, None, details.reason, details.error_code)
             elif key not in counters:
