@@ -1,1 +1,1 @@
-"""Example applications: run ``uv run openfeature-litestar demo`` from the repository."""
+"""Example applications to read and run (the demo itself ships in the package)."""

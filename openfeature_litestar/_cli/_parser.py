@@ -195,7 +195,7 @@ def _add_server_commands(commands: Any) -> None:
     demo = commands.add_parser(
         "demo",
         parents=[_store_options()],
-        help="run the example Litestar app (examples/app.py) under uvicorn",
+        help="run the demo Litestar app (shipped in the package) under uvicorn",
     )
     demo.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     demo.add_argument("--port", type=_arguments.port, default=8000, help="the port (default 8000)")

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
-import os
-import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Final, TextIO
+import socket
+from typing import TYPE_CHECKING, TextIO
 
 from openfeature_litestar._engine import DEFAULT_FRACTIONAL
 from openfeature_litestar._masking import mask_url
 from openfeature_litestar._stores import store_from_url
-from openfeature_litestar._stores._url import STORE_URL_ENV
 
 from ._outcomes import EXIT_OK, UsageError
 
@@ -22,24 +18,16 @@ if TYPE_CHECKING:
 
 __all__ = ["demo", "serve"]
 
-# The demo app ships with the source repository (examples/ is not in the wheel).
-_DEMO_APP: Final = Path(__file__).resolve().parents[2] / "examples" / "app.py"
-
 
 def _demo_module() -> ModuleType:
-    """Import ``examples/app.py`` from the source tree this package runs from."""
-    if not _DEMO_APP.is_file():
+    """The demo app's module (it needs Litestar, which only the ``server`` extra brings)."""
+    try:
+        from openfeature_litestar import _demo  # noqa: PLC0415 - only the demo needs Litestar
+    except ImportError as exc:
         raise UsageError(
-            "the demo app (examples/app.py) ships with the source repository, not with the "
-            "installed package: run the demo from a clone of the repository"
-        )
-    spec = importlib.util.spec_from_file_location("examples.app", _DEMO_APP)
-    if spec is None or spec.loader is None:  # pragma: no cover - a .py file always has one
-        raise UsageError(f"cannot load {_DEMO_APP.name}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+            f"the demo needs {exc.name or 'Litestar'}: pip install 'openfeature-litestar[server]'"
+        ) from None
+    return _demo
 
 
 def demo(args: argparse.Namespace, out: TextIO) -> int:
@@ -48,11 +36,11 @@ def demo(args: argparse.Namespace, out: TextIO) -> int:
         import uvicorn  # noqa: PLC0415 - only the demo needs a server
     except ImportError:
         raise UsageError("the demo runs under uvicorn: install it (pip install uvicorn)") from None
-    # The module builds a default application when imported (for `litestar run`); with
-    # the store in the environment, that one uses the same store as the demo's.
-    os.environ[STORE_URL_ENV] = args.store
     module = _demo_module()
     app = module.create_app(args.store, namespace=args.namespace)
+    # Nothing is created before a failure: a port that is taken is found before the
+    # store is touched (an embedded SQLite store is created by its first read).
+    _check_port_free(args.host, args.port)
     # The app seeds its store as it starts; a store that cannot be reached would end in
     # uvicorn's startup traceback, so it is tried here first and reported in one line.
     _check_reachable(args.store, args.namespace)
@@ -113,6 +101,25 @@ def _check_reachable(url: str, namespace: str) -> None:
             await store.close()
 
     asyncio.run(read_once())
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Bind the demo's address once, and let it go.
+
+    Raises:
+        UsageError: The address cannot be bound (in use, or not this machine's).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        # As uvicorn binds: a port in TIME_WAIT after the last run is free to use.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UsageError(
+                f"the demo could not start: cannot listen on {_url_host(host)}:{port} "
+                f"({exc.strerror or exc}); choose another with --port"
+            ) from None
 
 
 def _url_host(host: str) -> str:

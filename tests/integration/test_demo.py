@@ -23,6 +23,7 @@ from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 
 from openfeature_litestar import FlagProvider, document_from_data
+from openfeature_litestar._demo import SEED_FILE
 from tests.support import wait_until
 
 if TYPE_CHECKING:
@@ -134,6 +135,8 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
     assert "Application shutdown complete" in output
     assert "Traceback" not in output
     assert "audit log: targeting keys are hashed with a random key" in output
+    # The audit records are at DEBUG: the terminal shows the server's lines only.
+    assert "feature flag evaluated" not in output
 
 
 def _expected(document: dict[str, Any], flag: str, domain: str) -> dict[str | None, bool]:
@@ -171,6 +174,36 @@ def test_the_demo_seeds_its_store_and_serves_each_user_their_flags(demo: Demo, d
     assert alice["user"] == {"id": "alice", "plan": "pro", "country": "DE"}
     assert alice["flags"]["checkout-rollout"]["reason"] == "TARGETING_MATCH"
     assert demo.flags(None)["user"] is None
+
+
+def test_the_package_seeds_the_repositorys_example_flags() -> None:
+    # The installed demo cannot read examples/; its copy must show what the docs show.
+    assert SEED_FILE.read_bytes() == (EXAMPLES / "flags.yaml").read_bytes()
+
+
+def test_the_page_shows_every_seeded_flag_with_its_outcome_and_the_revision(
+    demo: Demo, domain: str
+) -> None:
+    seeded = _seed_document()
+    provider = FlagProvider(document_from_data(seeded))
+    api.set_provider_and_wait(provider, domain)
+    _, expected = provider.resolve_all_details(
+        EvaluationContext("alice", {"plan": "pro", "country": "DE"})
+    )
+    answer = demo.flags(USERS[0])
+    assert answer["revision"] == 1
+    assert list(answer["every_flag"]) == list(seeded["flags"])
+    for key, shown in answer["every_flag"].items():
+        details = expected[key]
+        outcome = (details.value, details.variant, details.reason)
+        assert (shown["value"], shown["variant"], shown["reason"]) == outcome, key
+
+    page = demo.http.get("/", params={"user": "alice", "plan": "pro", "country": "DE"}).text
+    assert f"Store revision 1, {len(seeded['flags'])} flags." in page
+    for key in seeded["flags"]:
+        assert f"<tr><td><code>{key}</code></td>" in page
+    link = "/api/flags?user=alice&amp;plan=pro&amp;country=DE"
+    assert f'<a href="{link}"><code>{link}</code></a>' in page
 
 
 def test_the_page_remembers_the_user_and_shows_their_checkout(demo: Demo, domain: str) -> None:
@@ -293,5 +326,8 @@ def test_the_demo_reports_a_port_in_use(tmp_path: Path) -> None:
         store = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
         result = _demo_alone(tmp_path, "--port", str(port), "--store", store)
     assert result.returncode == 2
-    assert "the demo could not start" in result.stderr
-    assert not (tmp_path / ".openfeature-litestar").exists()  # only the given store is used
+    assert "the demo could not start: cannot listen on 127.0.0.1:" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    # Nothing was created: neither the store given nor the default one.
+    assert not (tmp_path / "flags.db").exists()
+    assert not (tmp_path / ".openfeature-litestar").exists()

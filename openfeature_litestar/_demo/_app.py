@@ -1,15 +1,16 @@
-"""A small shop whose page depends on feature flags for the signed-in user.
+"""The demo: a small shop whose page depends on feature flags for the signed-in user.
 
-Run it from the repository's root with either of::
+It ships in the package (``pip install openfeature-litestar[server]``); run it with::
 
-    uv run openfeature-litestar demo                 # http://127.0.0.1:8000
-    uv run litestar --app examples.app:app run
+    openfeature-litestar demo                 # http://127.0.0.1:8000
 
 and open http://127.0.0.1:8000/?user=alice&plan=pro&country=DE. Half of the users get
 the new checkout (flag ``checkout-rollout``, a 50/50 split on the user id); users on the
-pro plan see a beta banner (flag ``beta-banner``). The flags live in an embedded SQLite
-database (``.openfeature-litestar/flags.db`` under the working directory), seeded from
-``examples/flags.yaml`` while it is empty. Change a flag from another terminal while the
+pro plan see a beta banner (flag ``beta-banner``); a table shows every flag of the store
+for that user, with its value, variant and reason, and the revision served. The flags
+live in an embedded SQLite database (``.openfeature-litestar/flags.db`` under the working
+directory), seeded from this package's ``flags.yaml`` (the repository's
+``examples/flags.yaml``) while it is empty. Change a flag from another terminal while the
 app runs, and reload the page: the app reads the store's changes within a second::
 
     uv run openfeature-litestar disable checkout-rollout    # everyone: the old checkout
@@ -25,8 +26,9 @@ What it shows:
   ``scope["user"]``, and a context builder that wraps
   :class:`~openfeature_litestar.web.ContextBuilder` (the targeting key from the user's
   id) to add the user's plan and country as attributes.
-* :class:`~openfeature_litestar.hooks.AuditHook` logging every evaluation to standard
-  error, the targeting key hashed.
+* :class:`~openfeature_litestar.hooks.AuditHook` logging every evaluation, the targeting
+  key hashed, at DEBUG on ``openfeature_litestar.audit`` (so that the terminal shows the
+  server's own lines; set that logger to DEBUG to watch the records).
 
 The sign-in trusts whatever the query string says: it is a stand-in for real
 authentication, for trying the flags as different users.
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
 import re
 from dataclasses import asdict, dataclass
@@ -49,6 +52,7 @@ from litestar.enums import MediaType
 from litestar.logging import LoggingConfig
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.response import Redirect
+from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 
 from openfeature_litestar import (
@@ -79,7 +83,6 @@ __all__ = [
     "SEED_FILE",
     "FlagResult",
     "User",
-    "app",
     "build_context",
     "cli_options",
     "create_app",
@@ -95,7 +98,7 @@ BANNER_FLAG = "beta-banner"
 """The boolean flag that shows the beta banner."""
 
 SEED_FILE = Path(__file__).with_name("flags.yaml")
-"""The document an empty namespace is seeded with."""
+"""The document an empty namespace is seeded with (a copy of ``examples/flags.yaml``)."""
 
 SEED_ACTOR = "demo-seed"
 """Who the audit trail says seeded the store."""
@@ -211,13 +214,14 @@ class FlagResult:
     """One flag's answer for the request, as the page and the JSON endpoint show it.
 
     Attributes:
-        value: The flag's value (``False`` when it is missing or in error).
+        value: The flag's value (for the page's two flags, ``False`` when it is missing
+            or in error).
         variant: The variant served, if any.
         reason: Why (``TARGETING_MATCH``, ``DEFAULT``, ``DISABLED``, ...).
         error: The error code, if the evaluation failed (``FLAG_NOT_FOUND``, ...).
     """
 
-    value: bool
+    value: Any
     variant: str | None
     reason: str | None
     error: str | None
@@ -243,6 +247,37 @@ async def evaluate_flags(client: OpenFeatureClient) -> dict[str, FlagResult]:
     return results
 
 
+def evaluate_every_flag(provider: FeatureProvider) -> tuple[int, dict[str, FlagResult]]:
+    """Every flag of the store for the current request, and the revision served.
+
+    What an OFREP bulk evaluation answers, from one snapshot: the provider's
+    ``resolve_all_details`` with the request's context (the transaction context the
+    plugin set, over the global one). It bypasses the client's hooks, so the audit log
+    records only the page's own two evaluations.
+
+    Args:
+        provider: The plugin's provider.
+
+    Returns:
+        The revision, and flag key to result in document order (nothing for a provider
+        that is not a :class:`~openfeature_litestar.FlagProvider`).
+    """
+    if not isinstance(provider, FlagProvider):
+        return 0, {}
+    context = api.get_evaluation_context().merge(api.get_transaction_context())
+    revision, every = provider.resolve_all_details(context)
+    results = {
+        key: FlagResult(
+            details.value,
+            details.variant,
+            details.reason,
+            details.error_code.value if details.error_code is not None else None,
+        )
+        for key, details in every.items()
+    }
+    return revision, results
+
+
 # -- handlers -------------------------------------------------------------------------------
 
 
@@ -252,7 +287,14 @@ async def index(
 ) -> Response[str]:
     """The shop page: who you are, your checkout, the banner, how to flip the flags."""
     flags = await evaluate_flags(feature_flags)
-    page = render_page(request.user, flags, cli_options=request.app.state.get("cli_options", ""))
+    revision, every = evaluate_every_flag(request.app.state["provider"])
+    page = render_page(
+        request.user,
+        flags,
+        cli_options=request.app.state.get("cli_options", ""),
+        every_flag=every,
+        revision=revision,
+    )
     response = Response(page, media_type=MediaType.HTML)
     if request.auth == "query":
         _remember_login(response, request.user)
@@ -266,11 +308,14 @@ async def flags_api(
     """The signed-in user and their flag values, as JSON."""
     user = request.user
     flags = await evaluate_flags(feature_flags)
+    revision, every = evaluate_every_flag(request.app.state["provider"])
     return {
         "user": None if user is None else asdict(user),
         "checkout": "new" if flags[CHECKOUT_FLAG].value else "old",
         "beta_banner": flags[BANNER_FLAG].value,
         "flags": {key: asdict(result) for key, result in flags.items()},
+        "revision": revision,
+        "every_flag": {key: asdict(result) for key, result in every.items()},
     }
 
 
@@ -301,6 +346,8 @@ body { font-family: system-ui, sans-serif; max-width: 46rem; margin: 2rem auto; 
 code, pre { background: #f6f8fa; border-radius: 4px; padding: .1rem .3rem; }
 pre { padding: .6rem; overflow-x: auto; }
 .why { color: #59636e; font-size: .9rem; }
+table { border-collapse: collapse; width: 100%; font-size: .9rem; }
+th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #d1d9e0; }
 """
 
 
@@ -330,13 +377,48 @@ def _who(user: User | None) -> str:
     )
 
 
-def render_page(user: User | None, flags: Mapping[str, FlagResult], *, cli_options: str) -> str:
+def _json_link(user: User | None) -> str:
+    query = "" if user is None else f"?user={user.id}&plan={user.plan}&country={user.country}"
+    path = html.escape(f"/api/flags{query}")
+    return f'<a href="{path}"><code>{path}</code></a>'
+
+
+def _shown_value(value: Any) -> str:
+    return html.escape(json.dumps(value, ensure_ascii=False))
+
+
+def _every_flag_table(every_flag: Mapping[str, FlagResult], revision: int) -> str:
+    rows = "\n".join(
+        f"<tr><td><code>{html.escape(key)}</code></td><td><code>{_shown_value(result.value)}"
+        f"</code></td><td>{html.escape(result.variant or '')}</td>"
+        f"<td>{html.escape(result.reason or '')}"
+        f"{f' ({html.escape(result.error)})' if result.error else ''}</td></tr>"
+        for key, result in every_flag.items()
+    )
+    return (
+        f'<h2>Every flag, for you</h2><p class="why">Store revision {revision}, '
+        f"{len(every_flag)} flags.</p>\n<table><thead><tr><th>Flag</th><th>Value</th>"
+        f"<th>Variant</th><th>Reason</th></tr></thead><tbody>\n{rows}\n</tbody></table>"
+    )
+
+
+def render_page(
+    user: User | None,
+    flags: Mapping[str, FlagResult],
+    *,
+    cli_options: str,
+    every_flag: Mapping[str, FlagResult] | None = None,
+    revision: int = 0,
+) -> str:
     """The shop page as HTML (no JavaScript).
 
     Args:
         user: The signed-in user, if any.
         flags: The request's flag results (from :func:`evaluate_flags`).
         cli_options: ``--store``/``--namespace`` options the shown commands need, if any.
+        every_flag: Every flag's result for the request (from
+            :func:`evaluate_every_flag`), shown as a table.
+        revision: The store revision those results come from.
 
     Returns:
         The page.
@@ -368,7 +450,8 @@ def render_page(user: User | None, flags: Mapping[str, FlagResult], *, cli_optio
 {command.format(" set-variant " + BANNER_FLAG + " off")} # the banner for pro plans only
 {command.format(" audit")}                       # who changed what</pre>
 <p>The app checks the store for changes every second: reload this page to see yours.
-Your flags as JSON: <a href="/api/flags">/api/flags</a>.</p>
+Your flags as JSON: {_json_link(user)}.</p>
+{_every_flag_table(every_flag or {}, revision)}
 </body></html>
 """
 
@@ -484,7 +567,8 @@ def create_app(store: str | None = None, *, namespace: str | None = None) -> Lit
             "postgresql), so that the command line can flip its flags"
         )
     hasher = IdentifierHasher(ephemeral=True)
-    audit = AuditHook(hasher=hasher)
+    # At DEBUG: a line per evaluation would bury the server's own lines in the terminal.
+    audit = AuditHook(hasher=hasher, level=logging.DEBUG)
     plugin = OpenFeaturePlugin(
         OpenFeatureConfig(store=flag_store, hooks=[audit], context_builder=build_context)
     )
@@ -506,15 +590,6 @@ def create_app(store: str | None = None, *, namespace: str | None = None) -> Lit
         plugins=[plugin],
         on_startup=startup,
         on_shutdown=[flush_audit_log],
-        state=State({"cli_options": cli_options(url, namespace)}),
-        logging_config=LoggingConfig(
-            loggers={
-                "examples": {"level": "INFO"},
-                "openfeature_litestar": {"level": "INFO"},
-            },
-        ),
+        state=State({"cli_options": cli_options(url, namespace), "provider": plugin.provider}),
+        logging_config=LoggingConfig(loggers={"openfeature_litestar": {"level": "INFO"}}),
     )
-
-
-app = create_app()
-"""The application, for ``litestar --app examples.app:app run`` and ASGI servers."""
