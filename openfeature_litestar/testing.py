@@ -2,11 +2,15 @@
 
 ::
 
-    from openfeature_litestar.testing import capture_audit, override_flags
+    from openfeature_litestar.testing import Variant, capture_audit, override_flags
 
     def test_new_checkout_page(client):
         with override_flags({"new-checkout": True, "max-items": 3}):
             assert client.get("/checkout").status_code == 200
+
+    def test_the_v2_checkout_is_guarded(client):  # a route with require_variant(...)
+        with override_flags({"checkout": Variant("v2")}):
+            assert client.get("/checkout/v2").status_code == 200
 
     def test_checkout_is_audited(client):
         with capture_audit() as audit:
@@ -16,14 +20,17 @@
 Overrides are served by the :class:`~openfeature_litestar.FlagProvider` already
 registered with the OpenFeature SDK (for the default domain, or the one you name), so
 everything else about the application stays real. An overridden flag resolves to its
-value with reason ``STATIC`` and variant ``"override"``; other flags are untouched.
+value with reason ``STATIC`` and variant ``"override"`` — or, given a :class:`Variant`,
+with that variant's name (and the flag's own value for it); other flags are untouched.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
 import threading
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from openfeature import api
@@ -36,20 +43,74 @@ from .hooks import AuditHook
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
-__all__ = ["OVERRIDE_VARIANT", "CapturedAudit", "capture_audit", "override_flags"]
+__all__ = ["OVERRIDE_VARIANT", "CapturedAudit", "Variant", "capture_audit", "override_flags"]
 
 OVERRIDE_VARIANT = "override"
 """The variant name an overridden flag resolves with."""
 
 
-def _override(key: str, value: Any) -> CompiledFlag:
+@dataclass(frozen=True)
+class Variant:
+    """A variant for :func:`override_flags` to serve, by name, rather than a bare value.
+
+    Guards and code that read the variant name (``require_variant``, a handler branching
+    on ``details.variant``) see ``name``; the value is the flag's own value for that
+    variant, so the override serves exactly what the document would.
+
+    .. code-block:: python
+
+        with override_flags({"checkout": Variant("v2")}):
+            ...  # checkout resolves to variant "v2" and its value, reason STATIC
+
+    Attributes:
+        name: The variant name to resolve with.
+        value: The value to serve; ``None`` (the default) takes the flag's own value of
+            ``name``, which needs a flag with that variant in the served document.
+
+    .. versionadded:: 0.2.0
+    """
+
+    name: str
+    value: Any = None
+
+
+def _override(key: str, value: Any, served: CompiledFlag | None) -> CompiledFlag:
+    variant = OVERRIDE_VARIANT
+    if isinstance(value, Variant):
+        variant, value = value.name, _variant_value(key, value, served)
     return CompiledFlag(
         key=key,
         enabled=True,
-        variants={OVERRIDE_VARIANT: value},
-        default_variant=OVERRIDE_VARIANT,
-        fingerprint=json.dumps(["override", value], sort_keys=True, default=repr),
+        variants={variant: value},
+        default_variant=variant,
+        fingerprint=json.dumps(["override", variant, value], sort_keys=True, default=repr),
     )
+
+
+def _variant_value(key: str, variant: Variant, served: CompiledFlag | None) -> Any:
+    """The value ``variant`` serves: its own, else the served flag's value of that name.
+
+    Raises:
+        ValueError: No value was given and the flag is missing or has no such variant.
+    """
+    if not isinstance(variant.name, str) or not variant.name:
+        raise ValueError(f"a variant name is a non-empty string, not {variant.name!r}")
+    if variant.value is not None:
+        return variant.value
+    if served is None:
+        raise ValueError(
+            f"flag {key!r} is not served, so variant {variant.name!r} has no value to "
+            f"take: give one, Variant({variant.name!r}, value=...)"
+        )
+    if variant.name not in served.variants:
+        names = sorted(served.variants)
+        close = difflib.get_close_matches(variant.name, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"flag {key!r} has no variant {variant.name!r} (it has {', '.join(map(repr, names))})"
+            f"{hint}"
+        )
+    return served.variants[variant.name]
 
 
 def _registered_provider(domain: str | None) -> FlagProvider:
@@ -78,7 +139,7 @@ def override_flags(
 
     Args:
         values: Flag key to the value it must resolve to (bool, str, int, float, or a
-            JSON object/array).
+            JSON object/array), or to a :class:`Variant` to resolve with by name.
         provider: The provider to override; by default the one registered with the
             OpenFeature SDK for ``domain``.
         domain: The SDK domain whose provider to use when ``provider`` is not given.
@@ -88,9 +149,15 @@ def override_flags(
 
     Raises:
         TypeError: No :class:`~openfeature_litestar.FlagProvider` is registered there.
+        ValueError: A :class:`Variant` without a value names a variant the served flag
+            does not have (or a flag that is not served); nothing is overridden.
+
+    .. versionchanged:: 0.2.0
+       A value may be a :class:`Variant`.
     """
     target = provider if provider is not None else _registered_provider(domain)
-    mine = {key: _override(key, value) for key, value in values.items()}
+    served = target.snapshot.flags
+    mine = {key: _override(key, value, served.get(key)) for key, value in values.items()}
     before = target.update_overrides(lambda current: {**current, **mine})
     try:
         yield target

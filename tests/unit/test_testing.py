@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import queue
+import re
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -17,7 +18,12 @@ from openfeature.provider.in_memory_provider import InMemoryFlag, InMemoryProvid
 
 from openfeature_litestar import FlagProvider, MemoryStore
 from openfeature_litestar.hooks import ERROR_TYPE, FLAG_KEY, VALUE
-from openfeature_litestar.testing import OVERRIDE_VARIANT, capture_audit, override_flags
+from openfeature_litestar.testing import (
+    OVERRIDE_VARIANT,
+    Variant,
+    capture_audit,
+    override_flags,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -174,6 +180,45 @@ def test_a_store_update_during_an_override_keeps_the_override(
     # Leaving the block reveals the store's new value.
     assert _next(events).flags_changed == ["checkout"]
     assert _state(domain_client) == ("new", 9, False)
+
+
+def test_a_variant_override_serves_the_flags_own_value_under_that_name(
+    domain_client: OpenFeatureClient, domain: str
+) -> None:
+    with override_flags({"checkout": Variant("new"), "limit": Variant("high")}, domain=domain):
+        checkout = domain_client.get_string_details("checkout", "")
+        assert (checkout.value, checkout.variant, checkout.reason) == ("new", "new", "STATIC")
+        limit = domain_client.get_integer_details("limit", 0)
+        assert (limit.value, limit.variant) == (9, "high")
+    assert domain_client.get_string_details("checkout", "").variant == "old"
+
+
+def test_a_variant_override_with_a_value_needs_no_flag(
+    domain_client: OpenFeatureClient, domain: str
+) -> None:
+    with override_flags({"ahead": Variant("v2", value="two")}, domain=domain):
+        details = domain_client.get_string_details("ahead", "")
+        assert (details.value, details.variant) == ("two", "v2")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"checkout": Variant("neww")}, "flag 'checkout' has no variant 'neww' (it has 'new', "),
+        ({"checkout": Variant("neww")}, "did you mean 'new'?"),
+        ({"absent": Variant("on")}, "flag 'absent' is not served, so variant 'on' has no value"),
+        ({"checkout": Variant("")}, "a variant name is a non-empty string"),
+    ],
+)
+def test_a_variant_override_that_cannot_be_served_overrides_nothing(
+    domain_client: OpenFeatureClient, domain: str, values: dict[str, Any], message: str
+) -> None:
+    with (
+        pytest.raises(ValueError, match=re.escape(message)),
+        override_flags({"beta": True, **values}, domain=domain),
+    ):
+        pass
+    assert domain_client.get_boolean_value("beta", True) is False  # nothing half-applied
 
 
 def test_no_flag_provider_on_the_default_domain_is_a_type_error() -> None:

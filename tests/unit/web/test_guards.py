@@ -9,7 +9,7 @@ from litestar import get
 from litestar.testing import TestClient
 from openfeature.flag_evaluation import FlagType
 
-from openfeature_litestar.testing import override_flags
+from openfeature_litestar.testing import Variant, override_flags
 from openfeature_litestar.web import require_flag, require_variant
 
 
@@ -66,6 +66,17 @@ def test_require_variant(make_app: Any, domain: str) -> None:
         assert client.get("/feature", headers={"X-User": "user-2"}).status_code == 200
         assert client.get("/feature", headers={"X-User": "user-1"}).status_code == 404
         assert client.get("/feature").status_code == 404
+
+
+def test_require_variant_is_testable_with_a_variant_override(make_app: Any, domain: str) -> None:
+    with client_for(make_app, require_variant("checkout", "v2", domain=domain)) as client:
+        assert client.get("/feature", headers={"X-User": "user-1"}).status_code == 404
+        with override_flags({"checkout": Variant("v2")}, domain=domain):
+            assert client.get("/feature", headers={"X-User": "user-1"}).status_code == 200
+        # A bare value serves the variant "override", which the guard does not admit.
+        with override_flags({"checkout": "v2"}, domain=domain):
+            assert client.get("/feature", headers={"X-User": "user-2"}).status_code == 404
+        assert client.get("/feature", headers={"X-User": "user-1"}).status_code == 404
 
 
 def test_require_variant_accepts_several_names_and_a_status(make_app: Any, domain: str) -> None:
