@@ -71,7 +71,7 @@ from ._stores import (
     copy_namespace,
     store_from_url,
 )
-from .hooks import AuditHook, HookChain, SanitizingHook
+from .hooks import AuditHook, HookChain, SanitizingHook, TracingHook
 
 if typing.TYPE_CHECKING:
     from ._stores import RedisStore, SQLAlchemyStore
@@ -120,6 +120,7 @@ __all__ = [
     "SQLAlchemyStore",
     "Sanitizer",
     "SanitizingHook",
+    "TracingHook",
     "Snapshot",
     "SnapshotSource",
     "StoreError",

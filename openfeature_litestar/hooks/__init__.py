@@ -8,6 +8,8 @@ the API, client or invocation level as usual.
   :mod:`logging` or a sink, off the evaluating thread.
 * :class:`SanitizingHook` refuses malformed or oversized contexts with
   ``INVALID_CONTEXT`` and overwrites attributes that targeting must not see.
+* :class:`TracingHook` adds OpenTelemetry's ``feature_flag.evaluation`` event to the
+  current span, with the same pseudonym as the audit record and nothing raw.
 * :class:`HookChain` registers several hooks as one, with the SDK's semantics and one
   hook's bookkeeping cost.
 
@@ -33,12 +35,14 @@ from ._audit import (
 )
 from ._chain import HookChain
 from ._context import SanitizingHook
+from ._tracing import EVALUATION_EVENT, TracingHook
 
 __all__ = [
     "CONTEXT",
     "CONTEXT_ID",
     "ERROR_MESSAGE",
     "ERROR_TYPE",
+    "EVALUATION_EVENT",
     "FLAG_KEY",
     "FLAG_SET_ID",
     "FLAG_TYPE",
@@ -51,4 +55,5 @@ __all__ = [
     "AuditSink",
     "HookChain",
     "SanitizingHook",
+    "TracingHook",
 ]

@@ -36,6 +36,7 @@ EXPECTED = {
     "AuditHook",
     "HookChain",
     "SanitizingHook",
+    "TracingHook",
     "IdentifierHasher",
     "Sanitizer",
     "hash_identifier",

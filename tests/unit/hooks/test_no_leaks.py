@@ -492,3 +492,48 @@ def test_a_store_that_breaks_and_disappears_leaks_nothing(
         _assert_clean(capture, audited, sentinels, {"flag_not_found"})
     finally:
         audited.close()
+
+
+# --- span events (TracingHook) -----------------------------------------------------------
+
+
+def _span_texts(spans: Any) -> list[str]:
+    """Every name, attribute and event of ``spans``, as texts and serialised."""
+    texts: list[str] = []
+    for span in spans:
+        texts += [span.name, *_serialised([dict(span.attributes or {})])]
+        for event in span.events:
+            texts += [event.name, *_serialised([dict(event.attributes or {})])]
+    return texts
+
+
+@pytest.mark.parametrize("kind", sorted(_providers()))
+def test_span_events_leak_nothing(
+    kind: str, domain: str, hasher: IdentifierHasher, sentinels: Sentinels
+) -> None:
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415 - dev-only package
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: PLC0415
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: PLC0415
+        InMemorySpanExporter,
+    )
+
+    from openfeature_litestar.hooks import TracingHook  # noqa: PLC0415
+
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    api.set_provider_and_wait(_providers()[kind](), domain=domain)
+    client = api.get_client(domain)
+    # The value too: the strictest setting that can be switched on.
+    client.add_hooks([SanitizingHook(), TracingHook(hasher=hasher, include_value=True)])
+    with tracer_provider.get_tracer("tests").start_as_current_span("request"):
+        outcomes = _every_outcome(client, sentinels)
+        # A default that holds personal data comes back as the value of a failed one.
+        for default in (sentinels.email, sentinels.targeting_key, sentinels.street):
+            outcomes.append(client.get_string_details("no-such-flag", default, sentinels.context()))
+    (span,) = exporter.get_finished_spans()
+    assert len(span.events) == len(outcomes), "an evaluation without its event proves nothing"
+    attributes = [dict(event.attributes or {}) for event in span.events]
+    assert {event.get(ERROR_TYPE) for event in attributes} >= {"flag_not_found", "general"}
+    assert all(event[CONTEXT_ID] == hasher(sentinels.targeting_key) for event in attributes)
+    assert _leaks(_span_texts([span]), sentinels) == []
