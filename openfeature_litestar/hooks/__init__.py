@@ -10,6 +10,8 @@ the API, client or invocation level as usual.
   ``INVALID_CONTEXT`` and overwrites attributes that targeting must not see.
 * :class:`TracingHook` adds OpenTelemetry's ``feature_flag.evaluation`` event to the
   current span, with the same pseudonym as the audit record and nothing raw.
+* :class:`TrackingRecorder` records OpenFeature tracking events (``client.track()``)
+  that :class:`~openfeature_litestar.FlagProvider` receives, with the same guarantees.
 * :class:`HookChain` registers several hooks as one, with the SDK's semantics and one
   hook's bookkeeping cost.
 
@@ -36,6 +38,7 @@ from ._audit import (
 from ._chain import HookChain
 from ._context import SanitizingHook
 from ._tracing import EVALUATION_EVENT, TracingHook
+from ._tracking import TRACKING_ATTRIBUTES, TRACKING_EVENT, TRACKING_VALUE, TrackingRecorder
 
 __all__ = [
     "CONTEXT",
@@ -49,6 +52,9 @@ __all__ = [
     "FLAG_VERSION",
     "PROVIDER_NAME",
     "REASON",
+    "TRACKING_ATTRIBUTES",
+    "TRACKING_EVENT",
+    "TRACKING_VALUE",
     "VALUE",
     "VARIANT",
     "AuditHook",
@@ -56,4 +62,5 @@ __all__ = [
     "HookChain",
     "SanitizingHook",
     "TracingHook",
+    "TrackingRecorder",
 ]

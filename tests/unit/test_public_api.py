@@ -37,6 +37,8 @@ EXPECTED = {
     "HookChain",
     "SanitizingHook",
     "TracingHook",
+    "TrackingRecorder",
+    "OTHER_EVENT_NAMES",
     "IdentifierHasher",
     "Sanitizer",
     "hash_identifier",

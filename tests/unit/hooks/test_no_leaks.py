@@ -537,3 +537,43 @@ def test_span_events_leak_nothing(
     assert {event.get(ERROR_TYPE) for event in attributes} >= {"flag_not_found", "general"}
     assert all(event[CONTEXT_ID] == hasher(sentinels.targeting_key) for event in attributes)
     assert _leaks(_span_texts([span]), sentinels) == []
+
+
+# --- tracking events (FlagProvider.track, TrackingRecorder) -------------------------------
+
+
+def test_tracking_events_leak_nothing(
+    domain: str, hasher: IdentifierHasher, capture: Capture, sentinels: Sentinels
+) -> None:
+    from openfeature.track import TrackingEventDetails  # noqa: PLC0415
+
+    from openfeature_litestar.hooks import TrackingRecorder  # noqa: PLC0415
+
+    records: list[dict[str, Any]] = []
+    sunk = TrackingRecorder(hasher=hasher, sink=lambda record: records.append(dict(record)))
+    logged = TrackingRecorder(hasher=hasher, level=logging.DEBUG)
+
+    def both(*args: Any) -> None:
+        sunk(*args)
+        logged(*args)
+
+    provider = FlagProvider(_providers()["ours"]().store, tracking=both)
+    api.set_provider_and_wait(provider, domain=domain)
+    client = api.get_client(domain)
+    try:
+        details = TrackingEventDetails(value=9.5, attributes=sentinels.attributes())
+        details.add("buyer", sentinels.targeting_key)
+        client.track("checkout", sentinels.context(), details)
+        # Names that are personal data, or hold it.
+        client.track(sentinels.email, sentinels.context())
+        client.track(sentinels.targeting_key, sentinels.context())
+        assert sunk.flush(WAIT)
+        assert logged.flush(WAIT)
+    finally:
+        sunk.close()
+        logged.close()
+    assert len(records) == 3, "the sink saw nothing: the test would prove nothing"
+    assert all(record[CONTEXT_ID] == hasher(sentinels.targeting_key) for record in records)
+    counted = [str(name) for name in provider.usage.tracked]
+    texts = list(capture.rendered()) + _serialised(records) + counted
+    assert _leaks(texts, sentinels) == []
