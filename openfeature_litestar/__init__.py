@@ -53,7 +53,7 @@ from ._privacy._hashing import (
 )
 from ._privacy._patterns import DEFAULT_SENSITIVE_FIELDS, DEFAULT_SENSITIVE_PATTERNS
 from ._privacy._sanitizer import REDACTED, TOO_DEEP, TRUNCATED, Action, Sanitizer
-from ._provider import FlagProvider, UsageConfig, UsageSnapshot
+from ._provider import OTHER_EVENT_NAMES, FlagProvider, UsageConfig, UsageSnapshot
 from ._snapshot import Snapshot, SnapshotSource
 from ._stores import (
     OTHER_FLAG_KEYS,
@@ -71,7 +71,7 @@ from ._stores import (
     copy_namespace,
     store_from_url,
 )
-from .hooks import AuditHook, HookChain, SanitizingHook
+from .hooks import AuditHook, HookChain, SanitizingHook, TracingHook, TrackingRecorder
 
 if typing.TYPE_CHECKING:
     from ._stores import RedisStore, SQLAlchemyStore
@@ -90,6 +90,7 @@ __all__ = [
     "MAX_TARGETING_DEPTH",
     "MAX_TARGETING_NODES",
     "MIN_KEY_BYTES",
+    "OTHER_EVENT_NAMES",
     "OTHER_FLAG_KEYS",
     "REDACTED",
     "TOO_DEEP",
@@ -124,6 +125,8 @@ __all__ = [
     "SnapshotSource",
     "StoreError",
     "StoredDocument",
+    "TracingHook",
+    "TrackingRecorder",
     "UsageBatch",
     "UsageConfig",
     "UsageKey",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Final
@@ -27,6 +28,7 @@ from openfeature_litestar.evaluation import resolve, resolve_all
 
 from ._follower import StoreFollower
 from ._unknown_keys import UnknownKeys
+from ._tracking import OTHER_EVENT_NAMES, TrackedCounts
 from ._usage import (
     UsageConfig,
     UsageCounters,
@@ -40,12 +42,15 @@ if TYPE_CHECKING:
 
     from openfeature.evaluation_context import EvaluationContext
     from openfeature.flag_evaluation import FlagValueType
+    from openfeature.track import TrackingEventDetails
 
     from openfeature_litestar._engine import CompiledFlag, FractionalVersion
     from openfeature_litestar._errors import OpenFeatureLitestarError
     from openfeature_litestar._snapshot import Snapshot
 
 __all__ = ["FlagProvider"]
+
+_logger = logging.getLogger("openfeature_litestar.provider")
 
 ObjectValue = Sequence["FlagValueType"] | Mapping[str, "FlagValueType"]
 
@@ -98,6 +103,10 @@ class FlagProvider(AbstractProvider):
             the defaults, ``False`` for no counting. A store that keeps counts
             (:class:`~openfeature_litestar.UsageStore`) receives them in the background;
             :attr:`usage` reads them in process.
+        tracking: Called with each tracking event (``client.track(name, context,
+            details)``) as ``tracking(name, context, details)``, for instance a
+            :class:`~openfeature_litestar.hooks.TrackingRecorder`; whatever it raises is
+            caught. ``None`` only counts the events (in :attr:`usage`).
 
     Raises:
         ConfigurationError: ``init_timeout``, ``stale_after`` or ``error_after`` is not
@@ -113,7 +122,8 @@ class FlagProvider(AbstractProvider):
        Evaluations are counted (``usage``), and flushed to the store.
 
     .. versionchanged:: 0.2.0
-       The ``error_after`` option.
+       The ``error_after`` option; :meth:`track` (OpenFeature's tracking API) and the
+       ``tracking`` option.
     """
 
     def __init__(
@@ -126,6 +136,8 @@ class FlagProvider(AbstractProvider):
         error_after: float | None = None,
         fractional: FractionalVersion = DEFAULT_FRACTIONAL,
         usage: UsageConfig | bool = True,
+        tracking: Callable[[str, EvaluationContext | None, TrackingEventDetails | None], object]
+        | None = None,
     ) -> None:
         """Create the provider; nothing is loaded until :meth:`initialize`."""
         init_timeout = positive_seconds("init_timeout", init_timeout)
@@ -145,9 +157,11 @@ class FlagProvider(AbstractProvider):
             fractional=fractional,
         )
         self._init_usage(usage, store, init_timeout)
+        self._tracking = tracking
 
     def _init_usage(self, usage: UsageConfig | bool, store: FlagStore, timeout: float) -> None:
         self._counters: UsageCounters | None = None
+        self._tracked: TrackedCounts | None = None
         self._flusher: UsageFlusher | None = None
         self._flushing: asyncio.Task[None] | None = None
         self._usage_timeout = timeout
@@ -159,6 +173,7 @@ class FlagProvider(AbstractProvider):
         if not isinstance(config, UsageConfig):
             raise TypeError(f"usage must be a UsageConfig or a bool, not {type(usage).__name__}")
         self._counters = UsageCounters(config, on_unknown=unknown_keys.note)
+        self._tracked = TrackedCounts(config.max_tracked_names)
         self._count = self._counters.count
         if isinstance(store, UsageStore):
             self._flusher = UsageFlusher(self._counters, store, config)
@@ -219,6 +234,7 @@ class FlagProvider(AbstractProvider):
             unflushed=0 if flusher is None else flusher.unflushed,
             dropped=0 if flusher is None else flusher.dropped,
             flushes=0 if flusher is None else flusher.flushes,
+            tracked=MappingProxyType(self._tracked.totals() if self._tracked else {}),
         )
 
     def count_usage(self, flag_key: str, details: FlagResolutionDetails[Any]) -> None:
@@ -436,6 +452,43 @@ class FlagProvider(AbstractProvider):
         for key, details in results.items():
             count(key, details)
         return snapshot.revision, results
+
+    # -- tracking: counted, handed on, never raises -------------------------------------
+
+    def track(
+        self,
+        tracking_event_name: str,
+        evaluation_context: EvaluationContext | None = None,
+        tracking_event_details: TrackingEventDetails | None = None,
+    ) -> None:
+        """Count a tracking event by name and hand it to ``tracking``; never raises.
+
+        The SDK calls this for ``client.track(...)`` with the merged evaluation context.
+        Counts are in :attr:`usage` (``tracked``); a name that is not text, is empty, is
+        longer than 256 characters, looks sensitive or is the targeting key counts under
+        :data:`~openfeature_litestar.OTHER_EVENT_NAMES`.
+
+        Args:
+            tracking_event_name: The event's name.
+            evaluation_context: The merged evaluation context.
+            tracking_event_details: The event's value and attributes.
+
+        .. versionadded:: 0.2.0
+        """
+        tracked = self._tracked
+        if tracked is not None:
+            targeting_key = getattr(evaluation_context, "targeting_key", None)
+            # A name that is the subject's id would put it in the insights.
+            tracked.count(
+                OTHER_EVENT_NAMES if tracking_event_name == targeting_key else tracking_event_name
+            )
+        handler = self._tracking
+        if handler is not None:
+            try:
+                handler(tracking_event_name, evaluation_context, tracking_event_details)
+            except Exception as error:
+                # The type only: the message could quote what the caller passed.
+                _logger.warning("the tracking handler raised %s", type(error).__name__)
 
     def __repr__(self) -> str:
         """Show the name, the store and the served revision."""

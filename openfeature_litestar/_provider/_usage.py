@@ -88,6 +88,9 @@ class UsageConfig:
             in :attr:`UsageSnapshot.dropped`.
         max_batch: The most counts in one write to the store; a larger flush is
             written in several.
+        max_tracked_names: The most tracking event names (``client.track(name)``)
+            counted one by one; others count under
+            :data:`~openfeature_litestar.OTHER_EVENT_NAMES`.
 
     Raises:
         ConfigurationError: A number is not positive.
@@ -100,11 +103,18 @@ class UsageConfig:
     max_unknown_keys: int = 1_000
     max_pending: int = 200_000
     max_batch: int = 5_000
+    max_tracked_names: int = 1_000
 
     def __post_init__(self) -> None:
         """Check every setting."""
         positive_seconds("flush_interval", self.flush_interval)
-        for name in ("max_keys", "max_unknown_keys", "max_pending", "max_batch"):
+        for name in (
+            "max_keys",
+            "max_unknown_keys",
+            "max_pending",
+            "max_batch",
+            "max_tracked_names",
+        ):
             positive_int(name, getattr(self, name))
 
 
@@ -121,6 +131,8 @@ class UsageSnapshot:
             (the store was unreachable for longer than ``max_pending`` allows, or at
             shutdown).
         flushes: Batches the store has taken.
+        tracked: Tracking events (``client.track(name)``) per event name, counted in
+            this process (they are not flushed to the store).
 
     .. versionadded:: 0.2.0
     """
@@ -130,6 +142,7 @@ class UsageSnapshot:
     unflushed: int = 0
     dropped: int = 0
     flushes: int = 0
+    tracked: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def evaluations(self) -> int:

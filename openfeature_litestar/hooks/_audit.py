@@ -172,10 +172,19 @@ class AuditHook(Hook):
             returns (sanitised, and never overriding the hook's own keys) is added to
             the record. Use it for what only the request's thread knows, such as a
             trace id or a request id.
+        pseudonym_cache_size: How many recent subjects (targeting key and the
+            provider's ``contextId``) keep their pseudonym in memory, so that a subject
+            evaluated again is not hashed again; the oldest goes first. The cache holds
+            raw identifiers in this process's memory only (never in a record, a log or
+            a file), like the evaluation contexts themselves; ``0`` turns it off.
 
     Raises:
         ConfigurationError: ``hasher`` is ``None`` and no hashing key is configured;
-            ``sample_rate`` is outside [0, 1]; ``queue_size`` is not a positive integer.
+            ``sample_rate`` is outside [0, 1]; ``queue_size`` is not a positive integer;
+            ``pseudonym_cache_size`` is negative or not an integer.
+
+    .. versionchanged:: 0.2.0
+       ``pseudonym_cache_size`` (it was one subject, the last).
     """
 
     def __init__(
@@ -192,8 +201,18 @@ class AuditHook(Hook):
         include_context: bool = True,
         include_error_message: bool = True,
         capture: Callable[[], Mapping[str, Any]] | None = None,
+        pseudonym_cache_size: int = 1024,
     ) -> None:
         """Create the hook; its drain thread starts with the first record."""
+        if (
+            not isinstance(pseudonym_cache_size, int)
+            or isinstance(pseudonym_cache_size, bool)
+            or pseudonym_cache_size < 0
+        ):
+            raise ConfigurationError(
+                "pseudonym_cache_size must be an integer of at least 0, "
+                f"not {pseudonym_cache_size!r}"
+            )
         if not 0.0 <= sample_rate <= 1.0:
             raise ConfigurationError(f"sample_rate must be between 0 and 1, not {sample_rate!r}")
         positive_int("queue_size", queue_size)
@@ -209,8 +228,10 @@ class AuditHook(Hook):
         self._capture = capture
         self._sampled = sample_rate < 1.0
         self._unrecorded = 0
-        self._last_pseudonym: tuple[str | None, str] = (None, "")
-        self._last_subjects: tuple[object, object, frozenset[object]] = (None, None, frozenset())
+        # (targeting key, contextId) -> (pseudonym, subjects) of recent subjects; see
+        # pseudonym_cache_size. Never written anywhere: it only saves the HMAC.
+        self._recent: dict[tuple[object, object], tuple[str | None, frozenset[object]]] = {}
+        self._recent_size = pseudonym_cache_size
         self._queue = DrainQueue(
             sink if sink is not None else self._log, size=queue_size, name="openfeature-audit"
         )
@@ -357,32 +378,38 @@ class AuditHook(Hook):
         self, record: dict[str, Any], targeting_key: object, metadata: Mapping[str, Any]
     ) -> frozenset[object]:
         """Add the flag metadata and the pseudonym; return the subject's identifiers."""
-        subject = targeting_key
-        context_id: object = None
-        if metadata:
-            context_id = _add_flag_metadata(record, metadata)
-            subject = context_id or subject
-        if subject:
-            # The flags of one request share a targeting key: remembering the last one
-            # (and only it, so no list of raw ids builds up in memory) hashes it once
-            # per request.
-            last = self._last_pseudonym
-            record[CONTEXT_ID] = last[1] if last[0] == subject else self._pseudonym(str(subject))
-        return self._subjects_of(targeting_key, context_id)
+        context_id = _add_flag_metadata(record, metadata) if metadata else None
+        try:
+            known = self._recent[(targeting_key, context_id)]
+        except (KeyError, TypeError):  # not seen lately, or not hashable
+            known = self._remember(targeting_key, context_id)
+        if known[0] is not None:
+            record[CONTEXT_ID] = known[0]
+        return known[1]
 
-    def _subjects_of(self, targeting_key: object, context_id: object) -> frozenset[object]:
-        # As with the pseudonym, only the last request's identifiers are remembered.
-        last = self._last_subjects
-        if last[0] == targeting_key and last[1] == context_id:
-            return last[2]
-        subjects = _subjects(targeting_key, context_id)
-        self._last_subjects = (targeting_key, context_id, subjects)
-        return subjects
+    def _remember(
+        self, targeting_key: object, context_id: object
+    ) -> tuple[str | None, frozenset[object]]:
+        """Hash a subject not seen lately and keep it among the recent ones."""
+        # The appendix prefers the provider's contextId to the targeting key.
+        subject = context_id or targeting_key
+        known = (
+            self._pseudonym(str(subject)) if subject else None,
+            _subjects(targeting_key, context_id),
+        )
+        recent, size = self._recent, self._recent_size
+        if size:
+            try:
+                while len(recent) >= size:
+                    # Dicts keep insertion order: the first entry is the oldest.
+                    recent.pop(next(iter(recent)), None)
+                recent[(targeting_key, context_id)] = known
+            except (TypeError, RuntimeError, StopIteration):
+                pass  # unhashable, or another thread changed the cache: just not kept
+        return known
 
     def _pseudonym(self, subject: str) -> str:
-        pseudonym = self.hasher(subject)
-        self._last_pseudonym = (subject, pseudonym)
-        return pseudonym
+        return self.hasher(subject)
 
     def scrub_message(self, message: str, context: Any) -> str:
         """Return ``message`` with the evaluation context's values cut out.

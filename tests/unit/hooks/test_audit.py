@@ -623,3 +623,46 @@ def test_repr_shows_counters_not_the_key(audit: AuditHook) -> None:
     text = repr(audit)
     assert text.startswith("AuditHook(sink, sample_rate=1.0")
     assert "a-test-hashing-key" not in text
+
+
+# --- the cache of recent pseudonyms ------------------------------------------------------
+
+
+class CountingHasher(IdentifierHasher):
+    """A real hasher that counts its calls."""
+
+    calls = 0
+
+    def __call__(self, value: str) -> str:
+        type(self).calls += 1
+        return super().__call__(value)
+
+
+@pytest.mark.parametrize("size", [0, 2])
+def test_recent_subjects_are_hashed_once_and_the_cache_is_bounded(
+    ours: OpenFeatureClient, size: int
+) -> None:
+    CountingHasher.calls = 0
+    hasher = CountingHasher("a-test-hashing-key-of-32-bytes!!")
+    records: list[Mapping[str, Any]] = []
+    hook = AuditHook(hasher=hasher, sink=records.append, pseudonym_cache_size=size)
+    ours.add_hooks([hook])
+    try:
+        users = ["u-1", "u-2", "u-1", "u-2", "u-3", "u-1"]
+        for user in users:
+            ours.get_boolean_value("vip", False, EvaluationContext(user))
+        assert hook.flush(10.0)
+    finally:
+        hook.close()
+    # Each record has its own subject's pseudonym, whatever was cached.
+    assert [record[CONTEXT_ID] for record in records] == [hasher(user) for user in users]
+    made = CountingHasher.calls - len(users)  # the calls of the line above
+    # Size 2: u-1, u-2 hashed, then u-3 (evicting u-1), then u-1 again.
+    assert made == (len(users) if size == 0 else 4)
+    assert len(hook._recent) == size  # the bound itself is the point
+
+
+@pytest.mark.parametrize("size", [-1, 1.5, True, "8"])
+def test_a_bad_cache_size_is_refused(hasher: IdentifierHasher, size: Any) -> None:
+    with pytest.raises(ConfigurationError, match="pseudonym_cache_size"):
+        AuditHook(hasher=hasher, pseudonym_cache_size=size)

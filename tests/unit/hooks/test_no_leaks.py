@@ -492,3 +492,88 @@ def test_a_store_that_breaks_and_disappears_leaks_nothing(
         _assert_clean(capture, audited, sentinels, {"flag_not_found"})
     finally:
         audited.close()
+
+
+# --- span events (TracingHook) -----------------------------------------------------------
+
+
+def _span_texts(spans: Any) -> list[str]:
+    """Every name, attribute and event of ``spans``, as texts and serialised."""
+    texts: list[str] = []
+    for span in spans:
+        texts += [span.name, *_serialised([dict(span.attributes or {})])]
+        for event in span.events:
+            texts += [event.name, *_serialised([dict(event.attributes or {})])]
+    return texts
+
+
+@pytest.mark.parametrize("kind", sorted(_providers()))
+def test_span_events_leak_nothing(
+    kind: str, domain: str, hasher: IdentifierHasher, sentinels: Sentinels
+) -> None:
+    from opentelemetry.sdk.trace import TracerProvider  # noqa: PLC0415 - dev-only package
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: PLC0415
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import (  # noqa: PLC0415
+        InMemorySpanExporter,
+    )
+
+    from openfeature_litestar.hooks import TracingHook  # noqa: PLC0415
+
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    api.set_provider_and_wait(_providers()[kind](), domain=domain)
+    client = api.get_client(domain)
+    # The value too: the strictest setting that can be switched on.
+    client.add_hooks([SanitizingHook(), TracingHook(hasher=hasher, include_value=True)])
+    with tracer_provider.get_tracer("tests").start_as_current_span("request"):
+        outcomes = _every_outcome(client, sentinels)
+        # A default that holds personal data comes back as the value of a failed one.
+        for default in (sentinels.email, sentinels.targeting_key, sentinels.street):
+            outcomes.append(client.get_string_details("no-such-flag", default, sentinels.context()))
+    (span,) = exporter.get_finished_spans()
+    assert len(span.events) == len(outcomes), "an evaluation without its event proves nothing"
+    attributes = [dict(event.attributes or {}) for event in span.events]
+    assert {event.get(ERROR_TYPE) for event in attributes} >= {"flag_not_found", "general"}
+    assert all(event[CONTEXT_ID] == hasher(sentinels.targeting_key) for event in attributes)
+    assert _leaks(_span_texts([span]), sentinels) == []
+
+
+# --- tracking events (FlagProvider.track, TrackingRecorder) -------------------------------
+
+
+def test_tracking_events_leak_nothing(
+    domain: str, hasher: IdentifierHasher, capture: Capture, sentinels: Sentinels
+) -> None:
+    from openfeature.track import TrackingEventDetails  # noqa: PLC0415
+
+    from openfeature_litestar.hooks import TrackingRecorder  # noqa: PLC0415
+
+    records: list[dict[str, Any]] = []
+    sunk = TrackingRecorder(hasher=hasher, sink=lambda record: records.append(dict(record)))
+    logged = TrackingRecorder(hasher=hasher, level=logging.DEBUG)
+
+    def both(*args: Any) -> None:
+        sunk(*args)
+        logged(*args)
+
+    provider = FlagProvider(_providers()["ours"]().store, tracking=both)
+    api.set_provider_and_wait(provider, domain=domain)
+    client = api.get_client(domain)
+    try:
+        details = TrackingEventDetails(value=9.5, attributes=sentinels.attributes())
+        details.add("buyer", sentinels.targeting_key)
+        client.track("checkout", sentinels.context(), details)
+        # Names that are personal data, or hold it.
+        client.track(sentinels.email, sentinels.context())
+        client.track(sentinels.targeting_key, sentinels.context())
+        assert sunk.flush(WAIT)
+        assert logged.flush(WAIT)
+    finally:
+        sunk.close()
+        logged.close()
+    assert len(records) == 3, "the sink saw nothing: the test would prove nothing"
+    assert all(record[CONTEXT_ID] == hasher(sentinels.targeting_key) for record in records)
+    counted = [str(name) for name in provider.usage.tracked]
+    texts = list(capture.rendered()) + _serialised(records) + counted
+    assert _leaks(texts, sentinels) == []
