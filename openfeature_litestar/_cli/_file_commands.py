@@ -18,7 +18,7 @@ from openfeature.flag_evaluation import FlagType
 
 from openfeature_litestar._document import FlagDocument, load_document
 from openfeature_litestar._engine import DEFAULT_FRACTIONAL
-from openfeature_litestar._errors import DocumentError
+from openfeature_litestar._errors import DocumentError, Problem
 from openfeature_litestar._provider import FlagProvider
 
 from ._compare import compare
@@ -74,21 +74,40 @@ def load(path: str, *, strict: bool) -> FlagDocument:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _validate_one(path: str, out: TextIO, *, strict: bool, fractional: str | None) -> int:
+def _problem_data(problem: Problem) -> dict[str, str]:
+    return {"path": problem.path, "message": problem.message}
+
+
+def _validate_one(
+    path: str, out: TextIO, *, strict: bool, fractional: str | None, as_json: bool
+) -> int:
     # Read as flagd reads it, always: the warnings are listed, and --strict only decides
     # whether they fail the check.
+    record: dict[str, Any] = {"file": path, "valid": False, "flags": None, "problems": []}
     try:
         document = load(path, strict=False)
         if fractional is not None:  # compiled as a provider of that version compiles it
             document.compiled_flags(fractional)  # type: ignore[arg-type]  # argparse choices
     except DocumentError as exc:
-        print(exc, file=out)
+        record["problems"] = [_problem_data(problem) for problem in exc.problems]
+        print(json.dumps({**record, "warnings": []}) if as_json else exc, file=out)
         return EXIT_FAILED
     except UsageError as exc:  # report it and go on with the other files
         report_error(str(exc))
+        if as_json:
+            print(json.dumps({**record, "warnings": [], "error": str(exc)}), file=out)
         return EXIT_USAGE
-    version = f", fractional {fractional}" if fractional is not None else ""
     warnings = document.warnings
+    status = EXIT_FAILED if strict and warnings else EXIT_OK
+    if as_json:
+        record.update(
+            valid=status == EXIT_OK,
+            flags=len(document.flags),
+            warnings=[_problem_data(problem) for problem in warnings],
+        )
+        print(json.dumps(record, ensure_ascii=False), file=out)
+        return status
+    version = f", fractional {fractional}" if fractional is not None else ""
     if not warnings:
         print(f"{path}: valid ({len(document.flags)} flags{version})", file=out)
         return EXIT_OK
@@ -98,18 +117,18 @@ def _validate_one(path: str, out: TextIO, *, strict: bool, fractional: str | Non
     print(f"{path}: {verdict}, {count} {noun} flagd tolerates (a write refuses them):", file=out)
     for warning in warnings:
         print(f"  - {warning}", file=out)
-    return EXIT_FAILED if strict else EXIT_OK
+    return status
 
 
 def validate(args: argparse.Namespace, out: TextIO) -> int:
     """``validate FILE...``: check every file; the status is the worst one's.
 
     Problems flagd tolerates are listed as warnings; they fail the check (status 1)
-    only with ``--strict``.
+    only with ``--strict``. With ``--json``, one JSON object per file.
     """
     # usage 2 > invalid 1 > ok 0
     return max(
-        _validate_one(path, out, strict=args.strict, fractional=args.fractional)
+        _validate_one(path, out, strict=args.strict, fractional=args.fractional, as_json=args.json)
         for path in args.files
     )
 
