@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar
 from openfeature_litestar._document import FlagDocument, dump_document
 from openfeature_litestar._errors import RevisionConflict
 from openfeature_litestar._masking import mask_url
-from openfeature_litestar._stores import store_from_url
-from openfeature_litestar._stores._writes import changes_between
+from openfeature_litestar._stores import FileStore, StoredDocument, store_from_url
+from openfeature_litestar._stores._writes import changes_between, empty_document
 
 from ._audit_lines import audit_json, audit_line, change_json, change_line
 from ._file_commands import load
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Awaitable, Callable, Mapping
 
-    from openfeature_litestar._stores import AuditEntry, StoredDocument, WritableFlagStore
+    from openfeature_litestar._stores import AuditEntry, WritableFlagStore
 
 __all__ = ["audit", "export", "import_document", "set_state", "set_variant"]
 
@@ -81,6 +81,17 @@ def _print_result(args: argparse.Namespace, out: TextIO, message: str, **fields:
         print(message, file=out)
 
 
+async def _current(store: WritableFlagStore) -> StoredDocument:
+    """The namespace's document, or (a file store's file not written yet) an empty one.
+
+    A file store refuses to read a file that does not exist, but writes it on the first
+    write, as an import into it does.
+    """
+    if isinstance(store, FileStore) and not store.path.exists():
+        return StoredDocument(empty_document(), 0)
+    return await store.load()
+
+
 def import_document(args: argparse.Namespace, out: TextIO) -> int:
     """``import FILE``: replace the namespace's document (validated, audited).
 
@@ -91,7 +102,7 @@ def import_document(args: argparse.Namespace, out: TextIO) -> int:
     document = load(args.file, strict=True)
 
     async def write(store: WritableFlagStore) -> tuple[str, dict[str, Any]]:
-        stored = await store.load()
+        stored = await _current(store)
         _expected_revision(args, stored)  # a conflict is reported even for a dry run
         changes = changes_between(stored.document, document)
         where = _where(store, args.store)
