@@ -51,16 +51,16 @@ class HelpFormatter(argparse.RawDescriptionHelpFormatter):
 def describe(parser: argparse.ArgumentParser, commands: Any) -> None:
     """Give every command of ``commands`` its description, its examples and the formatter.
 
-    A command without a description of its own is described by its one-line help.
-
-    Raises:
-        KeyError: A command has no entry in :data:`EXAMPLES` (a test keeps them in step).
+    A command without a description of its own is described by its one-line help; one
+    without an entry in :data:`EXAMPLES` gets no examples (a test requires an entry for
+    every command, so this happens only between adding a command and its examples).
     """
     parser.formatter_class = HelpFormatter
     helps = {action.dest: action.help for action in commands._choices_actions}  # noqa: SLF001 - argparse keeps the one-line helps only there
     for name, command in commands.choices.items():
-        examples = EXAMPLES[name]
         command.formatter_class = HelpFormatter
         if command.description is None:
             command.description = f"{helps[name][0].upper()}{helps[name][1:]}."
-        command.epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
+        examples = EXAMPLES.get(name)
+        if examples:
+            command.epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples)
