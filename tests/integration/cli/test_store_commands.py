@@ -12,6 +12,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import pytest
+import redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -108,6 +109,19 @@ def test_reads_of_a_misspelt_namespace_say_so(
         assert run_cli(*command, "--store", url, "--namespace", misspelt) == (1, "")
         assert f"namespace {misspelt!r}" in capsys.readouterr().err
     assert revision_and_trail(url, misspelt) == (0, [])
+
+
+def test_a_read_of_a_misspelt_namespace_adds_no_redis_key(
+    redis_url: str, unique_name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for command in (["export"], ["list"], ["audit"]):
+            assert run_cli(*command, "--store", redis_url, "--namespace", unique_name) == (1, "")
+        assert "has never been written" in capsys.readouterr().err
+        assert client.keys(f"openfeature:{unique_name}*") == []
+    finally:
+        client.close()
 
 
 def test_a_read_of_a_misspelt_namespace_adds_no_row(
