@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from openfeature_litestar._stores import AuditEntry
+    from collections.abc import Mapping
 
-__all__ = ["audit_json", "audit_line"]
+    from openfeature_litestar._stores import AuditEntry
+    from openfeature_litestar._stores._writes import Change
+
+__all__ = ["audit_json", "audit_line", "change_json", "change_line"]
+
+
+class _Difference(Protocol):
+    """What an audit entry and a change (of ``import --dry-run``) both hold."""
+
+    @property
+    def before(self) -> Mapping[str, Any] | None: ...
+
+    @property
+    def after(self) -> Mapping[str, Any] | None: ...
 
 
 def audit_json(entry: AuditEntry) -> str:
@@ -39,7 +52,23 @@ def audit_line(entry: AuditEntry) -> str:
     )
 
 
-def _what_changed(entry: AuditEntry) -> str:
+def change_line(change: Change) -> str:
+    """A change a write would make, as the audit trail would show it: action, flag, what."""
+    flag = change.flag_key if change.flag_key is not None else "(shared parts)"
+    return f"{change.action:6}  {flag}: {_what_changed(change)}"
+
+
+def change_json(change: Change) -> dict[str, Any]:
+    """A change a write would make, as JSON data with every field."""
+    return {
+        "flag": change.flag_key,
+        "action": change.action,
+        "before": change.before,
+        "after": change.after,
+    }
+
+
+def _what_changed(entry: _Difference) -> str:
     """A short account of one entry: the scalar fields' old and new values, else names."""
     if entry.before is None:
         return "created"

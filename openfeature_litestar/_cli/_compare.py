@@ -20,6 +20,7 @@ from openfeature.evaluation_context import EvaluationContext
 from openfeature_litestar._snapshot import Snapshot
 from openfeature_litestar.evaluation import resolve
 
+from ._hints import did_you_mean
 from ._outcomes import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
@@ -91,7 +92,8 @@ def compare(
     if old == new:
         raise UsageError(f"--compare needs two different versions, not {old} twice")
     if args.flag not in document.flags:
-        raise UsageError(f"{args.file} has no flag {args.flag!r}")
+        hint = did_you_mean(args.flag, document.flags)
+        raise UsageError(f"{args.file} has no flag {args.flag!r}{hint}")
     keys, source = _keys(args)
     path = args.key_attribute.split(".") if args.key_attribute else None
     versions: tuple[FractionalVersion, FractionalVersion] = (old, new)

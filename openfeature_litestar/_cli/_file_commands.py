@@ -6,21 +6,26 @@
 from __future__ import annotations
 
 import json
+import sys
 import uuid
 from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from openfeature import api
 from openfeature.client import OpenFeatureClient
 from openfeature.evaluation_context import EvaluationContext
+from openfeature.exception import ErrorCode
 from openfeature.flag_evaluation import FlagType
 
 from openfeature_litestar._document import FlagDocument, load_document
 from openfeature_litestar._engine import DEFAULT_FRACTIONAL
-from openfeature_litestar._errors import DocumentError
+from openfeature_litestar._errors import DocumentError, Problem
 from openfeature_litestar._provider import FlagProvider
 
 from ._compare import compare
+from ._flag_types import infer_type
+from ._hints import did_you_mean
 from ._outcomes import EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError, report_error
+from ._read_commands import read_namespace, where
 
 if TYPE_CHECKING:
     import argparse
@@ -69,21 +74,40 @@ def load(path: str, *, strict: bool) -> FlagDocument:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _validate_one(path: str, out: TextIO, *, strict: bool, fractional: str | None) -> int:
+def _problem_data(problem: Problem) -> dict[str, str]:
+    return {"path": problem.path, "message": problem.message}
+
+
+def _validate_one(
+    path: str, out: TextIO, *, strict: bool, fractional: str | None, as_json: bool
+) -> int:
     # Read as flagd reads it, always: the warnings are listed, and --strict only decides
     # whether they fail the check.
+    record: dict[str, Any] = {"file": path, "valid": False, "flags": None, "problems": []}
     try:
         document = load(path, strict=False)
         if fractional is not None:  # compiled as a provider of that version compiles it
             document.compiled_flags(fractional)  # type: ignore[arg-type]  # argparse choices
     except DocumentError as exc:
-        print(exc, file=out)
+        record["problems"] = [_problem_data(problem) for problem in exc.problems]
+        print(json.dumps({**record, "warnings": []}) if as_json else exc, file=out)
         return EXIT_FAILED
     except UsageError as exc:  # report it and go on with the other files
         report_error(str(exc))
+        if as_json:
+            print(json.dumps({**record, "warnings": [], "error": str(exc)}), file=out)
         return EXIT_USAGE
-    version = f", fractional {fractional}" if fractional is not None else ""
     warnings = document.warnings
+    status = EXIT_FAILED if strict and warnings else EXIT_OK
+    if as_json:
+        record.update(
+            valid=status == EXIT_OK,
+            flags=len(document.flags),
+            warnings=[_problem_data(problem) for problem in warnings],
+        )
+        print(json.dumps(record, ensure_ascii=False), file=out)
+        return status
+    version = f", fractional {fractional}" if fractional is not None else ""
     if not warnings:
         print(f"{path}: valid ({len(document.flags)} flags{version})", file=out)
         return EXIT_OK
@@ -93,18 +117,18 @@ def _validate_one(path: str, out: TextIO, *, strict: bool, fractional: str | Non
     print(f"{path}: {verdict}, {count} {noun} flagd tolerates (a write refuses them):", file=out)
     for warning in warnings:
         print(f"  - {warning}", file=out)
-    return EXIT_FAILED if strict else EXIT_OK
+    return status
 
 
 def validate(args: argparse.Namespace, out: TextIO) -> int:
     """``validate FILE...``: check every file; the status is the worst one's.
 
     Problems flagd tolerates are listed as warnings; they fail the check (status 1)
-    only with ``--strict``.
+    only with ``--strict``. With ``--json``, one JSON object per file.
     """
     # usage 2 > invalid 1 > ok 0
     return max(
-        _validate_one(path, out, strict=args.strict, fractional=args.fractional)
+        _validate_one(path, out, strict=args.strict, fractional=args.fractional, as_json=args.json)
         for path in args.files
     )
 
@@ -120,22 +144,6 @@ def _context(text: str) -> EvaluationContext:
     if targeting_key is not None and not isinstance(targeting_key, str):
         raise UsageError("--context: targetingKey must be a string")
     return EvaluationContext(targeting_key=targeting_key, attributes=data)
-
-
-def _infer_type(document: FlagDocument, flag: str) -> FlagType:
-    definition = document.flags.get(flag)
-    if definition is None:
-        return FlagType.STRING  # the answer will be FLAG_NOT_FOUND whatever the type
-    values = list(definition.variants.values())
-    if all(isinstance(value, bool) for value in values):
-        return FlagType.BOOLEAN
-    if all(isinstance(value, int) and not isinstance(value, bool) for value in values):
-        return FlagType.INTEGER
-    if all(isinstance(value, (int, float)) for value in values):
-        return FlagType.FLOAT
-    if all(isinstance(value, str) for value in values):
-        return FlagType.STRING
-    return FlagType.OBJECT
 
 
 def _default(text: str | None, flag_type: FlagType) -> Any:
@@ -159,18 +167,44 @@ def _check_compare_options(args: argparse.Namespace) -> None:
             raise UsageError(f"{option} does not go with --compare (it resolves any type)")
 
 
-def evaluate(args: argparse.Namespace, out: TextIO) -> int:
-    """``evaluate FILE FLAG``: evaluate through an OpenFeature client, as an app would.
+def _evaluated_document(args: argparse.Namespace) -> FlagDocument:
+    """The document ``evaluate`` reads: ``FILE``, or the namespace ``--store`` names.
 
-    With ``--compare FROM TO``, resolve the flag for many keys under two bucketing
-    versions instead, and show who would move (see ``_compare``).
+    ``args.file`` becomes the store's description, for the messages that name the source.
+
+    Raises:
+        DocumentError: The document is invalid (or, with ``--strict``, has warnings).
+        MissingError: The store's namespace has never been written.
+        UsageError: Both or neither of ``FILE`` and ``--store`` are given.
+    """
+    if args.store is None:
+        if args.file is None:
+            raise UsageError("evaluate needs FILE FLAG, or --store URL FLAG")
+        if args.namespace is not None:
+            raise UsageError("--namespace goes with --store URL, not with FILE")
+        return load(args.file, strict=args.strict)
+    if args.file is not None:
+        raise UsageError(f"evaluate reads FILE ({args.file}) or --store URL, not both")
+    stored, namespace = read_namespace(args)
+    args.file = where(namespace, args.store)
+    if args.strict and stored.document.warnings:
+        raise DocumentError(stored.document.warnings, source=args.file)
+    return stored.document
+
+
+def evaluate(args: argparse.Namespace, out: TextIO) -> int:
+    """``evaluate FILE FLAG`` (or ``--store URL FLAG``): evaluate as an app would.
+
+    The flag is evaluated through an OpenFeature client on a provider serving the
+    document. With ``--compare FROM TO``, resolve the flag for many keys under two
+    bucketing versions instead, and show who would move (see ``_compare``).
     """
     _check_compare_options(args)
     context = _context(args.context)
-    document = load(args.file, strict=args.strict)
+    document = _evaluated_document(args)
     if args.compare is not None:
         return compare(args, document, context, out)
-    flag_type = TYPE_NAMES[args.flag_type] if args.flag_type else _infer_type(document, args.flag)
+    flag_type = TYPE_NAMES[args.flag_type] if args.flag_type else infer_type(document, args.flag)
     default = _default(args.default, flag_type)
     domain = f"openfeature-litestar-cli-{uuid.uuid4()}"
     provider = FlagProvider(document, fractional=args.fractional or DEFAULT_FRACTIONAL)
@@ -180,6 +214,10 @@ def evaluate(args: argparse.Namespace, out: TextIO) -> int:
     finally:
         provider.shutdown()
     _print_details(details, _TYPE_NAME[flag_type], out, as_json=args.json)
+    if details.error_code == ErrorCode.FLAG_NOT_FOUND:
+        hint = did_you_mean(args.flag, document.flags)
+        if hint:
+            sys.stderr.write(f"note: {args.file} has no flag {args.flag!r}{hint}\n")
     return EXIT_FAILED if details.error_code is not None else EXIT_OK
 
 

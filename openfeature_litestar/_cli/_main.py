@@ -13,12 +13,12 @@ from openfeature_litestar._errors import (
     RevisionConflict,
     StoreError,
 )
-from openfeature_litestar._stores._url import resolve_store_url
 
-from . import _file_commands, _server_commands, _store_commands
+from . import _file_commands, _read_commands, _server_commands, _store_commands
 from ._arguments import default_actor
-from ._outcomes import EXIT_FAILED, EXIT_USAGE, RefusedError, UsageError, report_error
-from ._parser import STORE_COMMANDS, build_parser
+from ._outcomes import EXIT_FAILED, EXIT_USAGE, MissingError, RefusedError, UsageError, report_error
+from ._parser import READ_COMMANDS, STORE_COMMANDS, build_parser
+from ._store_urls import store_url
 
 if TYPE_CHECKING:
     import argparse
@@ -35,6 +35,8 @@ _COMMANDS: Final[dict[str, Callable[[argparse.Namespace, TextIO], int]]] = {
     "enable": _store_commands.set_state,
     "disable": _store_commands.set_state,
     "audit": _store_commands.audit,
+    "list": _read_commands.list_flags,
+    "get": _read_commands.get_flag,
     "demo": _server_commands.demo,
     "serve": _server_commands.serve,
 }
@@ -55,15 +57,15 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     stream = out if out is not None else sys.stdout
     args = build_parser().parse_args(argv)
     try:
-        if args.command in _STORE_URL_COMMANDS:
-            args.store = resolve_store_url(args.store)
+        if args.command in _STORE_URL_COMMANDS or getattr(args, "store", None) is not None:
+            args.store = store_url(args.store, reading=args.command in READ_COMMANDS)
         if getattr(args, "actor", "unset") is None:
             args.actor = default_actor()
         return _COMMANDS[args.command](args, stream)
     except DocumentError as exc:
         sys.stderr.write(f"{exc}\n")
         return EXIT_FAILED
-    except (FlagNotFound, RevisionConflict, RefusedError) as exc:
+    except (FlagNotFound, RevisionConflict, RefusedError, MissingError) as exc:
         report_error(str(exc))
         return EXIT_FAILED
     except (StoreError, ConfigurationError, MissingDependencyError, UsageError) as exc:

@@ -7,7 +7,15 @@ from typing import Final
 
 from openfeature_litestar._masking import mask_secrets
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "RefusedError", "UsageError", "report_error"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "MissingError",
+    "RefusedError",
+    "UsageError",
+    "report_error",
+]
 
 EXIT_OK: Final = 0
 """The command did what was asked."""
@@ -32,3 +40,7 @@ def report_error(message: str) -> None:
     more here, whatever the code that raised it already did.
     """
     sys.stderr.write(f"openfeature-litestar: error: {mask_secrets(message)}\n")
+
+
+class MissingError(Exception):
+    """What the command names does not exist (a namespace never written): exit status 1."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as installed_version
 from typing import Any
 
 from openfeature_litestar._engine import DEFAULT_FRACTIONAL, FRACTIONAL_VERSIONS
@@ -11,11 +13,26 @@ from openfeature_litestar._stores._url import DEFAULT_STORE_URL, STORE_URL_ENV
 from . import _arguments
 from ._compare import DEFAULT_SAMPLE
 from ._file_commands import TYPE_NAMES
+from ._help import describe
 
-__all__ = ["STORE_COMMANDS", "build_parser"]
+__all__ = ["READ_COMMANDS", "STORE_COMMANDS", "build_parser"]
 
-STORE_COMMANDS = frozenset({"import", "export", "set-variant", "enable", "disable", "audit"})
+STORE_COMMANDS = frozenset(
+    {"import", "export", "set-variant", "enable", "disable", "audit", "list", "get"}
+)
 """The commands that read or write a store named by ``--store``."""
+
+READ_COMMANDS = frozenset({"export", "audit", "list", "get", "evaluate"})
+"""The commands that only read a store: they refuse a SQLite database that does not exist."""
+
+_JSON_HELP = {
+    "validate": "print one JSON object per file (valid, flags, problems, warnings)",
+    "import": "print the outcome (changes, revision, written) as one JSON object",
+    "export": "print the document as JSON (the same as --format json)",
+    "set-variant": "print the outcome (revision, written, ...) as one JSON object",
+    "enable": "print the outcome (revision, written, ...) as one JSON object",
+    "disable": "print the outcome (revision, written, ...) as one JSON object",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,11 +41,52 @@ def build_parser() -> argparse.ArgumentParser:
         prog="openfeature-litestar",
         description="Validate and evaluate flagd-format flag documents; manage flag stores.",
     )
+    _version_option(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_file_commands(commands)
     _add_store_commands(commands)
+    _add_read_commands(commands)
     _add_server_commands(commands)
+    _add_json_options(commands)
+    _add_import_dry_run(commands)
+    describe(parser, commands)
     return parser
+
+
+def _version_option(parser: argparse.ArgumentParser) -> None:
+    try:
+        number = installed_version("openfeature-litestar")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        number = "unknown"
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {number}", help="print the version"
+    )
+
+
+def _add_read_commands(commands: Any) -> None:
+    store = _store_options()
+    listed = commands.add_parser(
+        "list", parents=[store], help="list the namespace's flags: state, default variant, type"
+    )
+    listed.add_argument("--json", action="store_true", help="print one JSON object")
+    got = commands.add_parser("get", parents=[store], help="print one flag's stored definition")
+    got.add_argument("flag", metavar="FLAG", help="the flag key")
+    got.add_argument(
+        "--json", action="store_true", help="one JSON object with the revision and definition"
+    )
+
+
+def _add_json_options(commands: Any) -> None:
+    for name, text in _JSON_HELP.items():
+        commands.choices[name].add_argument("--json", action="store_true", help=text)
+
+
+def _add_import_dry_run(commands: Any) -> None:
+    commands.choices["import"].add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the changes the import would make and write nothing",
+    )
 
 
 def _fractional_option(parser: argparse.ArgumentParser) -> None:
@@ -56,14 +114,21 @@ def _add_file_commands(commands: Any) -> None:
     )
     _fractional_option(validate)
 
-    evaluate = commands.add_parser("evaluate", help="evaluate one flag the way an app would")
-    evaluate.add_argument("file", metavar="FILE", help="a JSON or YAML flag document")
+    evaluate = commands.add_parser(
+        "evaluate",
+        parents=[_evaluate_store_options()],
+        help="evaluate one flag the way an app would, from a file or a store",
+    )
+    evaluate.add_argument(
+        "file", nargs="?", metavar="FILE", help="a JSON or YAML flag document (or --store)"
+    )
     evaluate.add_argument("flag", metavar="FLAG", help="the flag key")
     evaluate.add_argument(
         "--context",
         default="{}",
         metavar="JSON",
-        help="the evaluation context as a JSON object, with targetingKey for the targeting key",
+        help="the evaluation context as a JSON object, with targetingKey for the targeting key "
+        "(default: {})",
     )
     evaluate.add_argument(
         "--type",
@@ -104,6 +169,22 @@ def _add_file_commands(commands: Any) -> None:
         help="put each key in this context attribute (dotted, e.g. user.name) instead of "
         "the targeting key",
     )
+
+
+def _evaluate_store_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
+        "--store",
+        metavar="URL",
+        help="evaluate the flag of this store's namespace instead of FILE",
+    )
+    options.add_argument(
+        "--namespace",
+        type=_arguments.namespace,
+        metavar="NAME",
+        help="with --store: the namespace (default: the URL's, else 'default')",
+    )
+    return options
 
 
 def _store_options() -> argparse.ArgumentParser:
@@ -197,7 +278,9 @@ def _add_server_commands(commands: Any) -> None:
         parents=[_store_options()],
         help="run the demo Litestar app (shipped in the package) under uvicorn",
     )
-    demo.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    demo.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)"
+    )
     demo.add_argument("--port", type=_arguments.port, default=8000, help="the port (default 8000)")
     serve = commands.add_parser(
         "serve",
@@ -210,7 +293,9 @@ def _add_server_commands(commands: Any) -> None:
             "(admin), comma-separated."
         ),
     )
-    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="the address to listen on (default 127.0.0.1)"
+    )
     serve.add_argument("--port", type=_arguments.port, default=8013, help="the port (default 8013)")
     serve.add_argument(
         "--workers",

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
-from typing import TYPE_CHECKING, TextIO
+import sys
+from typing import TYPE_CHECKING, Final, TextIO
 
 from openfeature_litestar._engine import DEFAULT_FRACTIONAL
+from openfeature_litestar._errors import DocumentError, StoreError
 from openfeature_litestar._masking import mask_url
 from openfeature_litestar._stores import store_from_url
 
@@ -14,9 +17,15 @@ from ._outcomes import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Sequence
     from types import ModuleType
 
+    from openfeature_litestar._stores import StoredDocument
+
 __all__ = ["demo", "serve"]
+
+# The addresses that listen on every interface, so reach beyond this machine.
+_EVERY_INTERFACE: Final = frozenset({"0.0.0.0", "::", "[::]", ""})  # noqa: S104 - compared, not bound
 
 
 def _demo_module() -> ModuleType:
@@ -66,7 +75,7 @@ def serve(args: argparse.Namespace, out: TextIO) -> int:
     """``serve``: the standalone OFREP (and admin API) server on one namespace of a store."""
     from openfeature_litestar.web._server import serve as run_server  # noqa: PLC0415 - only this command needs Litestar
 
-    print(f"openfeature-litestar serve: flags from {mask_url(args.store)}", file=out, flush=True)
+    _print_startup(args, out)
     try:
         run_server(
             host=args.host,
@@ -83,6 +92,78 @@ def serve(args: argparse.Namespace, out: TextIO) -> int:
         if exc.code not in (None, 0):
             raise UsageError("the server could not start (see the messages above)") from None
     return EXIT_OK
+
+
+def _environment_list(given: Sequence[str], env: str) -> list[str]:
+    """``given``, else the comma-separated values of ``env``: as the server reads them."""
+    if given:
+        return list(given)
+    return [value.strip() for value in os.environ.get(env, "").split(",") if value.strip()]
+
+
+def _served_now(url: str, namespace: str) -> str:
+    """What the store holds now: ``revision 3, 8 flags``, or why that is not known yet."""
+    store = store_from_url(url, namespace=namespace)
+
+    async def read_once() -> StoredDocument:
+        try:
+            return await store.load()
+        finally:
+            await store.close()
+
+    try:
+        stored = asyncio.run(read_once())
+    except (StoreError, DocumentError) as exc:
+        first_line = str(exc).splitlines()[0]
+        return f"not read yet ({first_line}); the server keeps trying"
+    count = len(stored.document.flags)
+    return f"revision {stored.revision}, {count} flag{'' if count == 1 else 's'}"
+
+
+def _print_startup(args: argparse.Namespace, out: TextIO) -> None:
+    """Say what ``serve`` is about to serve, where, to whom; warn about risky exposure."""
+    from openfeature_litestar.web._server import (  # noqa: PLC0415 - only this command needs Litestar
+        ADMIN_TOKENS_ENV,
+        CORS_ORIGINS_ENV,
+        TOKENS_ENV,
+    )
+
+    namespace = store_from_url(args.store, namespace=args.namespace).namespace
+    base = f"http://{_url_host(args.host)}:{args.port}"
+    tokens = _environment_list((), TOKENS_ENV)
+    admin_tokens = _environment_list((), ADMIN_TOKENS_ENV)
+    origins = _environment_list(args.cors_origins, CORS_ORIGINS_ENV)
+    ofrep = (
+        "public: no token asked for (--public)"
+        if args.public
+        else f"{len(tokens)} bearer token{'' if len(tokens) == 1 else 's'} from {TOKENS_ENV}"
+    )
+    admin = (
+        f"{base}/admin/v1  ({len(admin_tokens)} token{'' if len(admin_tokens) == 1 else 's'} "
+        f"from {ADMIN_TOKENS_ENV}; schema at {base}/schema)"
+        if admin_tokens
+        else f"off (set {ADMIN_TOKENS_ENV} to mount it)"
+    )
+    lines = [
+        f"openfeature-litestar serve: namespace {namespace!r} of {mask_url(args.store)}",
+        (
+            f"  flags      {_served_now(args.store, namespace)}; fractional "
+            f"{args.fractional or DEFAULT_FRACTIONAL}"
+        ),
+        f"  OFREP      {base}/ofrep/v1  ({ofrep}); events at {base}/ofrep/v1/events",
+        f"  admin API  {admin}",
+        f"  CORS       {', '.join(origins) if origins else 'off (no --cors-origin)'}",
+        (
+            f"  health     {base}/healthz, {base}/readyz; {args.workers} worker"
+            f"{'' if args.workers == 1 else 's'}"
+        ),
+    ]
+    print("\n".join(lines), file=out, flush=True)
+    if args.host in _EVERY_INTERFACE and "*" in origins:
+        sys.stderr.write(
+            f"warning: --host {args.host} with --cors-origin '*': every web page any visitor "
+            "opens may call this server from their browser; name the origins that need it\n"
+        )
 
 
 def _check_reachable(url: str, namespace: str) -> None:

@@ -120,9 +120,21 @@ def parse_document(
         problem = Problem("", f"the {chosen.upper()} text is nested too deeply")
         raise DocumentError([problem], source=source) from None
     except (ValueError, yaml.YAMLError) as exc:
+        _name_marks(exc, source)
         problem = Problem("", f"not valid {chosen.upper()}: {exc}")
         raise DocumentError([problem], source=source) from None
     return document_from_data(data, strict=strict, source=source, max_nodes=max_nodes)
+
+
+def _name_marks(exc: Exception, source: str | None) -> None:
+    """Make a YAML error's positions name ``source``, not PyYAML's ``<unicode string>``.
+
+    PyYAML names the stream it parsed, and it parses text here, not the file.
+    """
+    if isinstance(exc, yaml.MarkedYAMLError):
+        for mark in (exc.context_mark, exc.problem_mark):
+            if mark is not None:
+                mark.name = source if source is not None else "the document"
 
 
 def document_from_data(

@@ -31,6 +31,7 @@ Choices worth knowing:
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -203,6 +204,19 @@ class Compiler:
         fns = tuple(node.fn for node in nodes)
         return Node(lambda data: [fn(data) for fn in fns])
 
+    def nearest_operators(self, op: str) -> str:
+        """``"; did you mean 'x'?"`` for the operators nearest a misspelt one, else ``""``.
+
+        The nearness is the standard library's :func:`difflib.get_close_matches`.
+        """
+        known = [
+            name for name, spec in OPERATORS.items() if not (spec.lenient_only and self.strict)
+        ]
+        close = difflib.get_close_matches(op, known, n=3, cutoff=0.6)
+        if not close:
+            return ""
+        return "; did you mean " + " or ".join(repr(name) for name in close) + "?"
+
     def compile_object(  # noqa: C901, PLR0911 - one early exit per kind of problem
         self, tree: dict[str, Any], path: str, depth: int
     ) -> Node:
@@ -227,7 +241,7 @@ class Compiler:
             paths = [sub]
         spec = OPERATORS.get(op)
         if spec is None or (spec.lenient_only and self.strict):
-            self.problem(path, f"unknown operator {op!r}")
+            self.problem(path, f"unknown operator {op!r}{self.nearest_operators(op)}")
             return NULL
         if spec.lenient_only:
             self.warn(path, f"{op!r} is not in flagd's schema (flagd evaluates it)")

@@ -27,8 +27,8 @@ from openfeature_litestar._validation import positive_seconds
 from openfeature_litestar.evaluation import resolve, resolve_all
 
 from ._follower import StoreFollower
-from ._unknown_keys import UnknownKeys
 from ._tracking import OTHER_EVENT_NAMES, TrackedCounts
+from ._unknown_keys import UnknownKeys
 from ._usage import (
     UsageConfig,
     UsageCounters,

@@ -480,6 +480,22 @@ def test_invalid_text_is_a_document_error(fmt: DocumentFormat, text: str) -> Non
     assert info.value.problems[0].path == ""
 
 
+def test_a_yaml_error_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("flags:\n  a: {state: ENABLED\n", encoding="utf-8")
+
+    problems = _problems(lambda: load_document(path))
+
+    assert f'in "{path}", line 3' in problems[0].message
+    assert "<unicode string>" not in problems[0].message
+
+
+def test_a_yaml_error_in_text_without_a_source_names_the_document() -> None:
+    problems = _problems(lambda: parse_document("flags: [\n", format="yaml"))
+
+    assert 'in "the document", line 2' in problems[0].message
+
+
 @pytest.mark.parametrize(
     ("text", "kind"),
     [("[]", "list"), ("- a\n- b\n", "list"), ("just text", "str"), ("42", "int"), ("", "None")],

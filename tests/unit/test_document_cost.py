@@ -127,11 +127,11 @@ def test_a_broken_evaluator_named_at_every_level_reports_its_problem_once() -> N
     evaluators: dict[str, Any] = {
         f"e{i}": {"and": [{"$ref": f"e{i + 1}"}, {"$ref": f"e{i + 1}"}]} for i in range(40)
     }
-    evaluators["e40"] = {"nope": 1}
+    evaluators["e40"] = {"xyzzy": 1}
     with pytest.raises(DocumentError) as caught:
         compile_targeting({"$ref": "e0"}, evaluators=evaluators, max_depth=1_000)
     assert [problem.message for problem in caught.value.problems] == [
-        "in $evaluators.e40: unknown operator 'nope'"
+        "in $evaluators.e40: unknown operator 'xyzzy'"
     ]
 
 

@@ -152,6 +152,39 @@ def test_serves_ofrep_with_a_token_and_admin_writes_reach_it(
     assert "Application shutdown complete" in (tmp_path / "server.log").read_text()
 
 
+def test_says_at_start_up_what_it_serves(
+    server: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
+) -> None:
+    base, _ = server
+    log = (tmp_path / "server.log").read_text()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
+    assert f"openfeature-litestar serve: namespace 'default' of {url}" in log
+    assert "  flags      revision 1, 1 flag; fractional v2" in log
+    assert f"  OFREP      {base}/ofrep/v1  (1 bearer token from {TOKENS_ENV})" in log
+    assert f"  admin API  {base}/admin/v1  (1 token from {ADMIN_TOKENS_ENV}" in log
+    assert "  CORS       off" in log
+    assert "warning" not in log
+
+
+def test_says_the_admin_api_is_off_and_warns_about_any_origin_on_every_interface(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
+    seed(url)
+    port = free_port()
+    environment = {TOKENS_ENV: "service-token", ADMIN_TOKENS_ENV: "", STORE_URL_ENV: url}
+    process = start(tmp_path, port, environment, "--host", "0.0.0.0", "--cors-origin", "*")  # noqa: S104 - what the test is about
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}", process, tmp_path / "server.log")
+        log = (tmp_path / "server.log").read_text()
+        assert f"  admin API  off (set {ADMIN_TOKENS_ENV} to mount it)" in log
+        assert "  CORS       *" in log
+        assert "warning: --host 0.0.0.0 with --cors-origin '*'" in log
+    finally:
+        process.kill()
+        process.wait(DEADLINE)
+
+
 def test_refuses_to_start_without_tokens(tmp_path: Path) -> None:
     environment = {STORE_URL_ENV: f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"}
     process = start(tmp_path, free_port(), {**environment, TOKENS_ENV: ""})

@@ -281,9 +281,12 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         main([])
     assert caught.value.code == 2
     with pytest.raises(SystemExit) as caught:
-        main(["evaluate", "only-a-file"])
+        main(["evaluate"])
     assert caught.value.code == 2
     assert "usage:" in capsys.readouterr().err
+    # One positional is FLAG with --store, else a FILE without its FLAG.
+    assert main(["evaluate", "only-a-file"]) == 2
+    assert "evaluate needs FILE FLAG, or --store URL FLAG" in capsys.readouterr().err
 
 
 def test_the_installed_command(flags: Path) -> None:
@@ -331,3 +334,64 @@ def test_validate_checks_every_file_even_after_an_unreadable_one(
     assert status == 2
     assert f"{good}: valid (1 flags)" in out
     assert "missing.json" in capsys.readouterr().err
+
+
+# -- validate --json, did you mean ------------------------------------------------------------
+
+
+def test_validate_json_gives_one_object_per_file(
+    flags: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("flags:\n  a: [\n", encoding="utf-8")
+    odd = tmp_path / "odd.json"
+    odd_flag = {"state": "ENABLED", "variants": {"on": True}, "defaultVariant": "maybe"}
+    odd.write_text(json.dumps({"flags": {"a": odd_flag}}), encoding="utf-8")
+    missing = tmp_path / "missing.yaml"
+    status, out = run_cli("validate", "--json", str(flags), str(odd), str(broken), str(missing))
+    assert status == 2
+    reports = [json.loads(line) for line in out.splitlines()]
+    assert [(r["file"], r["valid"], r["flags"]) for r in reports] == [
+        (str(flags), True, 6),
+        (str(odd), True, 1),
+        (str(broken), False, None),
+        (str(missing), False, None),
+    ]
+    assert reports[0]["problems"] == reports[0]["warnings"] == []
+    assert reports[1]["warnings"] == [
+        {"path": "flags.a.defaultVariant", "message": "names no variant: 'maybe'"}
+    ]
+    assert f'in "{broken}", line 3' in reports[2]["problems"][0]["message"]
+    assert "cannot read" in reports[3]["error"]
+    assert "cannot read" in capsys.readouterr().err
+    strict = json.loads(run_cli("validate", "--json", "--strict", str(odd))[1])
+    assert strict["valid"] is False
+
+
+def test_evaluate_suggests_the_nearest_flag_key(
+    flags: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, result = evaluate_json(str(flags), "dark-mdoe")
+    assert (status, result["error"]) == (1, "FLAG_NOT_FOUND")
+    assert f"note: {flags} has no flag 'dark-mdoe'; did you mean 'dark-mode'?" in (
+        capsys.readouterr().err
+    )
+    status, _ = evaluate_json(str(flags), "zzzzzz")
+    assert status == 1
+    assert "did you mean" not in capsys.readouterr().err
+
+
+def test_evaluate_compare_suggests_the_nearest_flag_key(
+    flags: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli("evaluate", str(flags), "greting", "--compare", "v1", "v2") == (2, "")
+    assert "has no flag 'greting'; did you mean 'greeting'?" in capsys.readouterr().err
+
+
+def test_evaluate_takes_a_file_or_a_store_not_both(
+    flags: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli("evaluate", str(flags), "greeting", "--store", "memory://") == (2, "")
+    assert "not both" in capsys.readouterr().err
+    assert run_cli("evaluate", str(flags), "greeting", "--namespace", "x") == (2, "")
+    assert "--namespace goes with --store" in capsys.readouterr().err

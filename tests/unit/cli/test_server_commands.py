@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 from openfeature_litestar._cli import _server_commands
@@ -60,3 +61,19 @@ def test_serve_takes_a_fractional_version() -> None:
     parser = build_parser()
     assert parser.parse_args(["serve"]).fractional is None  # the server's default, v2
     assert parser.parse_args(["serve", "--fractional", "v3"]).fractional == "v3"
+
+
+def test_the_start_up_summary_of_a_store_not_reachable_yet() -> None:
+    # Nothing listens on port 1: serve starts anyway and keeps trying, and says so.
+    served = _server_commands._served_now("redis://127.0.0.1:1/0", "default")
+    assert served.startswith("not read yet (")
+    assert served.endswith("); the server keeps trying")
+
+
+def test_the_start_up_summary_counts_the_flags(tmp_path: Path) -> None:
+    source = tmp_path / "flags.json"
+    flag = {"state": "ENABLED", "variants": {"on": True}, "defaultVariant": "on"}
+    source.write_text(json.dumps({"flags": {"a": flag}}), encoding="utf-8")
+    url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
+    assert run_cli("import", "--store", url, str(source))[0] == 0
+    assert _server_commands._served_now(url, "default") == "revision 1, 1 flag"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sqlite3
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -83,8 +85,50 @@ def test_export_yaml(tmp_path: Path, store_file: Path) -> None:
     assert exported(url) == STORE_DOCUMENT
 
 
-def test_export_of_a_new_namespace_is_empty(tmp_path: Path) -> None:
-    assert exported(f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}") == {"flags": {}}
+def database_dump(path: Path) -> list[str]:
+    """Every statement that would rebuild the SQLite database at ``path``: its whole state."""
+    with contextlib.closing(sqlite3.connect(path)) as connection:
+        return list(connection.iterdump())
+
+
+@pytest.mark.parametrize("command", [["export"], ["list"], ["get", "banner"], ["audit"]])
+def test_reading_a_sqlite_database_that_does_not_exist_creates_nothing(
+    tmp_path: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'flgas.db'}"
+    assert run_cli(*command, "--store", url) == (2, "")
+    err = capsys.readouterr().err
+    assert f"no SQLite database at '{tmp_path / 'flgas.db'}'" in err
+    assert "nothing was created" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reading_the_default_store_before_any_write_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("OPENFEATURE_LITESTAR_STORE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    assert run_cli("export") == (2, "")
+    assert "no SQLite database at '.openfeature-litestar/flags.db'" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", [["export"], ["list"], ["get", "banner"], ["audit"]])
+def test_reading_a_namespace_never_written_says_so_and_writes_nothing(
+    tmp_path: Path, store_file: Path, command: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
+    assert run_cli("import", "--store", url, "--namespace", "production", str(store_file))[0] == 0
+    before = database_dump(tmp_path / "flags.db")
+    assert run_cli(*command, "--store", url, "--namespace", "prodution") == (1, "")
+    err = capsys.readouterr().err
+    assert "namespace 'prodution' of" in err
+    assert "has never been written (revision 0)" in err
+    assert database_dump(tmp_path / "flags.db") == before
+
+
+def test_export_json_is_format_json(seeded: str) -> None:
+    assert exported(seeded, "--json") == STORE_DOCUMENT
 
 
 @pytest.fixture
@@ -146,6 +190,22 @@ def test_set_variant_refuses_an_unknown_variant_or_flag(
     assert exported(seeded) == STORE_DOCUMENT
 
 
+def test_a_misspelt_flag_or_variant_names_the_nearest(
+    seeded: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_cli("set-variant", "--store", seeded, "banner", "onn") == (1, "")
+    assert "no variant 'onn'; did you mean 'on'?" in capsys.readouterr().err
+    assert run_cli("disable", "--store", seeded, "baner") == (1, "")
+    assert "flag 'baner' not found in namespace 'default'; did you mean 'banner'?" in (
+        capsys.readouterr().err
+    )
+    assert run_cli("audit", "--store", seeded, "--flag", "chekout") == (1, "")
+    assert "flag 'chekout' not found in namespace 'default'; did you mean 'checkout'?" in (
+        capsys.readouterr().err
+    )
+    assert exported(seeded) == STORE_DOCUMENT
+
+
 def test_enable_and_disable(seeded: str) -> None:
     status, out = run_cli("disable", "--store", seeded, "checkout")
     assert status == 0
@@ -200,6 +260,14 @@ def test_audit_human_readable(seeded: str) -> None:
     assert newest.startswith("r2  ")
     assert 'update  banner  by bob: defaultVariant "off" -> "on"' in newest
     assert oldest.endswith("by seed: created (imported from import.json)")
+
+
+def test_audit_of_a_deleted_flag_still_shows_its_trail(seeded: str, tmp_path: Path) -> None:
+    smaller = tmp_path / "smaller.json"
+    smaller.write_text(json.dumps({"flags": {"banner": STORE_DOCUMENT["flags"]["banner"]}}))
+    assert run_cli("import", "--store", seeded, str(smaller))[0] == 0
+    actions = [entry["action"] for entry in audit_entries(seeded, "--flag", "checkout")]
+    assert actions == ["delete", "create"]
 
 
 def test_audit_limit(seeded: str) -> None:
@@ -327,3 +395,114 @@ def test_a_write_command_is_not_refused_for_another_flags_old_problem(
     assert run_cli("set-variant", "--store", url, "odd", "on") == (1, "")
     assert "flags.odd.targeting.if.0.ends_with.1" in capsys.readouterr().err
     assert exported(url)["flags"]["odd"] == ODD_FLAG
+
+
+# --- import --dry-run, and an import that changes nothing -----------------------------------
+
+
+def changed_document(tmp_path: Path) -> Path:
+    """STORE_DOCUMENT with banner's default flipped, checkout deleted and "new" created."""
+    flags = dict(STORE_DOCUMENT["flags"])
+    flags["banner"] = {**flags["banner"], "defaultVariant": "on"}
+    del flags["checkout"]
+    flags["new"] = {"state": "DISABLED", "variants": {"a": "x"}, "defaultVariant": "a"}
+    path = tmp_path / "changed.json"
+    path.write_text(json.dumps({"flags": flags}), encoding="utf-8")
+    return path
+
+
+def test_import_dry_run_prints_the_changes_and_writes_nothing(seeded: str, tmp_path: Path) -> None:
+    status, out = run_cli("import", "--store", seeded, "--dry-run", str(changed_document(tmp_path)))
+    assert status == 0
+    lines = out.splitlines()
+    assert lines[0].endswith("at revision 1: would change 3 (1 created, 1 updated, 1 deleted)")
+    assert lines[1:] == [
+        '  update  banner: defaultVariant "off" -> "on"',
+        "  create  new: created",
+        "  delete  checkout: deleted",
+        "nothing written (--dry-run)",
+    ]
+    assert exported(seeded) == STORE_DOCUMENT
+    assert {entry["revision"] for entry in audit_entries(seeded)} == {1}
+
+
+def test_import_dry_run_json(seeded: str, tmp_path: Path) -> None:
+    changed = changed_document(tmp_path)
+    status, out = run_cli("import", "--store", seeded, "--dry-run", "--json", str(changed))
+    assert status == 0
+    report = json.loads(out)
+    assert (report["written"], report["revision"], report["flags"]) == (False, 1, 2)
+    assert [(c["flag"], c["action"]) for c in report["changes"]] == [
+        ("banner", "update"),
+        ("new", "create"),
+        ("checkout", "delete"),
+    ]
+    assert report["changes"][0]["before"] == STORE_DOCUMENT["flags"]["banner"]
+    assert report["changes"][2]["after"] is None
+
+
+def test_import_dry_run_into_an_empty_store_lists_every_flag(
+    tmp_path: Path, store_url: str
+) -> None:
+    status, out = run_cli(
+        "import", "--store", store_url, "--dry-run", str(changed_document(tmp_path))
+    )
+    assert status == 0
+    assert "at revision 0: would change 2 (2 created, 0 updated, 0 deleted)" in out
+    assert run_cli("list", "--store", store_url)[0] != 0  # still nothing in the store
+
+
+def test_import_dry_run_still_checks_the_expected_revision(
+    seeded: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    changed = str(changed_document(tmp_path))
+    argv = ("import", "--store", seeded, "--dry-run", "--expected-revision", "7", changed)
+    assert run_cli(*argv) == (1, "")
+    assert "revision" in capsys.readouterr().err
+
+
+def test_importing_the_same_document_again_writes_no_revision(
+    seeded: str, store_file: Path
+) -> None:
+    status, out = run_cli("import", "--store", seeded, "--actor", "ci", str(store_file))
+    assert status == 0
+    assert out.splitlines()[0].endswith(
+        "at revision 1: nothing changed: it holds this document already"
+    )
+    assert out.splitlines()[1:] == ["nothing written"]
+    status, out = run_cli("import", "--store", seeded, "--json", str(store_file))
+    assert (json.loads(out)["written"], json.loads(out)["revision"]) == (False, 1)
+    assert {entry["revision"] for entry in audit_entries(seeded)} == {1}
+    # The next real change is revision 2: nothing was counted in between.
+    assert json.loads(run_cli("disable", "--store", seeded, "--json", "banner")[1])["revision"] == 2
+
+
+def test_import_json_when_it_writes(store_url: str, store_file: Path) -> None:
+    status, out = run_cli("import", "--store", store_url, "--json", str(store_file))
+    assert status == 0
+    report = json.loads(out)
+    assert (report["written"], report["revision"], report["namespace"]) == (True, 1, "default")
+    assert {c["action"] for c in report["changes"]} == {"create"}
+
+
+def test_set_variant_and_enable_json(seeded: str) -> None:
+    status, out = run_cli("set-variant", "--store", seeded, "--json", "checkout", "new")
+    assert status == 0
+    assert json.loads(out) == {
+        "flag": "checkout",
+        "namespace": "default",
+        "defaultVariant": "new",
+        "was": "old",
+        "targeting": True,
+        "written": True,
+        "revision": 2,
+    }
+    status, out = run_cli("enable", "--store", seeded, "--json", "checkout")
+    assert json.loads(out) == {
+        "flag": "checkout",
+        "namespace": "default",
+        "state": "ENABLED",
+        "was": "ENABLED",
+        "written": False,
+        "revision": 2,
+    }

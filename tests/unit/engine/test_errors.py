@@ -27,6 +27,21 @@ def test_unknown_operator_is_an_error_with_its_path(strict: bool) -> None:
 
 
 @pytest.mark.parametrize("strict", [True, False])
+def test_a_misspelt_operator_names_the_nearest_ones(strict: bool) -> None:
+    problems = _problems({"strts_with": [{"var": "email"}, "a"]}, strict=strict)
+    expected = "unknown operator 'strts_with'; did you mean 'starts_with' or 'ends_with'?"
+    assert problems == [("targeting", expected)]
+
+
+def test_strict_suggests_no_operator_it_refuses() -> None:
+    # "log" is evaluated as flagd does, but only when reading leniently.
+    assert _problems({"lgo": [1]}, strict=True) == [("targeting", "unknown operator 'lgo'")]
+    assert _problems({"lgo": [1]}, strict=False) == [
+        ("targeting", "unknown operator 'lgo'; did you mean 'log'?")
+    ]
+
+
+@pytest.mark.parametrize("strict", [True, False])
 def test_always_errors_are_all_reported(strict: bool) -> None:
     problems = _problems(
         {
@@ -63,8 +78,8 @@ def test_ref_expands_and_cycles_are_errors() -> None:
 
 
 def test_problems_inside_evaluators_name_the_evaluator() -> None:
-    problems = _problems({"$ref": "e"}, evaluators={"e": {"nope": 1}})
-    assert problems == [("targeting", "in $evaluators.e: unknown operator 'nope'")]
+    problems = _problems({"$ref": "e"}, evaluators={"e": {"xyzzy": 1}})
+    assert problems == [("targeting", "in $evaluators.e: unknown operator 'xyzzy'")]
 
 
 def test_depth_limit() -> None:
