@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
+import openfeature_litestar
 from openfeature_litestar._cli import _server_commands
 from openfeature_litestar._cli._parser import build_parser
-from openfeature_litestar._stores._url import STORE_URL_ENV
 from tests.support import run_cli
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pytest
 
 
-def test_the_demo_needs_the_source_tree(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(_server_commands, "_DEMO_APP", tmp_path / "examples" / "app.py")
-    url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
-    monkeypatch.setenv(STORE_URL_ENV, url)  # the demo sets it; restored afterwards
-    assert run_cli("demo", "--store", url) == (2, "")
-    assert "ships with the source repository" in capsys.readouterr().err
+def test_the_demo_ships_in_the_package() -> None:
+    # Nothing outside the installed package is read: the app and its seed are inside it.
+    module = _server_commands._demo_module()
+    package = Path(openfeature_litestar.__file__).parent
+    assert module.SEED_FILE.is_relative_to(package)
+    assert module.SEED_FILE.is_file()
+    assert callable(module.create_app)
 
 
 # -- serve ----------------------------------------------------------------------------------
