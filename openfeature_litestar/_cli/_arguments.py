@@ -72,6 +72,25 @@ def workers(text: str) -> int:
     return _bounded_int(text, 1, 256, "--workers")
 
 
+_MAX_DAYS = 365  # as StaleThresholds allows
+
+
+def days(text: str) -> float:
+    """A number of days for a stale threshold: above 0, at most 365."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value <= _MAX_DAYS:  # also refuses nan
+        raise argparse.ArgumentTypeError(f"days must be a number above 0 and at most {_MAX_DAYS}")
+    return value
+
+
+def evaluations(text: str) -> int:
+    """A ``--min-evaluations`` count: from 1."""
+    return _bounded_int(text, 1, None, "--min-evaluations")
+
+
 def default_actor() -> str:
     """The audit trail's actor when ``--actor`` is not given: the user's name, if any."""
     # getpass reads the environment, then the password database; a container may have

@@ -26,6 +26,14 @@ EXAMPLES: Final[dict[str, tuple[str, ...]]] = {
         "openfeature-litestar list --namespace staging --json",
     ),
     "get": ("openfeature-litestar get new-checkout --store redis://127.0.0.1:6379/0",),
+    "insights": (
+        "openfeature-litestar insights --store redis://127.0.0.1:6379/0",
+        "openfeature-litestar insights --namespace production --json",
+    ),
+    "stale": (
+        "openfeature-litestar stale --store postgresql+asyncpg://flags@db/flags",
+        "openfeature-litestar stale --unused-days 30 --check",
+    ),
     "import": (
         "openfeature-litestar import flags.yaml --dry-run",
         "openfeature-litestar import flags.yaml --store redis://127.0.0.1:6379/0 --actor ci",

@@ -14,7 +14,13 @@ from openfeature_litestar._errors import (
     StoreError,
 )
 
-from . import _file_commands, _read_commands, _server_commands, _store_commands
+from . import (
+    _file_commands,
+    _insights_commands,
+    _read_commands,
+    _server_commands,
+    _store_commands,
+)
 from ._arguments import default_actor
 from ._outcomes import EXIT_FAILED, EXIT_USAGE, MissingError, RefusedError, UsageError, report_error
 from ._parser import READ_COMMANDS, STORE_COMMANDS, build_parser
@@ -37,6 +43,8 @@ _COMMANDS: Final[dict[str, Callable[[argparse.Namespace, TextIO], int]]] = {
     "audit": _store_commands.audit,
     "list": _read_commands.list_flags,
     "get": _read_commands.get_flag,
+    "insights": _insights_commands.insights,
+    "stale": _insights_commands.stale,
     "demo": _server_commands.demo,
     "serve": _server_commands.serve,
 }

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from datetime import timedelta
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as installed_version
 from typing import Any
 
 from openfeature_litestar._engine import DEFAULT_FRACTIONAL, FRACTIONAL_VERSIONS
+from openfeature_litestar._insights import StaleThresholds
 from openfeature_litestar._stores._url import DEFAULT_STORE_URL, STORE_URL_ENV
 
 from . import _arguments
@@ -18,11 +20,22 @@ from ._help import describe
 __all__ = ["READ_COMMANDS", "STORE_COMMANDS", "build_parser"]
 
 STORE_COMMANDS = frozenset(
-    {"import", "export", "set-variant", "enable", "disable", "audit", "list", "get"}
+    {
+        "import",
+        "export",
+        "set-variant",
+        "enable",
+        "disable",
+        "audit",
+        "list",
+        "get",
+        "insights",
+        "stale",
+    }
 )
 """The commands that read or write a store named by ``--store``."""
 
-READ_COMMANDS = frozenset({"export", "audit", "list", "get", "evaluate"})
+READ_COMMANDS = frozenset({"export", "audit", "list", "get", "evaluate", "insights", "stale"})
 """The commands that only read a store: they refuse a SQLite database that does not exist."""
 
 _JSON_HELP = {
@@ -46,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_file_commands(commands)
     _add_store_commands(commands)
     _add_read_commands(commands)
+    _add_insights_commands(commands)
     _add_server_commands(commands)
     _add_json_options(commands)
     _add_import_dry_run(commands)
@@ -73,6 +87,55 @@ def _add_read_commands(commands: Any) -> None:
     got.add_argument("flag", metavar="FLAG", help="the flag key")
     got.add_argument(
         "--json", action="store_true", help="one JSON object with the revision and definition"
+    )
+
+
+def _add_insights_commands(commands: Any) -> None:
+    default = StaleThresholds()
+    unused, single = (
+        default.unused_after / timedelta(days=1),
+        default.single_variant_after / timedelta(days=1),
+    )
+    thresholds = argparse.ArgumentParser(add_help=False)
+    thresholds.add_argument(
+        "--unused-days",
+        type=_arguments.days,
+        default=unused,
+        metavar="DAYS",
+        help=f"a flag not evaluated for DAYS is unused (default {unused:g})",
+    )
+    thresholds.add_argument(
+        "--single-variant-days",
+        type=_arguments.days,
+        default=single,
+        metavar="DAYS",
+        help="a flag whose every evaluation for DAYS served one variant is single-variant "
+        f"(default {single:g})",
+    )
+    thresholds.add_argument(
+        "--min-evaluations",
+        type=_arguments.evaluations,
+        default=default.min_evaluations,
+        metavar="N",
+        help="the fewest evaluations for the single-variant judgement "
+        f"(default {default.min_evaluations})",
+    )
+    parents = [_store_options(), thresholds]
+    shown = commands.add_parser(
+        "insights",
+        parents=parents,
+        help="show every flag's evaluations (1h, 24h, 7d), errors and variants, and "
+        "unknown keys, from the counts in a shared store",
+    )
+    shown.add_argument("--json", action="store_true", help="print the whole report as JSON")
+    stale = commands.add_parser(
+        "stale",
+        parents=parents,
+        help="list the flags never evaluated, unused lately, or serving one variant to all",
+    )
+    stale.add_argument("--json", action="store_true", help="print the report as JSON")
+    stale.add_argument(
+        "--check", action="store_true", help="exit 1 when any flag is stale (for CI jobs)"
     )
 
 

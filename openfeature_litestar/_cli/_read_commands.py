@@ -31,6 +31,7 @@ __all__ = [
     "flag_definition",
     "get_flag",
     "list_flags",
+    "never_written",
     "read_namespace",
     "where",
 ]
@@ -71,10 +72,15 @@ def check_written(stored: StoredDocument, namespace: str, url: str) -> None:
         MissingError: The namespace is at revision 0 with no flags.
     """
     if stored.revision == 0 and not stored.document.flags:
-        raise MissingError(
-            f"{where(namespace, url)} has never been written (revision 0): check "
-            "--namespace (or the URL's namespace parameter); nothing was created"
-        )
+        raise MissingError(never_written(namespace, url))
+
+
+def never_written(namespace: str, url: str) -> str:
+    """What a read of a namespace never written says."""
+    return (
+        f"{where(namespace, url)} has never been written (revision 0): check "
+        "--namespace (or the URL's namespace parameter); nothing was created"
+    )
 
 
 def flag_definition(document: FlagDocument, key: str, namespace: str) -> dict[str, Any]:

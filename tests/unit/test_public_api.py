@@ -25,6 +25,16 @@ from openfeature_litestar._privacy import _sanitizer as sanitizer
 LAZY = {"RedisStore", "SQLAlchemyStore"}  # loaded on first use: their drivers are extras
 
 EXPECTED = {
+    "FlagInsights",
+    "Insights",
+    "StaleFlag",
+    "StaleReason",
+    "StaleReport",
+    "StaleThresholds",
+    "UnknownKey",
+    "WindowCounts",
+    "build_insights",
+    "read_insights",
     "AuditEntry",
     "ConfigurationError",
     "FlagNotFound",

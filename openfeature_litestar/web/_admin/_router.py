@@ -12,6 +12,7 @@ from openfeature_litestar._errors import ConfigurationError
 from ._config import check_stores, default_actor
 from ._errors import EXCEPTION_HANDLERS
 from ._handlers import READ_HANDLERS, WRITE_HANDLERS
+from ._insights import INSIGHTS_HANDLERS
 from ._schemas import namespace_path
 from ._state import Admin, AdminDependency
 
@@ -68,7 +69,7 @@ def admin_router(
     writes = Router(path="/", route_handlers=list(WRITE_HANDLERS), guards=list(config.write_guards))
     return Router(
         path=config.path,
-        route_handlers=[*READ_HANDLERS, writes],
+        route_handlers=[*READ_HANDLERS, *INSIGHTS_HANDLERS, writes],
         guards=list(config.guards),
         dependencies={"admin": Provide(provide_admin, sync_to_thread=False)},
         signature_namespace={
