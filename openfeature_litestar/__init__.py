@@ -44,6 +44,7 @@ from ._errors import (
     StoreError,
 )
 from ._masking import mask_secrets, mask_url
+from ._metrics import PrometheusCollector, ProviderMetrics, instrument_provider
 from ._privacy._hashing import (
     HASH_KEY_ENV,
     HASH_LENGTH,
@@ -116,6 +117,8 @@ __all__ = [
     "MissingDependencyError",
     "OpenFeatureLitestarError",
     "Problem",
+    "PrometheusCollector",
+    "ProviderMetrics",
     "RedisStore",
     "RevisionConflict",
     "SQLAlchemyStore",
@@ -138,6 +141,7 @@ __all__ = [
     "document_from_data",
     "dump_document",
     "hash_identifier",
+    "instrument_provider",
     "is_valid_flag_key",
     "load_document",
     "mask_secrets",

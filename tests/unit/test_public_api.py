@@ -92,6 +92,9 @@ EXPECTED = {
     "UsageRecord",
     "UsageSnapshot",
     "UsageStore",
+    "PrometheusCollector",
+    "ProviderMetrics",
+    "instrument_provider",
 }
 
 
