@@ -56,6 +56,7 @@ from ._insights import (
     read_insights,
 )
 from ._masking import mask_secrets, mask_url
+from ._metrics import PrometheusCollector, ProviderMetrics, instrument_provider
 from ._privacy._hashing import (
     HASH_KEY_ENV,
     HASH_LENGTH,
@@ -130,6 +131,8 @@ __all__ = [
     "MissingDependencyError",
     "OpenFeatureLitestarError",
     "Problem",
+    "PrometheusCollector",
+    "ProviderMetrics",
     "RedisStore",
     "RevisionConflict",
     "SQLAlchemyStore",
@@ -159,6 +162,7 @@ __all__ = [
     "document_from_data",
     "dump_document",
     "hash_identifier",
+    "instrument_provider",
     "is_valid_flag_key",
     "load_document",
     "mask_secrets",

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
     from openfeature.evaluation_context import EvaluationContext
     from openfeature.flag_evaluation import FlagValueType
+    from openfeature.provider import ProviderStatus
     from openfeature.track import TrackingEventDetails
 
     from openfeature_litestar._engine import CompiledFlag, FractionalVersion
@@ -214,6 +215,52 @@ class FlagProvider(AbstractProvider):
         the provider keeps serving the last good one.
         """
         return self._follower.last_error
+
+    @property
+    def sync_status(self) -> ProviderStatus:
+        """The state of the background sync, in OpenFeature's provider statuses.
+
+        ``NOT_READY`` before the first load (and after :meth:`shutdown`), ``READY``
+        while the store is followed, ``STALE`` once it has been unreachable for
+        ``stale_after`` seconds, ``ERROR`` after ``error_after`` seconds (or while the
+        first load has failed), ``FATAL`` for a configuration that can never work. It
+        is what the provider has announced; the metrics report it.
+
+        .. versionadded:: 0.2.0
+        """
+        return self._follower.status
+
+    @property
+    def seconds_since_sync(self) -> float | None:
+        """Seconds since the served flags were last known to be the store's current ones.
+
+        ``0.0`` while the provider follows its store without trouble (the watch is up
+        and the latest load succeeded: a change would be applied within moments). From
+        the first failure of an outage (the store unreachable, a load refused as an
+        invalid document or as a revision going back) it counts the seconds since that
+        failure, until a load succeeds again. The store's watch noticed the failure at
+        most one of its poll intervals after the last good read, so this is short of the
+        time since that read by at most that much. ``None`` before the first load.
+
+        .. versionadded:: 0.2.0
+        """
+        return self._follower.seconds_since_sync
+
+    @property
+    def change_lag(self) -> float | None:
+        """Seconds the latest change took from the store's notice to being served.
+
+        Measured from the moment the store's watch announced it (the store's
+        :meth:`~openfeature_litestar.FlagStore.changes` yielded) to the new snapshot
+        being swapped in: the load, the compile, and any retries while the store could
+        not be read. The time the writer took to reach the watch (a notification's trip,
+        or up to one poll interval) comes before it, and is not included: stores give
+        no change time to measure from. ``None`` until a change is applied after the
+        first load.
+
+        .. versionadded:: 0.2.0
+        """
+        return self._follower.change_lag
 
     @property
     def usage(self) -> UsageSnapshot:

@@ -25,10 +25,12 @@ import concurrent.futures
 import logging
 import random
 import threading
+import time
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from openfeature.event import ProviderEvent, ProviderEventDetails
 from openfeature.exception import ErrorCode, GeneralError, ProviderFatalError
+from openfeature.provider import ProviderStatus
 
 from openfeature_litestar._engine import DEFAULT_FRACTIONAL
 from openfeature_litestar._errors import (
@@ -158,6 +160,12 @@ class StoreFollower:
         self._serving = threading.Lock()
         self._loop = BackgroundLoop(f"{name}-sync")
         self._following: asyncio.Task[None] | None = None  # the watch, on the loop
+        # Health readings (see the properties), written on the background loop and read
+        # from any thread: each a single attribute, replaced whole.
+        self._fatal = False
+        self._out_of_sync_since: float | None = None  # monotonic; None while in sync
+        self._noticed_at: float | None = None  # monotonic time of the change notice
+        self._change_lag: float | None = None
 
     @property
     def running(self) -> bool:
@@ -168,6 +176,32 @@ class StoreFollower:
     def last_error(self) -> OpenFeatureLitestarError | None:
         """The error of the latest failed load, or ``None`` once a load succeeds."""
         return self._last_error
+
+    @property
+    def status(self) -> ProviderStatus:
+        """The state of the sync, in OpenFeature's terms (see ``FlagProvider.status``)."""
+        if self._fatal:
+            return ProviderStatus.FATAL
+        if not self._loop.running:
+            return ProviderStatus.NOT_READY
+        if not self._loaded:
+            return ProviderStatus.ERROR if self._first_load_failed else ProviderStatus.NOT_READY
+        if self._errored:
+            return ProviderStatus.ERROR
+        return ProviderStatus.STALE if self._stale else ProviderStatus.READY
+
+    @property
+    def seconds_since_sync(self) -> float | None:
+        """Seconds since the snapshot was last known to be the store's (see the provider)."""
+        if not self._loaded:
+            return None
+        since = self._out_of_sync_since
+        return 0.0 if since is None else max(time.monotonic() - since, 0.0)
+
+    @property
+    def change_lag(self) -> float | None:
+        """Seconds from the latest applied change's notice to its being served."""
+        return self._change_lag
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -186,6 +220,7 @@ class StoreFollower:
             # An outage ends with the loop (its timers went with it).
             self._stale_timer, self._error_timer = None, None
             self._stale, self._errored = False, False
+            self._fatal, self._out_of_sync_since = False, None
             self._loop.start()
             self._loop.submit(self._follow_changes(first_load))
         try:
@@ -257,6 +292,7 @@ class StoreFollower:
         while True:
             try:
                 async for _ in self.store.changes():
+                    self._noticed_at = time.monotonic()
                     if not await self._reload_until_reached(first_load):
                         return
                     attempt = 0
@@ -304,11 +340,17 @@ class StoreFollower:
 
         Called on every failed try; only the first of an outage starts the clock.
         """
+        self._out_of_sync()
         if self._stale_timer is None and not self._stale:
             loop = asyncio.get_running_loop()
             self._stale_timer = loop.call_later(self._stale_after, self._go_stale)
             if self._error_after is not None:
                 self._error_timer = loop.call_later(self._error_after, self._go_error)
+
+    def _out_of_sync(self) -> None:
+        """Note when the served snapshot stopped being known to be the store's."""
+        if self._out_of_sync_since is None:
+            self._out_of_sync_since = time.monotonic()
 
     def _go_stale(self) -> None:
         self._stale_timer = None
@@ -353,6 +395,8 @@ class StoreFollower:
     def _give_up(self, error: ConfigurationError) -> None:
         """A configuration that can never work: no retries, PROVIDER_FATAL."""
         self._last_error = error
+        self._fatal = True
+        self._out_of_sync()
         self._note_first_load_failed()
         self._cancel_outage_timers()  # FATAL is final: no STALE or ERROR after it
         logger.error("%r cannot work, not retrying: %s", self.store, error)
@@ -369,6 +413,7 @@ class StoreFollower:
             if not isinstance(exc, OpenFeatureLitestarError):  # a store bug: still no crash
                 exc = StoreError(f"loading from {self.store!r} failed: {exc!r}")
             self._last_error = exc
+            self._out_of_sync()
             self._note_first_load_failed()
             level = logging.ERROR if isinstance(exc, DocumentError) else logging.WARNING
             logger.log(level, "keeping the last good flags: %s", exc)
@@ -376,12 +421,14 @@ class StoreFollower:
         backwards = self._went_backwards(snapshot)
         if backwards is not None:
             self._last_error = backwards
+            self._out_of_sync()
             logger.error("keeping the last good flags: %s", backwards)
             return backwards
         # READY (the end of an outage) before CONFIGURATION_CHANGED: no handler may see
         # new flags announced while the provider still reports STALE.
         self._store_reached()
         self._apply(snapshot)
+        self._out_of_sync_since = None
         return None
 
     async def _snapshot_of(self, stored: StoredDocument) -> Snapshot:
@@ -439,6 +486,9 @@ class StoreFollower:
             if was_loaded and stored.document is previous.document:
                 return
             self._stored_snapshot, self._loaded, self._last_error = stored, True, None
+            noticed = self._noticed_at
+            if was_loaded and noticed is not None:
+                self._change_lag = max(time.monotonic() - noticed, 0.0)
             announce = self._serve(stored.with_flags(self._overrides), announce=was_loaded)
         self._log_served(previous if was_loaded else None, stored)
         self._warn_of(stored)

@@ -102,6 +102,9 @@ EXPECTED = {
     "UsageRecord",
     "UsageSnapshot",
     "UsageStore",
+    "PrometheusCollector",
+    "ProviderMetrics",
+    "instrument_provider",
 }
 
 
