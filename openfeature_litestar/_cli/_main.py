@@ -22,6 +22,7 @@ from . import (
     _store_commands,
 )
 from ._arguments import default_actor
+from ._opening import GIVEN_STORE
 from ._outcomes import EXIT_FAILED, EXIT_USAGE, MissingError, RefusedError, UsageError, report_error
 from ._parser import READ_COMMANDS, STORE_COMMANDS, build_parser
 from ._store_urls import store_url
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     import argparse
     from collections.abc import Callable, Sequence
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 _COMMANDS: Final[dict[str, Callable[[argparse.Namespace, TextIO], int]]] = {
     "validate": _file_commands.validate,
@@ -62,10 +63,29 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         The exit status: 0 on success, 1 for an invalid document or a refused write, 2
         for a usage error or an unreachable store.
     """
+    return run(build_parser().parse_args(argv), out=out)
+
+
+def run(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """Run the command ``args`` (parsed by :func:`build_parser`) chose; return the exit status.
+
+    ``litestar flags`` parses with its own parser, fills in the application's store
+    (:data:`~._opening.GIVEN_STORE`), then runs the command here, so that both entry
+    points share the commands, their messages and their exit statuses.
+
+    Args:
+        args: The parsed arguments.
+        out: Where to print (default: standard output). Errors go to standard error.
+
+    Returns:
+        The exit status, as :func:`main`'s.
+    """
     stream = out if out is not None else sys.stdout
-    args = build_parser().parse_args(argv)
     try:
-        if args.command in _STORE_URL_COMMANDS or getattr(args, "store", None) is not None:
+        given = getattr(args, GIVEN_STORE, None) is not None
+        if not given and (
+            args.command in _STORE_URL_COMMANDS or getattr(args, "store", None) is not None
+        ):
             args.store = store_url(args.store, reading=args.command in READ_COMMANDS)
         if getattr(args, "actor", "unset") is None:
             args.actor = default_actor()

@@ -48,11 +48,28 @@ _JSON_HELP = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser for ``openfeature-litestar``; ``command`` names the command chosen."""
+_PROG = "openfeature-litestar"
+_APP_PROG = "litestar flags"
+_APP_DESCRIPTION = (
+    "Manage the flags of this Litestar application's store: the store its OpenFeaturePlugin "
+    "reads, or with --namespace one of its admin API's stores; --store URL names another."
+)
+_APP_STORE_HELP = "the store's URL (default: the application's store)"
+
+
+def build_parser(*, for_app: bool = False) -> argparse.ArgumentParser:
+    """The parser for ``openfeature-litestar``; ``command`` names the command chosen.
+
+    Args:
+        for_app: The parser of ``litestar flags`` instead: named so in usage lines and
+            examples, ``--store`` defaulting to the application's store, and without
+            ``demo`` and ``serve`` (the application runs with ``litestar run``).
+    """
     parser = argparse.ArgumentParser(
-        prog="openfeature-litestar",
-        description="Validate and evaluate flagd-format flag documents; manage flag stores.",
+        prog=_APP_PROG if for_app else _PROG,
+        description=_APP_DESCRIPTION
+        if for_app
+        else "Validate and evaluate flagd-format flag documents; manage flag stores.",
     )
     _version_option(parser)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -60,11 +77,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_store_commands(commands)
     _add_read_commands(commands)
     _add_insights_commands(commands)
-    _add_server_commands(commands)
+    if not for_app:
+        _add_server_commands(commands)
     _add_json_options(commands)
     _add_import_dry_run(commands)
     describe(parser, commands)
+    if for_app:
+        _describe_for_app(commands)
     return parser
+
+
+def _describe_for_app(commands: Any) -> None:
+    """Name ``litestar flags`` in the examples; say where ``--store`` defaults to."""
+    for name, command in commands.choices.items():
+        if command.epilog:
+            command.epilog = command.epilog.replace(f"{_PROG} ", f"{_APP_PROG} ")
+        for action in command._actions:  # noqa: SLF001 - argparse lists a parser's options only there
+            if action.dest == "store" and name in STORE_COMMANDS:
+                action.help = _APP_STORE_HELP
 
 
 def _version_option(parser: argparse.ArgumentParser) -> None:

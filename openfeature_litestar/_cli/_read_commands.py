@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from openfeature_litestar._errors import FlagNotFound
 from openfeature_litestar._masking import mask_url
-from openfeature_litestar._stores import store_from_url
 from openfeature_litestar._stores._writes import definition_data
 
 from ._flag_types import infer_type
 from ._hints import did_you_mean
+from ._opening import readable_store
 from ._outcomes import EXIT_OK, MissingError
 
 if TYPE_CHECKING:
@@ -52,7 +52,7 @@ def read_namespace(args: argparse.Namespace) -> tuple[StoredDocument, str]:
         MissingError: The namespace has never been written.
         StoreError: The store cannot be reached.
     """
-    store = store_from_url(args.store, namespace=args.namespace)
+    store, namespace = readable_store(args)
 
     async def read() -> StoredDocument:
         try:
@@ -61,8 +61,8 @@ def read_namespace(args: argparse.Namespace) -> tuple[StoredDocument, str]:
             await store.close()
 
     stored = asyncio.run(read())
-    check_written(stored, store.namespace, args.store)
-    return stored, store.namespace
+    check_written(stored, namespace, args.store)
+    return stored, namespace
 
 
 def check_written(stored: StoredDocument, namespace: str, url: str) -> None:

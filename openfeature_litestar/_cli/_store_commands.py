@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO, TypeVar
 from openfeature_litestar._document import FlagDocument, dump_document
 from openfeature_litestar._errors import RevisionConflict
 from openfeature_litestar._masking import mask_url
-from openfeature_litestar._stores import FileStore, StoredDocument, store_from_url
+from openfeature_litestar._stores import FileStore, StoredDocument
 from openfeature_litestar._stores._writes import changes_between, empty_document
 
 from ._audit_lines import audit_json, audit_line, change_json, change_line
 from ._file_commands import load
 from ._hints import did_you_mean
+from ._opening import writable_store
 from ._outcomes import EXIT_OK, RefusedError
 from ._read_commands import check_written, flag_definition, read_namespace
 
@@ -39,7 +40,7 @@ def _run_on_store(
     args: argparse.Namespace, action: Callable[[WritableFlagStore], Awaitable[_T]]
 ) -> _T:
     """Run ``action`` on the store ``args`` name, then close the store."""
-    store = store_from_url(args.store, namespace=args.namespace)
+    store = writable_store(args)
 
     async def run() -> _T:
         try:
