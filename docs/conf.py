@@ -23,10 +23,15 @@ try:
 except metadata.PackageNotFoundError:  # building from a tree where it is not installed
     release = "0.0.0"
 version = ".".join(release.split(".")[:2])
+# The footer of every page names the version the pages describe (the header shows it too,
+# as the link to the changelog: ``html_theme_options`` below).
+copyright = f"{copyright}. Documentation for version {release}"
 
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
+    # Only for changelog.rst, which includes CHANGELOG.md (Markdown); every page is .rst.
+    "myst_parser",
 ]
 
 source_suffix = {".rst": "restructuredtext"}
@@ -61,6 +66,8 @@ html_theme = "shibuya"
 html_title = "openfeature-litestar"
 html_theme_options = {
     "accent_color": "teal",
+    # The version, from the installed package's metadata, in the header of every page.
+    "nav_links": [{"title": f"v{release}", "url": "changelog"}],
 }
 html_static_path: list[str] = []
 
