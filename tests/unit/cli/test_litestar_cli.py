@@ -111,7 +111,7 @@ def test_help_is_the_commands_own(monkeypatch: pytest.MonkeyPatch) -> None:
     }
     assert offered == {
         *("validate", "evaluate", "import", "export", "set-variant", "enable", "disable"),
-        *("audit", "list", "get"),
+        *("audit", "list", "get", "insights", "stale"),
     }
     listed = litestar(monkeypatch, "url_app", "flags", "disable", "--help")
     assert "--store URL           the store's URL (default: the application's store)" in (
