@@ -13,8 +13,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Final, TextIO
 
 from openfeature_litestar._insights import Insights, StaleThresholds, read_insights
-from openfeature_litestar._stores import FileStore, MemoryStore, store_from_url
+from openfeature_litestar._stores import FileStore, MemoryStore
 
+from ._opening import readable_store
 from ._outcomes import EXIT_FAILED, EXIT_OK, MissingError, UsageError
 from ._read_commands import never_written, where
 
@@ -35,10 +36,11 @@ def _read(args: argparse.Namespace) -> Insights:
         timedelta(days=args.single_variant_days),
         args.min_evaluations,
     )
-    store = store_from_url(args.store, namespace=args.namespace)
+    store, namespace = readable_store(args)
+    named = args.store or "the application's store"
     if isinstance(store, (FileStore, MemoryStore)):
         raise UsageError(
-            f"{where(store.namespace, args.store)} keeps usage counts only in the process "
+            f"{where(namespace, named)} keeps usage counts only in the process "
             "that counted them, so this command would read none: ask that process (the "
             "admin API's GET /admin/v1/namespaces/<namespace>/insights) or use a shared "
             "store (redis://, postgresql+asyncpg://, sqlite+aiosqlite://)"
@@ -52,7 +54,7 @@ def _read(args: argparse.Namespace) -> Insights:
 
     report = asyncio.run(read())
     if report.revision == 0 and not report.flags:
-        raise MissingError(never_written(store.namespace, args.store))
+        raise MissingError(never_written(namespace, named))
     return report
 
 

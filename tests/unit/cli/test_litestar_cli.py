@@ -241,3 +241,12 @@ def test_validate_needs_no_store(monkeypatch: pytest.MonkeyPatch, app_dir: Path)
         monkeypatch, "no_plugin_app", "flags", "validate", str(app_dir / "flags.json")
     )
     assert result.exit_code == 0, result.stderr
+
+
+@pytest.mark.parametrize("app", ["url_app", "object_app"])
+def test_insights_of_an_in_process_store_say_where_the_counts_are(
+    monkeypatch: pytest.MonkeyPatch, app: str
+) -> None:
+    result = litestar(monkeypatch, app, "flags", "insights")
+    assert result.exit_code == 2
+    assert "keeps usage counts only in the process that counted them" in result.stderr
