@@ -21,6 +21,10 @@ def _re2_options() -> re2.Options:
 
 
 _MASK: Final = "***"
+# What the URL-password pass writes first, so that the key=value pass that follows can
+# tell a password it already masked from a secret that merely starts with "***"; each is
+# turned into _MASK at the end. No text carries NUL bytes around this name.
+_URL_MASK_MARK: Final = b"\x00openfeature-litestar-masked\x00"
 
 # scheme://user:password@host: the password runs to the last '@' of the authority (as
 # urllib and the database drivers read it); failing that (an unencoded '/', '?' or '#'
@@ -53,13 +57,13 @@ _QUERY_SECRET: Final = re2.compile(
 
 
 def _mask_url_password(match: Any) -> bytes:
-    return bytes(match.group(1)) + _MASK.encode() + b"@"
+    return bytes(match.group(1)) + _URL_MASK_MARK + b"@"
 
 
 def _mask_key_value(match: Any) -> bytes:
     head, value = bytes(match.group(1)), bytes(match.group(2))
-    if value.startswith(_MASK.encode()):
-        return head + value  # already masked as a URL password
+    if value.startswith(_URL_MASK_MARK):
+        return head + value  # a URL password, already masked
     quote = value[:1] if value[:1] in {b'"', b"'"} else b""
     return head + quote + _MASK.encode() + quote
 
@@ -68,7 +72,7 @@ def _masked(data: bytes) -> bytes:
     data = _URL_PASSWORD.sub(_mask_url_password, data)
     data = _QUERY_SECRET.sub(_mask_key_value, data)
     masked: bytes = _KEY_VALUE_SECRET.sub(_mask_key_value, data)
-    return masked
+    return masked.replace(_URL_MASK_MARK, _MASK.encode())
 
 
 def mask_secrets(text: str) -> str:

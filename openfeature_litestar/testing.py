@@ -78,10 +78,13 @@ def _override(key: str, value: Any, served: CompiledFlag | None) -> CompiledFlag
     variant = OVERRIDE_VARIANT
     if isinstance(value, Variant):
         variant, value = value.name, _variant_value(key, value, served)
+    # The served flag's other variants stay, so that a block nested inside this one can
+    # still name them (Variant("v1") inside an override to Variant("v2")).
+    others = dict(served.variants) if served is not None else {}
     return CompiledFlag(
         key=key,
         enabled=True,
-        variants={variant: value},
+        variants={**others, variant: value},
         default_variant=variant,
         fingerprint=json.dumps(["override", variant, value], sort_keys=True, default=repr),
     )

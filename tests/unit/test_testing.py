@@ -193,6 +193,20 @@ def test_a_variant_override_serves_the_flags_own_value_under_that_name(
     assert domain_client.get_string_details("checkout", "").variant == "old"
 
 
+def test_a_variant_override_nests_inside_another_of_the_same_flag(
+    domain_client: OpenFeatureClient, domain: str
+) -> None:
+    with override_flags({"checkout": Variant("new")}, domain=domain):
+        with override_flags({"checkout": Variant("old")}, domain=domain):
+            details = domain_client.get_string_details("checkout", "")
+            assert (details.value, details.variant) == ("old", "old")
+        assert domain_client.get_string_details("checkout", "").variant == "new"
+    with override_flags({"limit": 5}, domain=domain):
+        with override_flags({"limit": Variant("high")}, domain=domain):
+            assert domain_client.get_integer_details("limit", 0).value == 9
+        assert domain_client.get_integer_details("limit", 0).value == 5
+
+
 def test_a_variant_override_with_a_value_needs_no_flag(
     domain_client: OpenFeatureClient, domain: str
 ) -> None:
