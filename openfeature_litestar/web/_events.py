@@ -33,7 +33,9 @@ How it works, in one process:
   (that is, per process); one more is answered ``503`` with ``Retry-After``.
 * **Shutdown**: :func:`close_event_streams` (called by ``serve`` as uvicorn begins to
   shut down, and by the plugin's lifespan) ends every stream, so the server does not wait
-  for clients that never hang up.
+  for clients that never hang up. Under any other server, the first stream chains a
+  handler in front of the server's own ``SIGINT``/``SIGTERM`` handlers that ends the
+  streams before the server begins its graceful shutdown.
 * **Authentication**: browsers' ``EventSource`` sends no ``Authorization`` header, so the
   advertised URL carries a *ticket*: an HMAC, with :attr:`EventStreamConfig.secret`, of
   its expiry time, issued only to requests that passed the OFREP guards. A stream request
@@ -52,11 +54,13 @@ import inspect
 import logging
 import math
 import secrets
+import signal
+import threading
 import time
 import weakref
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import msgspec
 from litestar.background_tasks import BackgroundTask
@@ -69,7 +73,10 @@ from openfeature_litestar._errors import ConfigurationError
 from openfeature_litestar._validation import positive_int, positive_seconds
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Sequence
+    from collections.abc import AsyncIterator, Callable, Sequence
+    from types import FrameType
+
+    _SignalHandler: TypeAlias = Callable[[int, FrameType | None], Any]
 
     from litestar.connection import ASGIConnection
     from litestar.handlers.base import BaseRouteHandler
@@ -282,6 +289,7 @@ class StreamHub:
         if self._loop is not loop:
             self._loop, self._wakeup, self._closed, self._open = loop, asyncio.Event(), False, 0
             self._ticking = False
+            _end_streams_on_exit_signals()
         if not self._subscribed:
             self._subscribed = True
             for event in _WAKING_EVENTS:
@@ -418,6 +426,14 @@ class StreamHub:
         else:
             loop.call_soon_threadsafe(self._close_now)
 
+    def close_soon(self) -> None:
+        """End every open stream from the loop's next callback (safe in a signal handler)."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            # RuntimeError: the loop closed between the check and the call.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._close_now)
+
     def _close_now(self) -> None:
         self._closed = True
         self._detach()
@@ -450,14 +466,65 @@ def vetoes_not_modified(named: str | None, snapshot: Snapshot) -> bool:
     return wanted is not None and have is not None and wanted != have
 
 
+_EXIT_SIGNALS: Final = ("SIGINT", "SIGTERM")
+_CHAINED_MARK: Final = "_openfeature_litestar_ends_event_streams"
+
+def _end_streams_on_exit_signals() -> None:
+    """Chain a handler that ends the streams before the server's own exit handlers.
+
+    A server waits for open responses before it shuts the application down, and only
+    ``serve`` tells the hubs when it begins: under ``uvicorn app:app`` (or gunicorn's
+    uvicorn workers), a process with a stream open would never stop. Servers handle
+    ``SIGINT``/``SIGTERM`` with a Python handler in the main thread while they run, and
+    put the previous ones back when they stop, which drops this one with theirs. The
+    interpreter's own handlers (``KeyboardInterrupt``, the default action) are left
+    alone: nothing is waiting for a graceful shutdown there.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in _EXIT_SIGNALS:
+        number = getattr(signal, name, None)
+        if number is None:
+            continue
+        previous = signal.getsignal(number)
+        if (
+            not callable(previous)
+            or previous is signal.default_int_handler
+            or getattr(previous, _CHAINED_MARK, False)
+        ):
+            continue
+        signal.signal(number, _chained(previous))
+
+
+def _chained(previous: _SignalHandler) -> _SignalHandler:
+    def end_streams_then(signum: int, frame: FrameType | None) -> Any:
+        _close_streams_soon()
+        return previous(signum, frame)
+
+    setattr(end_streams_then, _CHAINED_MARK, True)
+    return end_streams_then
+
+
+def _close_streams_soon() -> None:
+    """From a signal handler: have each hub's loop end its streams (never inline there).
+
+    The handler may have interrupted the loop itself, so the hubs are closed by a
+    callback the loop runs next, as from another thread.
+    """
+    for hub in list(_hubs):
+        hub.close_soon()
+
+
 def close_event_streams() -> None:
     """End every OFREP event stream open in this process.
 
     ASGI servers wait for open responses to finish before they run the application's
-    shutdown, and an event stream never finishes by itself: call this when the server
-    begins to shut down. ``openfeature-litestar serve`` does; under ``uvicorn app:app``
-    pass ``--timeout-graceful-shutdown`` so uvicorn cancels what is left.
-    The streams' clients reconnect (to another instance) as browsers do.
+    shutdown, and an event stream never finishes by itself: this is called when the
+    server begins to shut down. ``openfeature-litestar serve`` calls it; under another
+    server (``uvicorn app:app``, gunicorn with uvicorn workers) the streams end as the
+    server's ``SIGINT`` or ``SIGTERM`` handler runs. Call it yourself when a server stops
+    some other way (run in a thread, stopped from code). The streams' clients reconnect
+    (to another instance) as browsers do.
 
     .. versionadded:: 0.2.0
     """

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -37,8 +38,6 @@ from openfeature_litestar.web._server import TOKENS_ENV
 from tests.support import free_port, running
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from openfeature_litestar import WritableFlagStore
 
 pytestmark = pytest.mark.integration
@@ -377,6 +376,60 @@ def test_serve_stops_on_sigterm_with_a_stream_open(tmp_path: Path) -> None:
         assert asyncio.run(hold())
         # uvicorn raises the signal again once it has shut down cleanly.
         assert process.wait(20) in {0, -signal.SIGTERM}, log.read_text()
+        assert "Application shutdown complete" in log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_the_plugin_under_plain_uvicorn_stops_with_a_stream_open(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    # uvicorn waits for open responses before the lifespan's shutdown, where the plugin
+    # would end them: without the chained signal handler this process never exits.
+    flags_file = tmp_path / "flags.json"
+    flags_file.write_text(json.dumps(banner("off")))
+    port = free_port()
+    command = [
+        sys.executable, "-m", "uvicorn", "streams_app:app",
+        "--app-dir", str(Path(__file__).parent), "--host", "127.0.0.1", "--port", str(port),
+        "--lifespan", "on", "--no-access-log",
+    ]  # fmt: skip
+    log = tmp_path / "server.log"
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - our own command line
+            command, env={**os.environ, "FLAGS_FILE": str(flags_file)}, stdout=output, stderr=output
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            assert process.poll() is None, log.read_text()
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+
+        async def hold() -> bool:
+            async with httpx.AsyncClient(base_url=base, timeout=BOUND) as client:
+                answer = await client.post(BULK, json={"context": {}})
+                uri = answer.json()["eventStreams"][0]["endpoint"]["requestUri"]
+                async with client.stream("GET", uri) as response:
+                    stream = Stream(response)
+                    await stream.event()
+                    process.send_signal(stop)
+                    try:
+                        while True:
+                            await stream.message(20)
+                    except (EOFError, httpx.RemoteProtocolError):
+                        return True
+
+        assert asyncio.run(hold())
+        # uvicorn raises the signal again once it has shut down cleanly.
+        assert process.wait(20) in {0, 1, -stop}, log.read_text()
         assert "Application shutdown complete" in log.read_text()
     finally:
         if process.poll() is None:
