@@ -9,6 +9,12 @@ each request a ``POST`` with a JSON context for one of 64 users:
 * **single**: ``POST /ofrep/v1/evaluate/flags/{key}``, the flags taken in turn;
 * **bulk**: ``POST /ofrep/v1/evaluate/flags``, every flag at once (with its ETag).
 
+In the same run, a bare Litestar application under the same server settings answers
+the same requests: its handlers decode the same JSON body and return a fixed JSON answer
+(of the size ours gives), so ``ours / bare`` is what OFREP costs over the least any
+Litestar endpoint with a JSON body costs. Our server and the bare one are loaded in
+turn, several rounds each, and the median of the rounds is reported.
+
 In the same run the same evaluations are timed in process
 (:meth:`~openfeature_litestar.FlagProvider.resolve_any_details` and
 :meth:`~openfeature_litestar.FlagProvider.resolve_all_details`, same contexts), so the
@@ -25,11 +31,14 @@ import contextlib
 import json
 import os
 import platform
+import statistics
 import sys
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 
-from litestar import Litestar
+import msgspec
+from litestar import Litestar, Request, Response, post
 from openfeature.evaluation_context import EvaluationContext
 
 from benchmarks._uvicorn import Server, package_version, start_server, stop_server
@@ -44,6 +53,7 @@ __all__ = [
     "DOCUMENT",
     "FLAGS",
     "app",
+    "bare_app",
     "context",
     "http_rate",
     "main",
@@ -110,6 +120,51 @@ def app() -> Litestar:
 
     router = ofrep_router(OFREPConfig(public=True), provider)
     return Litestar([router], on_startup=[start], on_shutdown=[stop])
+
+
+def _fixed_answers() -> tuple[bytes, bytes]:
+    """A single-flag and a bulk answer as ours gives them, for the bare application."""
+    provider = FlagProvider(document_from_data(DOCUMENT))
+    provider.initialize(EvaluationContext())
+    try:
+        evaluation_context = EvaluationContext(USERS[0], {"plan": PLANS[0]})
+        one = provider.resolve_any_details(FLAGS[0], evaluation_context)
+        _, every = provider.resolve_all_details(evaluation_context)
+    finally:
+        provider.shutdown()
+
+    def item(key: str, details: Any) -> dict[str, Any]:
+        return {
+            "key": key,
+            "reason": str(details.reason),
+            "variant": details.variant,
+            "value": details.value,
+            "metadata": dict(details.flag_metadata),
+        }
+
+    bulk = {"flags": [item(key, details) for key, details in every.items()]}
+    return msgspec.json.encode(item(FLAGS[0], one)), msgspec.json.encode(bulk)
+
+
+def bare_app() -> Litestar:
+    """The baseline (uvicorn factory): OFREP's paths, the body decoded, a fixed answer.
+
+    Returns:
+        A Litestar application with no provider: what any JSON endpoint costs.
+    """
+    single, bulk = _fixed_answers()
+
+    @post(f"{BASE}/{{key:str}}", status_code=200)
+    async def evaluate_flag(request: Request[Any, Any, Any]) -> Response[bytes]:
+        msgspec.json.decode(await request.body())
+        return Response(single, media_type="application/json")
+
+    @post(BASE, status_code=200)
+    async def evaluate_flags(request: Request[Any, Any, Any]) -> Response[bytes]:
+        msgspec.json.decode(await request.body())
+        return Response(bulk, media_type="application/json")
+
+    return Litestar([evaluate_flag, evaluate_flags])
 
 
 # -- HTTP/1.1 on keep-alive connections ---------------------------------------------------
@@ -278,11 +333,21 @@ def wait_until_ready(server: Server) -> None:
 # -- the run --------------------------------------------------------------------------------
 
 
-def _report(
-    rates: dict[str, tuple[float, float]], connections: int, duration: float, local: float
-) -> str:
+@dataclass
+class _Rates:
+    """One mode's figures: ours and the bare application's over HTTP, ours in process."""
+
+    ours: float
+    bare: float
+    in_process: float
+
+
+def _report(rates: dict[str, _Rates], connections: int, duration: float, local: float) -> str:
     lines = [
-        f"OFREP evaluation: requests/s over HTTP vs. evaluations/s in process ({len(FLAGS)} flags)",
+        (
+            f"OFREP evaluation: requests/s over HTTP vs. a bare Litestar endpoint and vs. "
+            f"evaluations/s in process ({len(FLAGS)} flags)"
+        ),
         (
             f"uvicorn {package_version('uvicorn')} (1 worker, --no-access-log), "
             f"litestar {package_version('litestar')}, "
@@ -290,15 +355,39 @@ def _report(
         ),
         (
             f"load: asyncio keep-alive generator, {connections} connections, {duration:g} s "
-            f"per mode; in process: {local:g} s per mode, same contexts"
+            f"per mode and server, median of {ROUNDS} rounds taken in turn; in process: "
+            f"{local:g} s per mode, same contexts"
         ),
         "",
-        "| mode | HTTP requests/s | in-process evaluations/s | HTTP / in-process |",
-        "| --- | ---: | ---: | ---: |",
+        (
+            "| mode | OFREP requests/s | bare Litestar requests/s | OFREP / bare "
+            "| in-process evaluations/s | OFREP / in-process |"
+        ),
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for mode, (http, in_process) in rates.items():
-        lines.append(f"| {mode} | {http:,.0f} | {in_process:,.0f} | {http / in_process:.4f} |")
+    for mode, rate in rates.items():
+        lines.append(
+            f"| {mode} | {rate.ours:,.0f} | {rate.bare:,.0f} | {rate.ours / rate.bare:.3f} "
+            f"| {rate.in_process:,.0f} | {rate.ours / rate.in_process:.4f} |"
+        )
     return "\n".join(lines)
+
+
+ROUNDS: Final = 3
+
+
+def _http_rates(
+    ours: Server, bare: Server, requests: Sequence[bytes], connections: int, duration: float
+) -> tuple[float, float]:
+    """The median rates of both servers over ROUNDS rounds, loaded in turn."""
+    warmup = min(duration / 4, 2.0)
+    for server in (ours, bare):
+        http_rate(server.port, requests, connections, warmup)
+    rounds: dict[str, list[float]] = {ours.name: [], bare.name: []}
+    for _ in range(ROUNDS):
+        for server in (ours, bare):
+            rounds[server.name].append(http_rate(server.port, requests, connections, duration))
+    return statistics.median(rounds[ours.name]), statistics.median(rounds[bare.name])
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -313,27 +402,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ofrep", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smoke run of about 15 s")
     parser.add_argument("--connections", type=int, default=16, help="keep-alive connections")
-    parser.add_argument("--duration", type=float, help="seconds of load per mode")
+    parser.add_argument("--duration", type=float, help="seconds of load per mode and round")
     args = parser.parse_args(argv)
-    duration = args.duration or (3.0 if args.quick else 10.0)
-    warmup = 0.5 if args.quick else 2.0
+    duration = args.duration or (1.0 if args.quick else 5.0)
     local = 1.0 if args.quick else 3.0
-    server = start_server("benchmarks.ofrep:app")
+    ours = start_server("benchmarks.ofrep:app", "ours")
+    bare = start_server("benchmarks.ofrep:bare_app", "bare")
     try:
-        wait_until_ready(server)
-        _check(server)
+        wait_until_ready(ours)
+        wait_until_ready(bare)
+        _check(ours)
         loads = {"single flag": single_requests(), f"bulk ({len(FLAGS)} flags)": _bulk_requests()}
-        http: dict[str, float] = {}
-        for mode, requests in loads.items():
-            http_rate(server.port, requests, args.connections, warmup)
-            http[mode] = http_rate(server.port, requests, args.connections, duration)
+        http = {
+            mode: _http_rates(ours, bare, requests, args.connections, duration)
+            for mode, requests in loads.items()
+        }
     except (RuntimeError, OSError) as exc:
         sys.stderr.write(f"benchmarks.ofrep: {exc}\n")
         return 1
     finally:
-        stop_server(server)
-    single, bulk = _in_process(local)
-    rates = {mode: (http[mode], rate) for mode, rate in zip(http, (single, bulk), strict=True)}
+        stop_server(ours)
+        stop_server(bare)
+    in_process = dict(zip(http, _in_process(local), strict=True))
+    rates = {mode: _Rates(*http[mode], in_process[mode]) for mode in http}
     print(_report(rates, args.connections, duration, local))
     return 0
 

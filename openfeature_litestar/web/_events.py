@@ -469,6 +469,7 @@ def vetoes_not_modified(named: str | None, snapshot: Snapshot) -> bool:
 _EXIT_SIGNALS: Final = ("SIGINT", "SIGTERM")
 _CHAINED_MARK: Final = "_openfeature_litestar_ends_event_streams"
 
+
 def _end_streams_on_exit_signals() -> None:
     """Chain a handler that ends the streams before the server's own exit handlers.
 

@@ -233,6 +233,41 @@ def _success(key: str, details: FlagResolutionDetails[Any]) -> dict[str, Any]:
     return item
 
 
+# A document's flags can answer in only so many ways (variant and reason per flag), so
+# each answer's JSON is encoded once per snapshot and joined into bulk bodies after that;
+# past this many distinct answers, the rest are encoded each time.
+_MAX_CACHED_ANSWERS: Final = 65_536
+
+
+class _EncodedAnswers:
+    """The JSON of successful answers, per flag, variant and reason, for one snapshot.
+
+    A variant's value and a flag's metadata are the snapshot's, so an answer is the same
+    bytes for every context that gets that variant for that reason. Built on one event
+    loop, never shared between threads; a new snapshot starts a new cache.
+    """
+
+    __slots__ = ("_answers", "_snapshot")
+
+    def __init__(self) -> None:
+        self._snapshot: Snapshot | None = None
+        self._answers: dict[tuple[str, str | None, str], bytes] = {}
+
+    def of(self, snapshot: Snapshot, key: str, details: FlagResolutionDetails[Any]) -> bytes:
+        """The encoded :func:`_success` item of ``details``, an answer from ``snapshot``."""
+        if snapshot is not self._snapshot:
+            self._snapshot, self._answers = snapshot, {}
+        reason = details.reason
+        reason_text = reason.value if isinstance(reason, enum.Enum) else reason or "UNKNOWN"
+        slot = (key, details.variant, reason_text)
+        answer = self._answers.get(slot)
+        if answer is None:
+            answer = _encode(_success(key, details))
+            if len(self._answers) < _MAX_CACHED_ANSWERS:
+                self._answers[slot] = answer
+        return answer
+
+
 def _failure(key: str, details: FlagResolutionDetails[Any]) -> dict[str, Any]:
     code = details.error_code
     item: dict[str, Any] = {
@@ -274,7 +309,7 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 class _Evaluator:
     """Turns request bodies into evaluation contexts and answers into OFREP bodies."""
 
-    __slots__ = ("_config", "_count", "_hub", "_limits", "_source")
+    __slots__ = ("_answers", "_config", "_count", "_hub", "_limits", "_source")
 
     def __init__(self, config: OFREPConfig, source: SnapshotSource, hub: StreamHub | None) -> None:
         self._config = config
@@ -286,6 +321,7 @@ class _Evaluator:
         )
         self._hub = hub
         self._limits = SanitizingHook(sanitizer=config.sanitizer)
+        self._answers = _EncodedAnswers()
 
     async def context(self, request: Request[Any, Any, Any]) -> tuple[dict[str, Any], Any]:
         """The request's raw context object and its checked, sanitized evaluation context."""
@@ -323,7 +359,8 @@ class _Evaluator:
         details = resolve(snapshot, key, context, None, None)
         self._count(key, details)
         if details.error_code is None:
-            return _json_response(_OK, _success(key, details))
+            answer = self._answers.of(snapshot, key, details)
+            return Response(answer, status_code=_OK, media_type=_JSON)
         status = _NOT_FOUND if details.error_code == ErrorCode.FLAG_NOT_FOUND else _BAD_REQUEST
         return _json_response(status, _failure(key, details))
 
@@ -349,21 +386,24 @@ class _Evaluator:
         if document is None:
             return _not_loaded()
         results = resolve_all(snapshot, context)
-        count = self._count
+        count, answers = self._count, self._answers
+        items: list[bytes] = []
         for key, details in results.items():
             count(key, details)
-        payload: dict[str, Any] = {
-            "flags": [
-                _success(key, details) if details.error_code is None else _failure(key, details)
-                for key, details in results.items()
-            ]
-        }
+            if details.error_code is None:
+                items.append(answers.of(snapshot, key, details))
+            else:
+                items.append(_encode(_failure(key, details)))
+        # {"flags": [...], "metadata": {...}, "eventStreams": [...]}, each item as encoded.
+        parts = [b'{"flags":[', b",".join(items), b"]"]
         if document.metadata:  # the flag set's metadata, of the same snapshot
-            payload["metadata"] = dict(document.metadata)
+            parts += (b',"metadata":', _encode(dict(document.metadata)))
         if hub is not None:
             base = f"{request.scope.get('root_path', '')}{self._config.path}".replace("//", "/")
-            payload["eventStreams"] = [hub.advertisement(base, guarded=not self._config.public)]
-        body = _encode(payload)
+            advertised = [hub.advertisement(base, guarded=not self._config.public)]
+            parts += (b',"eventStreams":', _encode(advertised))
+        parts.append(b"}")
+        body = b"".join(parts)
         etag = _etag(snapshot, raw, body)
         headers = {"ETag": etag, _CONFIG_ETAG_HEADER: config_etag(snapshot)}
         if not vetoes_not_modified(named, snapshot) and _matches(

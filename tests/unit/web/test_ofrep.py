@@ -419,6 +419,32 @@ def test_the_etag_changes_when_the_flags_change(
     assert flags["dark"]["value"] is True
 
 
+@pytest.mark.parametrize("path", ["", "/theme"], ids=["bulk", "single"])
+def test_a_new_value_under_the_same_variant_and_reason_is_answered(
+    client: TestClient[Litestar], provider: FlagProvider, path: str
+) -> None:
+    # Answers are encoded once per flag, variant and reason: a change of the variant's
+    # value (same name, same reason) must still reach the next answer.
+    def theme() -> Any:
+        answer = client.post(f"{SINGLE}{path}", json={"context": {}}).json()
+        items = answer["flags"] if not path else [answer]
+        return next(item for item in items if item["key"] == "theme")
+
+    assert theme()["value"] == {"mode": "light", "sizes": [1, 2]}
+    revision = provider.snapshot.revision
+    changed = document()
+    changed["flags"]["theme"]["variants"]["light"] = {"mode": "dim"}
+    changed["flags"]["theme"]["metadata"] = {"owner": "<new>"}
+    store = provider.store
+    assert isinstance(store, MemoryStore)
+    store.replace(changed)
+    wait_until(lambda: provider.snapshot.revision > revision, timeout=10.0, interval=0.01)
+    answer = theme()
+    assert (answer["variant"], answer["reason"]) == ("light", "STATIC")
+    assert answer["value"] == {"mode": "dim"}
+    assert answer["metadata"]["owner"] == "<new>"
+
+
 # -- mounting and guards ------------------------------------------------------------------
 
 
