@@ -11,11 +11,17 @@ ours ÷ flagd-core; below 1 is faster or smaller.
 
 Both get the same JSON text and are checked to answer the same for a few contexts
 before anything is timed.
+
+In the same run, a write of one flag to the loaded document is timed (median of
+``--rounds``): what a store builds off the event loop for a one-flag write (the new
+document and its audited changes). Only the written flag is validated and compiled; the
+ratio to our load is what the write would cost if the whole document were built again.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import platform
@@ -28,7 +34,8 @@ from typing import TYPE_CHECKING, Any, Final
 from openfeature.evaluation_context import EvaluationContext
 
 from benchmarks._uvicorn import package_version
-from openfeature_litestar import Snapshot, parse_document
+from openfeature_litestar import FlagDocument, Snapshot, parse_document
+from openfeature_litestar._stores._writes import next_document, with_flag
 from openfeature_litestar.evaluation import resolve
 
 if TYPE_CHECKING:
@@ -110,6 +117,29 @@ def _timed(load: Callable[[str], object], text: str, rounds: int) -> tuple[float
     return statistics.median(seconds), peak
 
 
+def _write(key: str, definition: dict[str, Any], current: FlagDocument) -> FlagDocument:
+    return with_flag(current, key, definition)
+
+
+def _timed_write(text: str, rounds: int) -> float:
+    """The median seconds of a one-flag write to the document of ``text``."""
+    stored = parse_document(text)
+    definition = {
+        "state": "DISABLED",
+        "variants": {"on": True, "off": False},
+        "defaultVariant": "on",
+    }
+    seconds = []
+    for number in range(rounds):
+        key = f"flag-{number:05}"
+        start = time.perf_counter()
+        after, changes = next_document(functools.partial(_write, key, definition), stored)
+        seconds.append(time.perf_counter() - start)
+        if [change.flag_key for change in changes] != [key] or after.flags[key].state != "DISABLED":
+            raise RuntimeError(f"the write of {key} did not write exactly that flag")
+    return statistics.median(seconds)
+
+
 def _check(
     loaders: dict[str, Callable[[str], Callable[[str, dict[str, Any]], object]]], text: str
 ) -> None:
@@ -177,7 +207,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write(f"benchmarks.documents: {exc}\n")
         return 1
     results = {name: _timed(load, text, rounds) for name, load in loaders.items()}
+    try:
+        write = _timed_write(text, rounds)
+    except RuntimeError as exc:
+        sys.stderr.write(f"benchmarks.documents: {exc}\n")
+        return 1
     print(_report(results, text, flags, rounds))
+    load = results["openfeature-litestar"][0]
+    print()
+    print(f"Writing one flag of the {flags:,}: median of {rounds} writes")
+    print()
+    print("| operation | s | write ÷ our load |")
+    print("| --- | ---: | ---: |")
+    print(f"| one-flag write | {write:.4f} | {write / load:.4f}x |")
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -19,9 +19,11 @@ from openfeature_litestar._errors import DocumentError, Problem
 from openfeature_litestar._pacing import give_way
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from ._model import FlagDocument
 
-__all__ = ["CompiledDocument", "compile_flags"]
+__all__ = ["CompiledDocument", "compile_flags", "recompile_flags"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +38,17 @@ class CompiledDocument:
 
     flags: dict[str, CompiledFlag]
     warnings: dict[str, tuple[Problem, ...]]
+    nodes: dict[str, int] = field(default_factory=dict)
+    """Flag key to its share of the document's node budget: its rule's values, and
+    those of each evaluator it was the first to name."""
+
+
+class _BudgetSpent(Exception):  # noqa: N818 - internal signal, turned into a refusal
+    """The node budget is spent while compiling a flag (with that flag's problems)."""
+
+    def __init__(self, found: list[Problem]) -> None:
+        super().__init__()
+        self.found = found
 
 
 def compile_flags(
@@ -70,48 +83,113 @@ def compile_flags(
         document.evaluators, strict=strict, max_document_nodes=max_nodes, fractional=fractional
     )
     shared = _SharedText(document, fractional)
-    compiled: dict[str, CompiledFlag] = {}
+    result = CompiledDocument({}, {}, {})
     problems: list[Problem] = []
-    warnings: dict[str, tuple[Problem, ...]] = {}
-    for key, flag in document.flags.items():
-        give_way()
-        path = f"flags.{key}"
-        found: list[Problem] = []  # this flag's problems: refused when strict
-        if flag.default_variant is not None and flag.default_variant not in flag.variants:
-            found.append(
-                Problem(f"{path}.defaultVariant", f"names no variant: {flag.default_variant!r}")
+    try:
+        for key in document.flags:
+            problems.extend(
+                _compile_flag(document, key, rules=rules, shared=shared, strict=strict, into=result)
             )
-        rule, broken = None, None
-        if flag.targeting:
-            try:
-                rule = rules.compile(flag.targeting, f"{path}.targeting")
-            except DocumentError as exc:
-                if rules.exhausted is not None:
-                    # Refused as a whole, now: going on would only spend more time on it.
-                    raise DocumentError([*problems, *found, rules.exhausted]) from None
-                found.extend(exc.problems)
-                broken = "; ".join(str(problem) for problem in exc.problems)
-            found.extend(rules.warnings)
-        if strict:
-            problems.extend(found)
-        elif found:
-            warnings[key] = tuple(found)
-        text = json.dumps(flag.model_dump(mode="json", by_alias=True), sort_keys=True)
-        uses_ref = '"$ref"' in text
-        compiled[key] = CompiledFlag(
-            key=key,
-            enabled=flag.state == "ENABLED",
-            variants=flag.variants,
-            default_variant=flag.default_variant,
-            rule=rule,
-            metadata=MappingProxyType({**document.metadata, **flag.metadata}),
-            broken=broken,
-            fingerprint=shared.fingerprint(text, uses_ref=uses_ref),
-            reads=_injected_reads(text) | (shared.evaluator_reads if uses_ref else frozenset()),
-        )
+    except _BudgetSpent as exc:
+        # Refused as a whole, now: going on would only spend more time on it.
+        assert rules.exhausted is not None  # noqa: S101 - what _BudgetSpent means
+        raise DocumentError([*problems, *exc.found, rules.exhausted]) from None
     if problems:
         raise DocumentError(problems)
-    return CompiledDocument(compiled, warnings)
+    return result
+
+
+def recompile_flags(
+    document: FlagDocument,
+    previous: CompiledDocument,
+    changed: Collection[str],
+    *,
+    max_nodes: int = MAX_DOCUMENT_NODES,
+) -> CompiledDocument | None:
+    """Compile ``document`` leniently, reusing ``previous`` for every flag not ``changed``.
+
+    ``previous`` must be the default-version compile of a document with the same
+    ``$evaluators`` and ``metadata`` (a write of some flags): a flag it has and that is not
+    in ``changed`` compiles to the same flag, so only the changed flags are compiled.
+    What they may spend of ``max_nodes`` is what the kept flags leave.
+
+    Returns:
+        The compiled document, or ``None`` when the changed flags go over what is left
+        of the budget: an evaluator counted with a kept flag is counted again for a
+        changed one that names it, so only a whole compile can tell exactly.
+    """
+    kept = [key for key in document.flags if key not in changed and key in previous.flags]
+    spent = sum(previous.nodes.get(key, 0) for key in kept)
+    rules = RuleCompiler(
+        document.evaluators, strict=False, max_document_nodes=max(max_nodes - spent, 0)
+    )
+    shared = _SharedText(document, DEFAULT_FRACTIONAL)
+    result = CompiledDocument({}, {}, {})
+    kept_set = set(kept)
+    try:
+        for key in document.flags:
+            if key in kept_set:
+                result.flags[key] = previous.flags[key]
+                result.nodes[key] = previous.nodes.get(key, 0)
+                if key in previous.warnings:
+                    result.warnings[key] = previous.warnings[key]
+                continue
+            _compile_flag(document, key, rules=rules, shared=shared, strict=False, into=result)
+    except _BudgetSpent:
+        return None
+    return result
+
+
+def _compile_flag(
+    document: FlagDocument,
+    key: str,
+    *,
+    rules: RuleCompiler,
+    shared: _SharedText,
+    strict: bool,
+    into: CompiledDocument,
+) -> list[Problem]:
+    """Compile flag ``key`` into ``into``; the problems to refuse it for, when strict.
+
+    Raises:
+        _BudgetSpent: The document's node budget is spent.
+    """
+    give_way()
+    flag = document.flags[key]
+    path = f"flags.{key}"
+    found: list[Problem] = []  # this flag's problems: refused when strict
+    if flag.default_variant is not None and flag.default_variant not in flag.variants:
+        found.append(
+            Problem(f"{path}.defaultVariant", f"names no variant: {flag.default_variant!r}")
+        )
+    rule, broken = None, None
+    before = rules.document_nodes
+    if flag.targeting:
+        try:
+            rule = rules.compile(flag.targeting, f"{path}.targeting")
+        except DocumentError as exc:
+            if rules.exhausted is not None:
+                raise _BudgetSpent(found) from None
+            found.extend(exc.problems)
+            broken = "; ".join(str(problem) for problem in exc.problems)
+        found.extend(rules.warnings)
+    if not strict and found:
+        into.warnings[key] = tuple(found)
+    text = json.dumps(flag.model_dump(mode="json", by_alias=True), sort_keys=True)
+    uses_ref = '"$ref"' in text
+    into.flags[key] = CompiledFlag(
+        key=key,
+        enabled=flag.state == "ENABLED",
+        variants=flag.variants,
+        default_variant=flag.default_variant,
+        rule=rule,
+        metadata=MappingProxyType({**document.metadata, **flag.metadata}),
+        broken=broken,
+        fingerprint=shared.fingerprint(text, uses_ref=uses_ref),
+        reads=_injected_reads(text) | (shared.evaluator_reads if uses_ref else frozenset()),
+    )
+    into.nodes[key] = rules.document_nodes - before
+    return found if strict else []
 
 
 class _SharedText:

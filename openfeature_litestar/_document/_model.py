@@ -34,7 +34,7 @@ from openfeature_litestar._errors import DocumentError, Problem
 from openfeature_litestar._pacing import give_way
 
 from ._collector import collector_paused
-from ._compile import compile_flags
+from ._compile import CompiledDocument, compile_flags, recompile_flags
 from ._daemon_format import flags_array_to_map
 from ._limits import MAX_FLAG_KEY_LENGTH, MAX_FLAGS, is_valid_flag_key, nesting_problems
 from ._reporting import problems_from, raw_targeting_problems
@@ -117,6 +117,14 @@ def _in_parts(flags: Mapping[str, _V]) -> Iterator[dict[str, _V]]:
         yield part
 
 
+def _as_data(flags: Mapping[str, FlagDefinition | Mapping[str, Any]]) -> dict[str, Any]:
+    # A definition given as a model is validated again from its data, as a dict is.
+    return {
+        key: flag.dump() if isinstance(flag, FlagDefinition) else dict(flag)
+        for key, flag in flags.items()
+    }
+
+
 def _with_flags_validated(data: Mapping[str, Any]) -> Mapping[str, Any]:
     """``data`` with its flags validated a few at a time, or ``data`` if one is invalid.
 
@@ -134,6 +142,23 @@ def _with_flags_validated(data: Mapping[str, Any]) -> Mapping[str, Any]:
     except ValidationError:
         return data
     return {**data, "flags": validated}
+
+
+def _checked_flag_keys(flags: dict[str, FlagDefinition]) -> dict[str, FlagDefinition]:
+    """``flags``, if there are not too many of them and every key is valid.
+
+    Raises:
+        ValueError: Too many flags, or invalid keys (named).
+    """
+    if len(flags) > MAX_FLAGS:
+        raise ValueError(f"a document holds at most {MAX_FLAGS} flags, this one {len(flags)}")
+    bad = [key for key in flags if not is_valid_flag_key(key)]
+    if bad:
+        raise ValueError(
+            f"invalid flag keys {bad!r}: a key is 1-{MAX_FLAG_KEY_LENGTH} printable "
+            "characters without leading or trailing whitespace"
+        )
+    return flags
 
 
 class FlagDocument(BaseModel):
@@ -170,19 +195,13 @@ class FlagDocument(BaseModel):
     _warnings: Mapping[str, tuple[Problem, ...]] | None = PrivateAttr(default=None)
     # Compiled with other fractional versions than the default, on first request.
     _compiled_as: dict[str, Mapping[str, CompiledFlag]] = PrivateAttr(default_factory=dict)
+    # Each flag's share of the node budget, with the default version (see CompiledDocument).
+    _nodes: Mapping[str, int] | None = PrivateAttr(default=None)
 
     @field_validator("flags")
     @classmethod
     def _limits_and_keys(cls, flags: dict[str, FlagDefinition]) -> dict[str, FlagDefinition]:
-        if len(flags) > MAX_FLAGS:
-            raise ValueError(f"a document holds at most {MAX_FLAGS} flags, this one {len(flags)}")
-        bad = [key for key in flags if not is_valid_flag_key(key)]
-        if bad:
-            raise ValueError(
-                f"invalid flag keys {bad!r}: a key is 1-{MAX_FLAG_KEY_LENGTH} printable "
-                "characters without leading or trailing whitespace"
-            )
-        return flags
+        return _checked_flag_keys(flags)
 
     def compiled_flags(
         self, fractional: FractionalVersion = DEFAULT_FRACTIONAL
@@ -223,6 +242,8 @@ class FlagDocument(BaseModel):
         )
         if self._warnings is None:
             self._warnings = result.warnings
+        if fractional == DEFAULT_FRACTIONAL:
+            self._nodes = result.nodes
         return result.flags
 
     @property
@@ -299,20 +320,60 @@ class FlagDocument(BaseModel):
            Strict only about the flags that are added or changed; the others are
            compiled as leniently as flagd compiles them.
         """
-        data = self.dump()
-        data["flags"] = {
-            key: flag.dump() if isinstance(flag, FlagDefinition) else dict(flag)
-            for key, flag in flags.items()
-        }
-        document = self._from_data(data, strict=False, source=None, max_nodes=self._max_nodes)
+        changed = {key for key, flag in flags.items() if not self._keeps(key, flag)}
+        document = self._with_changed_flags(flags, changed)
+        if document is None:
+            data = self.dump()
+            data["flags"] = {
+                key: flag.dump() if isinstance(flag, FlagDefinition) else dict(flag)
+                for key, flag in flags.items()
+            }
+            document = self._from_data(data, strict=False, source=None, max_nodes=self._max_nodes)
         problems = [
-            problem
-            for key, flag in flags.items()
-            if not self._keeps(key, flag)
-            for problem in document.flag_warnings(key)
+            problem for key in flags if key in changed for problem in document.flag_warnings(key)
         ]
         if problems:
             raise DocumentError(problems)
+        return document
+
+    def _with_changed_flags(
+        self, flags: Mapping[str, FlagDefinition | Mapping[str, Any]], changed: set[str]
+    ) -> Self | None:
+        """:meth:`with_flags`' result, validating and compiling only the ``changed`` flags.
+
+        A write of one flag to a document of 10,000 used to validate and compile all of
+        them again (about a second). The flags it keeps are this document's own objects,
+        already validated and compiled against the same evaluators and metadata.
+        ``None`` when only the whole document's validation can say what is wrong (an
+        invalid flag, with every problem and its full path), when this document was not
+        compiled here, or when only a whole compile can tell whether the node budget
+        holds; :meth:`with_flags` then builds the document in full.
+        """
+        if self._compiled is None or self._warnings is None or self._nodes is None:
+            return None
+        try:
+            with collector_paused():
+                fresh: dict[str, FlagDefinition] = {}
+                for part in _in_parts({key: flags[key] for key in flags if key in changed}):
+                    fresh.update(_FLAG_MAP.validate_python(_as_data(part)))
+                merged = {key: fresh[key] if key in changed else self.flags[key] for key in flags}
+                _checked_flag_keys(merged)
+                document = self.model_copy(update={"flags": merged})
+                previous = CompiledDocument(
+                    dict(self._compiled), dict(self._warnings), dict(self._nodes)
+                )
+                result = recompile_flags(document, previous, changed, max_nodes=self._max_nodes)
+        except (ValidationError, ValueError):
+            return None
+        if result is None:
+            return None
+        # model_copy copies the private attributes too: set every one afresh.
+        document._compiled = result.flags  # noqa: SLF001 - own class
+        document._warnings = result.warnings  # noqa: SLF001 - own class
+        document._nodes = result.nodes  # noqa: SLF001 - own class
+        document._compiled_as = {}  # noqa: SLF001 - own class
+        document._strict = False  # noqa: SLF001 - own class
+        document._max_nodes = self._max_nodes  # noqa: SLF001 - own class
         return document
 
     def _keeps(self, key: str, flag: FlagDefinition | Mapping[str, Any]) -> bool:

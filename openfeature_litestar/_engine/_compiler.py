@@ -400,6 +400,11 @@ class RuleCompiler:
         .. versionadded:: 0.2.0
         """
 
+    @property
+    def document_nodes(self) -> int:
+        """The values of the rules compiled so far, each evaluator counted once."""
+        return self._compiler.document_nodes
+
     def compile(self, targeting: Any, path: str = "targeting") -> Rule:
         """Validate one targeting tree and compile it into a rule.
 

@@ -187,8 +187,10 @@ def changes_between(before: FlagDocument, after: FlagDocument) -> list[Change]:
     last), then one for the shared parts if they changed.
     """
     changes: list[Change] = []
-    for key in after.flags:
+    for key, flag in after.flags.items():
         give_way()
+        if before.flags.get(key) is flag:
+            continue  # kept as it was by the write (FlagDocument.with_flags)
         old, new = definition_data(before, key), definition_data(after, key)
         if old != new:
             changes.append(Change(key, "create" if old is None else "update", old, new))
