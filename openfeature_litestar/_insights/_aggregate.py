@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from openfeature_litestar._document import FlagDocument
     from openfeature_litestar._stores import UsageRecord
 
-__all__ = ["WEEK", "build_insights", "period_start"]
+__all__ = ["WEEK", "build_insights", "period_start", "window_bounds"]
 
 _HOUR: Final = timedelta(hours=1)
 _DAY: Final = timedelta(days=1)
@@ -45,6 +45,20 @@ def period_start(now: datetime, thresholds: StaleThresholds) -> datetime:
     """
     longest = max(WEEK, thresholds.unused_after, thresholds.single_variant_after)
     return hour_of(now - longest - _HOUR)
+
+
+def _spans(thresholds: StaleThresholds) -> tuple[timedelta, ...]:
+    return (_HOUR, _DAY, WEEK, thresholds.single_variant_after)
+
+
+def window_bounds(now: datetime, thresholds: StaleThresholds) -> tuple[datetime, ...]:
+    """Where a report's windows begin: an hour is in a window when it is later.
+
+    A store that sums its counts per band between these bounds
+    (``UsageBands``) gives the same report as
+    its hourly counts do.
+    """
+    return tuple(sorted({now - span - _HOUR for span in _spans(thresholds)}))
 
 
 @dataclass(slots=True)
@@ -97,8 +111,9 @@ class _FlagTally:
         if self.last is None or hour > self.last:
             self.last = hour
         for span, tally in self.windows.items():
-            # An hour is in a window when any part of it is: it ends after the window starts.
-            if hour + _HOUR > now - span:
+            # An hour is in a window when any part of it is: it ends after the window
+            # starts (window_bounds gives the same boundaries to stores).
+            if hour > now - span - _HOUR:
                 tally.add(record)
 
 
@@ -132,7 +147,7 @@ def build_insights(
     thresholds = thresholds or StaleThresholds()
     changes = last_changed or {}
     since = period_start(now, thresholds)
-    spans = (_HOUR, _DAY, WEEK, thresholds.single_variant_after)
+    spans = _spans(thresholds)
     tallies: dict[str, _FlagTally] = {}
     unknown: dict[str, _FlagTally] = {}
     other = 0

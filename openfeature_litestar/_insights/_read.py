@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Final
 
 from openfeature_litestar._errors import ConfigurationError
 from openfeature_litestar._stores import UsageStore, WritableFlagStore
+from openfeature_litestar._stores._usage import UsageBands
 
-from ._aggregate import build_insights, period_start
+from ._aggregate import build_insights, period_start, window_bounds
 from ._model import StaleThresholds
 
 if TYPE_CHECKING:
@@ -61,7 +62,11 @@ async def read_insights(
     chosen = thresholds if thresholds is not None else StaleThresholds()
     since = period_start(moment, chosen)
     stored = await store.load()
-    records = await store.read_usage(since=since, until=moment)
+    if isinstance(store, UsageBands):
+        bounds = window_bounds(moment, chosen)
+        records = await store.read_usage_bands(since=since, until=moment, bounds=bounds)
+    else:
+        records = await store.read_usage(since=since, until=moment)
     changes = {} if writable is None else await _last_changes(writable, since)
     return build_insights(
         stored.document,

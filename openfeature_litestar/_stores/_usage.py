@@ -19,15 +19,17 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Final, NamedTuple, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Iterable, Mapping, Sequence
 
 __all__ = [
     "OTHER_FLAG_KEYS",
     "HourlyCounts",
+    "UsageBands",
     "UsageBatch",
     "UsageKey",
     "UsageRecord",
     "UsageStore",
+    "banded_records",
     "hour_of",
     "hours_between",
     "usage_records",
@@ -149,6 +151,49 @@ class UsageStore(Protocol):
             ValueError: ``since`` or ``until`` is a naive datetime.
         """
         ...
+
+
+@runtime_checkable
+class UsageBands(Protocol):
+    """A store that can sum its counts per band of hours itself (SQL, with GROUP BY).
+
+    A report over two weeks of hourly counts reads every hour of every counter (for
+    10,000 flags, millions of rows) but needs only their sums over a few spans and each
+    counter's first and last hour; a store that implements this returns those.
+    """
+
+    async def read_usage_bands(
+        self, *, since: datetime, until: datetime | None, bounds: Sequence[datetime]
+    ) -> list[UsageRecord]:
+        """The counts from ``since`` to ``until`` summed per counter and band of hours.
+
+        An hour's band is how many of ``bounds`` it is later than. For each counter and
+        band with counts: one record at the band's last counted hour with the band's
+        sum and, when the band has an earlier counted hour, one with a count of 0 at
+        its first. Read together, these give every window that begins at a bound the
+        same sums, and every counter the same first and last hour, as the hourly
+        records do.
+
+        Raises:
+            StoreError: The store cannot be reached or read.
+            ValueError: ``since`` or ``until`` is a naive datetime.
+        """
+        ...
+
+
+def banded_records(
+    summaries: Iterable[tuple[UsageKey, datetime, datetime, int]],
+) -> list[UsageRecord]:
+    """Records of ``(key, first hour, last hour, sum)`` band summaries (see UsageBands)."""
+    records: list[UsageRecord] = []
+    for key, first, last, total in summaries:
+        if total <= 0:
+            continue
+        records.append(UsageRecord(last, key, total))
+        if first != last:
+            records.append(UsageRecord(first, key, 0))
+    records.sort(key=_record_order)
+    return records
 
 
 def hour_of(moment: datetime) -> datetime:

@@ -57,10 +57,11 @@ from ._rows import (
 from ._schema import Tables, check_schema, create_schema
 from ._usage import UsageTables, add_batch, ensure_usage_tables, prune
 from ._usage import read as read_usage_rows
+from ._usage import read_bands as read_usage_band_rows
 from ._watch import Watch, discard_connection, listen
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+    from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 
     from openfeature_litestar._document import FlagDocument
     from openfeature_litestar._stores._usage import UsageBatch, UsageRecord
@@ -257,6 +258,37 @@ class SQLAlchemyStore(DocumentWrites):
             async with self._transaction(engine) as connection:
                 return await read_usage_rows(
                     connection, self._usage_tables, self.namespace, first=first, last=last
+                )
+
+        return await self._run_usage("read usage counters", read)
+
+    async def read_usage_bands(
+        self, *, since: datetime, until: datetime | None, bounds: Sequence[datetime]
+    ) -> list[UsageRecord]:
+        """The namespace's usage counts summed per counter and band of hours, in SQL.
+
+        What :func:`~openfeature_litestar.read_insights` reads: the database adds the
+        hours up (``GROUP BY``), so a report on 10,000 flags reads one row per counter
+        and band rather than one per hour.
+
+        Raises:
+            StoreError: The database cannot be reached or read in time.
+            ConfigurationError: The usage tables do not exist and ``create_schema`` is
+                false.
+            ValueError: ``since`` or ``until`` is a naive datetime.
+        """
+        first, last = hours_between(since, until)
+        edges = tuple(bounds)
+
+        async def read(engine: AsyncEngine) -> list[UsageRecord]:
+            async with self._transaction(engine) as connection:
+                return await read_usage_band_rows(
+                    connection,
+                    self._usage_tables,
+                    self.namespace,
+                    first=first,
+                    last=last,
+                    bounds=edges,
                 )
 
         return await self._run_usage("read usage counters", read)

@@ -16,23 +16,51 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, Text, delete, inspect, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    MetaData,
+    String,
+    Table,
+    Text,
+    case,
+    delete,
+    func,
+    inspect,
+    literal,
+    select,
+)
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from openfeature_litestar._errors import ConfigurationError
 from openfeature_litestar._stores._names import MAX_NAME_LENGTH
-from openfeature_litestar._stores._usage import UsageKey, UsageRecord, usage_records
+from openfeature_litestar._stores._usage import (
+    UsageKey,
+    UsageRecord,
+    banded_records,
+    usage_records,
+)
 
 from ._schema import KEY_LENGTH, Tables, UtcDateTime, lock_key
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from sqlalchemy import Connection
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from openfeature_litestar._stores._usage import UsageBatch
 
-__all__ = ["SEQUENCE_RETENTION", "UsageTables", "add_batch", "ensure_usage_tables", "prune", "read"]
+__all__ = [
+    "SEQUENCE_RETENTION",
+    "UsageTables",
+    "add_batch",
+    "ensure_usage_tables",
+    "prune",
+    "read",
+    "read_bands",
+]
 
 SEQUENCE_RETENTION = timedelta(days=7)
 """How long a provider run's last batch number is kept after its last flush."""
@@ -227,6 +255,52 @@ async def read(
                 ),
             ),
             int(row[5]),
+        )
+        for row in result
+    )
+
+
+async def read_bands(
+    connection: AsyncConnection,
+    usage: UsageTables,
+    namespace: str,
+    *,
+    first: datetime,
+    last: datetime,
+    bounds: Sequence[datetime],
+) -> list[UsageRecord]:
+    """The counts of the hours ``first`` to ``last`` summed per counter and band.
+
+    See ``UsageBands.read_usage_bands`` (``_stores/_usage.py``): the
+    database sums the hours (``GROUP BY``), so the rows read follow the counters and the
+    bands, not the hours.
+    """
+    table = usage.usage
+    band = sum(
+        (case((table.c.hour > bound, 1), else_=0) for bound in bounds), start=literal(0)
+    ).label("band")
+    keys = (table.c.flag_key, table.c.variant, table.c.reason, table.c.error_code)
+    result = await connection.execute(
+        select(
+            *keys,
+            func.min(table.c.hour).label("first_hour"),
+            func.max(table.c.hour).label("last_hour"),
+            func.sum(table.c["count"]).label("total"),
+        )
+        .where((table.c.namespace == namespace) & (table.c.hour >= first) & (table.c.hour <= last))
+        .group_by(*keys, band)
+    )
+    return banded_records(
+        (
+            UsageKey(
+                row.flag_key,
+                _none_if_empty(row.variant),
+                _none_if_empty(row.reason),
+                _none_if_empty(row.error_code),
+            ),
+            row.first_hour,
+            row.last_hour,
+            int(row.total),
         )
         for row in result
     )

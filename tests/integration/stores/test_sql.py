@@ -25,13 +25,16 @@ from openfeature_litestar import (
     DocumentError,
     FlagNotFound,
     RevisionConflict,
+    StaleThresholds,
     StoreError,
     UsageBatch,
     UsageKey,
     UsageRecord,
     WritableFlagStore,
+    document_from_data,
     parse_document,
 )
+from openfeature_litestar._insights._aggregate import build_insights, period_start, window_bounds
 from openfeature_litestar._stores._sql import SCHEMA_VERSION, SQLAlchemyStore
 from openfeature_litestar._stores._sql._engines import parse_url
 from openfeature_litestar._stores._usage import hour_of
@@ -995,3 +998,57 @@ def test_concurrent_flushes_of_the_same_counters_add_up(database: Database) -> N
     records = _run(store, work)
     assert len(records) == len(keys)
     assert {record.count for record in records} == {8}
+
+
+def _spread_counts(now: datetime) -> dict[tuple[datetime, UsageKey], int]:
+    """Counts over 20 days: flags with variants, errors, an unknown key, gaps between."""
+    keys = [
+        UsageKey("a", "on", "STATIC", None),
+        UsageKey("a", "off", "TARGETING_MATCH", None),
+        UsageKey("b", None, "ERROR", "TYPE_MISMATCH"),
+        UsageKey("b", "x", "DEFAULT", None),
+        UsageKey("ghost", None, "ERROR", "FLAG_NOT_FOUND"),
+        UsageKey("", None, "ERROR", "FLAG_NOT_FOUND"),
+    ]
+    counts: dict[tuple[datetime, UsageKey], int] = {}
+    for hours_ago in range(20 * 24):
+        hour = hour_of(now - timedelta(hours=hours_ago))
+        for number, key in enumerate(keys):
+            if (hours_ago + number) % 3:
+                counts[(hour, key)] = 1 + (hours_ago * 31 + number) % 97
+    return counts
+
+
+def test_insights_from_sql_bands_equal_insights_from_every_hour(database: Database) -> None:
+    # The database sums the hours per band (GROUP BY); the report must not change.
+    now = datetime.now(timezone.utc).replace(minute=25)
+    document = document_from_data(
+        {
+            "flags": {
+                "a": {
+                    "state": "ENABLED",
+                    "variants": {"on": True, "off": False},
+                    "defaultVariant": "on",
+                },
+                "b": {"state": "ENABLED", "variants": {"x": "x"}, "defaultVariant": "x"},
+                "c": {"state": "ENABLED", "variants": {"y": 1}, "defaultVariant": "y"},
+            }
+        }
+    )
+    store = database.store()
+    thresholds = StaleThresholds(single_variant_after=timedelta(days=3, hours=5))
+
+    async def work() -> tuple[list[UsageRecord], list[UsageRecord]]:
+        await store.record_usage(UsageBatch("ab", 1, _spread_counts(now)))
+        since = period_start(now, thresholds)
+        hourly = await store.read_usage(since=since, until=now)
+        banded = await store.read_usage_bands(
+            since=since, until=now, bounds=window_bounds(now, thresholds)
+        )
+        return hourly, banded
+
+    hourly, banded = _run(store, work)
+    assert len(banded) < len(hourly) / 3
+    assert build_insights(document, banded, now=now, thresholds=thresholds) == build_insights(
+        document, hourly, now=now, thresholds=thresholds
+    )
