@@ -1,15 +1,17 @@
 """Reasons are spelled one way in what a user reads: OpenFeature's upper case.
 
-The SDK's details, OFREP, the admin API's dry run, ``openfeature-litestar evaluate`` (text
-and ``--json``) and the demo (page and JSON) all show ``TARGETING_MATCH``; only the
-OpenTelemetry-shaped outputs (the audit record and the tracing span event, whose keys are
-the semantic conventions' ``feature_flag.*`` attributes) use the conventions' lower case,
-``targeting_match``. Each surface is checked against one document with a flag for every
-reason, so a surface that spells one of them differently fails here.
+The SDK's details, OFREP, the admin API's dry run, ``openfeature-litestar evaluate``
+(text and ``--json``), the demo (page and JSON) and the usage insights all show
+``TARGETING_MATCH``; only the OpenTelemetry-shaped outputs (the audit record and the
+tracing span event, whose keys are the semantic conventions' ``feature_flag.*``
+attributes) use the conventions' lower case, ``targeting_match``. Each surface is
+checked against one document with a flag for every reason, so a surface that spells
+one of them differently fails here.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -23,7 +25,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from openfeature_litestar import FlagProvider, IdentifierHasher, MemoryStore
+from openfeature_litestar import FlagProvider, IdentifierHasher, MemoryStore, read_insights
 from openfeature_litestar._demo._app import create_app as create_demo
 from openfeature_litestar.hooks import REASON, TracingHook
 from openfeature_litestar.testing import capture_audit
@@ -102,6 +104,17 @@ def sdk_reasons(client: OpenFeatureClient) -> dict[str, str]:
 
 def test_the_sdk_details(provider: FlagProvider, domain: str) -> None:  # noqa: ARG001
     assert sdk_reasons(api.get_client(domain)) == UPPER
+
+
+def test_the_usage_insights_counts_by_reason(domain: str) -> None:
+    store = MemoryStore(DOCUMENT)
+    counting = FlagProvider(store)
+    api.set_provider_and_wait(counting, domain=domain)
+    sdk_reasons(api.get_client(domain))
+    assert counting.flush_usage(10)
+    insights = asyncio.run(read_insights(store))
+    counted = {key: list(flag.last_hour.by_reason) for key, flag in insights.flags.items()}
+    assert counted == {key: [reason] for key, reason in UPPER.items()}
 
 
 def test_ofrep_single_and_bulk(provider: FlagProvider) -> None:
