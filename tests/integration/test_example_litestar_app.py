@@ -29,7 +29,7 @@ from examples.litestar_app.app import (
 )
 from openfeature_litestar import FileStore
 from openfeature_litestar.testing import Variant, override_flags
-from tests.support import free_port, wait_until
+from tests.support import free_port, run_cli, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -224,3 +224,8 @@ def test_the_documented_command_serves_the_app_with_uvicorn() -> None:
     finally:
         server.terminate()
         server.communicate(timeout=20)
+
+
+def test_the_examples_flag_file_is_valid_even_strictly() -> None:
+    status, out = run_cli("validate", "--strict", str(FLAGS_FILE))
+    assert status == 0, out
