@@ -75,6 +75,15 @@ def test_a_bearer_token_signs_the_user_in(client: TestClient[Any]) -> None:
 @pytest.mark.parametrize(
     "authorization", ["Bearer token-mallory", "Basic YWxpY2U6c2VjcmV0", "Bearer ", "token-alice"]
 )
+def test_a_client_cannot_choose_its_own_targeting_key(client: TestClient[Any]) -> None:
+    # Only the authenticated user sets the targeting key: headers naming carol, whose
+    # variant opens the v2 checkout, leave an anonymous request anonymous.
+    claims = {"X-User": "carol", "X-Targeting-Key": "carol", "X-Device-Id": "carol"}
+    assert client.get("/checkout/v2", headers=claims).status_code == 404
+    assert client.get("/dashboard", headers=claims).json()["reason"] == "DEFAULT"
+    assert client.get("/checkout/v2", headers={**claims, **bearer("carol")}).status_code == 200
+
+
 def test_a_bad_authorization_header_is_refused_with_401(
     client: TestClient[Any], authorization: str
 ) -> None:
