@@ -68,7 +68,12 @@ from openfeature_litestar import (
 )
 from openfeature_litestar._stores._url import DEFAULT_STORE_URL, resolve_store_url
 from openfeature_litestar.hooks import AuditHook
-from openfeature_litestar.web import ContextBuilder, OpenFeatureConfig, OpenFeaturePlugin
+from openfeature_litestar.web import (
+    ContextBuilder,
+    OpenFeatureClientDependency,
+    OpenFeatureConfig,
+    OpenFeaturePlugin,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -283,7 +288,7 @@ def evaluate_every_flag(provider: FeatureProvider) -> tuple[int, dict[str, FlagR
 
 @get("/", media_type=MediaType.HTML)
 async def index(
-    request: Request[User | None, str | None, State], feature_flags: OpenFeatureClient
+    request: Request[User | None, str | None, State], feature_flags: OpenFeatureClientDependency
 ) -> Response[str]:
     """The shop page: who you are, your checkout, the banner, how to flip the flags."""
     flags = await evaluate_flags(feature_flags)
@@ -303,7 +308,7 @@ async def index(
 
 @get("/api/flags")
 async def flags_api(
-    request: Request[User | None, str | None, State], feature_flags: OpenFeatureClient
+    request: Request[User | None, str | None, State], feature_flags: OpenFeatureClientDependency
 ) -> dict[str, Any]:
     """The signed-in user and their flag values, as JSON."""
     user = request.user
