@@ -50,6 +50,7 @@ from ._insights import (
     StaleReason,
     StaleReport,
     StaleThresholds,
+    TrackedEvent,
     UnknownKey,
     WindowCounts,
     build_insights,
@@ -70,6 +71,7 @@ from ._provider import OTHER_EVENT_NAMES, FlagProvider, UsageConfig, UsageSnapsh
 from ._snapshot import Snapshot, SnapshotSource
 from ._stores import (
     OTHER_FLAG_KEYS,
+    TRACKING_REASON,
     AuditAction,
     AuditEntry,
     FileStore,
@@ -107,6 +109,7 @@ __all__ = [
     "OTHER_FLAG_KEYS",
     "REDACTED",
     "TOO_DEEP",
+    "TRACKING_REASON",
     "TRUNCATED",
     "Action",
     "AuditAction",
@@ -147,6 +150,7 @@ __all__ = [
     "StoreError",
     "StoredDocument",
     "TracingHook",
+    "TrackedEvent",
     "TrackingRecorder",
     "UnknownKey",
     "UsageBatch",

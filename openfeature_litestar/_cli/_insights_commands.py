@@ -109,6 +109,19 @@ def insights(args: argparse.Namespace, out: TextIO) -> int:
             for asked in report.unknown_keys
         ]
         _table(("KEY", "EVALUATIONS", "LAST ASKED"), rows, out)
+    if report.tracking_events:
+        print(f"\ntracking events ({len(report.tracking_events)} names):", file=out)
+        event_rows = [
+            (
+                event.name or "(other names)",
+                _count(event.last_hour),
+                _count(event.last_day),
+                _count(event.last_week),
+                _hour(event.last_tracked),
+            )
+            for event in report.tracking_events
+        ]
+        _table(("EVENT", "1H", "24H", "7D", "LAST TRACKED"), event_rows, out)
     if report.other_evaluations:
         print(
             f"\n{_count(report.other_evaluations)} evaluations were counted without their key "

@@ -12,6 +12,7 @@ from ._model import (
     StaleReason,
     StaleReport,
     StaleThresholds,
+    TrackedEvent,
     UnknownKey,
     WindowCounts,
 )
@@ -24,6 +25,7 @@ __all__ = [
     "StaleReason",
     "StaleReport",
     "StaleThresholds",
+    "TrackedEvent",
     "UnknownKey",
     "WindowCounts",
     "build_insights",

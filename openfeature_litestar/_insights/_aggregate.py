@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
-from openfeature_litestar._stores._usage import OTHER_FLAG_KEYS, hour_of
+from openfeature_litestar._stores._usage import OTHER_FLAG_KEYS, TRACKING_REASON, hour_of
 
 from ._model import (
     FlagInsights,
@@ -19,6 +19,7 @@ from ._model import (
     StaleFlag,
     StaleReport,
     StaleThresholds,
+    TrackedEvent,
     UnknownKey,
     WindowCounts,
 )
@@ -152,8 +153,12 @@ def build_insights(
     unknown: dict[str, _FlagTally] = {}
     other = 0
     counted_since: datetime | None = None
+    tracked: dict[str, _FlagTally] = {}
     for record in records:
         if record.hour < since:
+            continue
+        if record.key.reason == TRACKING_REASON:
+            _add_tracked(tracked, record, now)
             continue
         if counted_since is None or record.hour < counted_since:
             counted_since = record.hour
@@ -187,7 +192,33 @@ def build_insights(
         unknown_keys=_unknown_keys(unknown),
         other_evaluations=other,
         stale=stale,
+        tracking_events=_tracking_events(tracked),
     )
+
+
+def _add_tracked(tracked: dict[str, _FlagTally], record: UsageRecord, now: datetime) -> None:
+    events = tracked.get(record.key.flag_key)
+    if events is None:
+        windows = {span: _Tally() for span in (_HOUR, _DAY, WEEK)}
+        events = tracked[record.key.flag_key] = _FlagTally(windows)
+    events.add(record, now)
+
+
+def _tracking_events(tracked: Mapping[str, _FlagTally]) -> tuple[TrackedEvent, ...]:
+    events = [
+        TrackedEvent(
+            name,
+            tally.windows[_HOUR].evaluations,
+            tally.windows[_DAY].evaluations,
+            tally.windows[WEEK].evaluations,
+            tally.first,
+            tally.last,
+        )
+        for name, tally in tracked.items()
+        if tally.first is not None and tally.last is not None
+    ]
+    events.sort(key=lambda event: (-event.last_tracked.timestamp(), -event.last_week, event.name))
+    return tuple(events)
 
 
 def _flag_insights(

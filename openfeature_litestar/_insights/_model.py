@@ -119,6 +119,30 @@ class UnknownKey:
 
 
 @dataclass(frozen=True, slots=True)
+class TrackedEvent:
+    """A tracking event name (``client.track(name)``) and how often it was tracked.
+
+    Attributes:
+        name: The event name (:data:`~openfeature_litestar.OTHER_EVENT_NAMES`, ``""``,
+            for the names a provider did not count one by one).
+        last_hour: Events in the last hour.
+        last_day: Events in the last day.
+        last_week: Events in the last week.
+        first_tracked: The first hour it was tracked in the period read.
+        last_tracked: The last hour it was tracked.
+
+    .. versionadded:: 0.2.0
+    """
+
+    name: str
+    last_hour: int
+    last_day: int
+    last_week: int
+    first_tracked: datetime
+    last_tracked: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class StaleThresholds:
     """When the stale report names a flag.
 
@@ -224,6 +248,8 @@ class Insights:
         other_evaluations: Evaluations counted without their key (beyond a provider's
             counter bounds, or of keys no flag can have) in the period read.
         stale: The stale report.
+        tracking_events: The tracking events (``client.track(name)``) per name, most
+            recently tracked first.
 
     .. versionadded:: 0.2.0
     """
@@ -239,6 +265,7 @@ class Insights:
     unknown_keys: tuple[UnknownKey, ...]
     other_evaluations: int
     stale: StaleReport
+    tracking_events: tuple[TrackedEvent, ...] = ()
 
     def to_data(self) -> dict[str, Any]:
         """The report as JSON-ready data, in the shape the admin API returns.

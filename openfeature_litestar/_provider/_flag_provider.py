@@ -177,7 +177,7 @@ class FlagProvider(AbstractProvider):
         self._tracked = TrackedCounts(config.max_tracked_names)
         self._count = self._counters.count
         if isinstance(store, UsageStore):
-            self._flusher = UsageFlusher(self._counters, store, config)
+            self._flusher = UsageFlusher(self._counters, store, config, tracked=self._tracked)
 
     # -- what the provider serves -------------------------------------------------------
 

@@ -13,9 +13,15 @@ from __future__ import annotations
 
 import itertools
 import threading
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from openfeature_litestar._privacy._sanitizer import Sanitizer
+from openfeature_litestar._stores._usage import TRACKING_REASON, UsageKey, hour_of
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from openfeature_litestar._stores._usage import HourlyCounts
 
 __all__ = ["MAX_EVENT_NAME_LENGTH", "OTHER_EVENT_NAMES", "TrackedCounts"]
 
@@ -45,6 +51,7 @@ class TrackedCounts:
         self._names = Sanitizer()  # only its value patterns: is a name personal data?
         self._lock = threading.Lock()
         self._reads: dict[str, int] = {}
+        self._taken: dict[str, int] = {}  # events already handed to the flusher, per name
 
     def count(self, name: object) -> None:
         """Count one event named ``name``; never raises."""
@@ -68,10 +75,32 @@ class TrackedCounts:
     def totals(self) -> dict[str, int]:
         """Events per name so far (names with none left out)."""
         with self._lock:
-            totals = {}
-            for name, counter in self._counters.copy().items():
-                done = self._reads.get(name, 0)
-                # next() returns the calls before it, events and reads together.
-                totals[name] = next(counter) - done
-                self._reads[name] = done + 1
+            return self._totals()
+
+    def take(self, now: datetime) -> HourlyCounts:
+        """The events since the last take, as counters of ``now``'s hour for a store.
+
+        Each name is a counter with :data:`~openfeature_litestar.TRACKING_REASON` as
+        its reason (see :class:`~openfeature_litestar.UsageKey`).
+        """
+        hour = hour_of(now)
+        with self._lock:
+            totals = self._totals()
+            taken = self._taken
+            deltas = {name: total - taken.get(name, 0) for name, total in totals.items()}
+            taken.update(totals)
+        return {
+            (hour, UsageKey(name, None, TRACKING_REASON, None)): delta
+            for name, delta in deltas.items()
+            if delta > 0
+        }
+
+    def _totals(self) -> dict[str, int]:
+        """Events per name so far (with ``_lock`` held)."""
+        totals = {}
+        for name, counter in self._counters.copy().items():
+            done = self._reads.get(name, 0)
+            # next() returns the calls before it, events and reads together.
+            totals[name] = next(counter) - done
+            self._reads[name] = done + 1
         return {name: count for name, count in totals.items() if count}

@@ -57,6 +57,8 @@ if TYPE_CHECKING:
 
     from openfeature.flag_evaluation import FlagResolutionDetails
 
+    from ._tracking import TrackedCounts
+
 __all__ = ["UsageConfig", "UsageCounters", "UsageFlusher", "UsageSnapshot"]
 
 logger = logging.getLogger("openfeature_litestar.provider.usage")
@@ -251,6 +253,7 @@ class UsageFlusher:
         counters: The provider's counters.
         store: Where the counts go.
         config: The interval and bounds.
+        tracked: The provider's tracking event counts, flushed with the evaluations.
         clock: The current time (tests move it).
     """
 
@@ -260,10 +263,12 @@ class UsageFlusher:
         store: UsageStore,
         config: UsageConfig,
         *,
+        tracked: TrackedCounts | None = None,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         """Prepare; nothing runs until :meth:`run`."""
         self._counters = counters
+        self._tracked = tracked
         self._store = store
         self._config = config
         self._clock = clock or _utc_now
@@ -345,7 +350,10 @@ class UsageFlusher:
             logger.warning("dropped %d evaluations' usage counts: %s", lost, why)
 
     def _gather(self) -> None:
-        taken = self._counters.take(self._clock())
+        now = self._clock()
+        taken = self._counters.take(now)
+        if self._tracked is not None:
+            taken.update(self._tracked.take(now))  # keys of their own: reason TRACKING
         with self._guard:
             pending = self._pending
             for bucket, count in taken.items():

@@ -15,7 +15,14 @@ from ._base import AuditAction, AuditEntry, FlagStore, StoredDocument, WritableF
 from ._file import FileStore
 from ._memory import MemoryStore
 from ._url import store_from_url
-from ._usage import OTHER_FLAG_KEYS, UsageBatch, UsageKey, UsageRecord, UsageStore
+from ._usage import (
+    OTHER_FLAG_KEYS,
+    TRACKING_REASON,
+    UsageBatch,
+    UsageKey,
+    UsageRecord,
+    UsageStore,
+)
 from ._writes import copy_namespace
 
 if TYPE_CHECKING:
@@ -24,6 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OTHER_FLAG_KEYS",
+    "TRACKING_REASON",
     "AuditAction",
     "AuditEntry",
     "FileStore",

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "OTHER_FLAG_KEYS",
+    "TRACKING_REASON",
     "HourlyCounts",
     "UsageBands",
     "UsageBatch",
@@ -43,6 +44,15 @@ Unknown keys beyond a provider's ``max_unknown_keys`` (and keys no flag can have
 evaluations beyond ``max_keys`` distinct counters. No flag has it: a flag key is never
 empty."""
 
+TRACKING_REASON: Final = "TRACKING"
+"""The ``reason`` of a counter of tracking events rather than of evaluations.
+
+``client.track(name)`` events are stored beside the evaluation counters, as counters
+whose ``flag_key`` is the event name (:data:`~openfeature_litestar.OTHER_EVENT_NAMES`
+for names not counted one by one), with this reason and neither a variant nor an error
+code. No evaluation has this reason: it is none of OpenFeature's.
+"""
+
 _HOUR: Final = timedelta(hours=1)
 
 
@@ -52,7 +62,8 @@ class UsageKey(NamedTuple):
     A tuple of four fields: ``flag_key``, the flag asked for
     (:data:`OTHER_FLAG_KEYS` for the overflow bucket); ``variant``, the variant served,
     or ``None`` (an error, a disabled flag, no match); ``reason``, the OpenFeature
-    reason (``STATIC``, ``TARGETING_MATCH``, ``ERROR``, ...); and ``error_code``, the
+    reason (``STATIC``, ``TARGETING_MATCH``, ``ERROR``, ...), or :data:`TRACKING_REASON`
+    for a counter of the tracking events named ``flag_key``; and ``error_code``, the
     OpenFeature error code, or ``None`` when there was no error.
 
     .. versionadded:: 0.2.0

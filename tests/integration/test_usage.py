@@ -25,7 +25,14 @@ import pytest
 from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 
-from openfeature_litestar import FlagProvider, RedisStore, SQLAlchemyStore, UsageConfig, UsageKey
+from openfeature_litestar import (
+    TRACKING_REASON,
+    FlagProvider,
+    RedisStore,
+    SQLAlchemyStore,
+    UsageConfig,
+    UsageKey,
+)
 from tests.support import SQL_TABLES, flag
 
 if TYPE_CHECKING:
@@ -234,3 +241,26 @@ def test_counts_wait_out_an_outage_and_beyond_the_bound_are_dropped_and_reported
                 dumped = f"{name} {raw.dump(name)!r}"
                 assert secret_key not in dumped
                 assert secret_plan not in dumped
+
+
+def test_tracking_events_are_stored_per_name_beside_the_evaluations(
+    shared: tuple[str, str, dict[str, Any]], domain: str
+) -> None:
+    kind, url, options = shared
+    writer = _store(kind, url, options)
+    _run(writer, lambda: writer.replace_document({"flags": FLAGS}, actor="test"))
+    for _ in range(2):  # two providers, as two processes would be: their counts add up
+        provider = FlagProvider(_store(kind, url, options), usage=UsageConfig(flush_interval=3600))
+        api.set_provider_and_wait(provider, domain=domain)
+        client = api.get_client(domain)
+        try:
+            client.get_boolean_value("static", default_value=False)
+            for name in ["purchase", "purchase", "static"]:
+                client.track(name)
+            assert provider.flush_usage(timeout=10)
+        finally:
+            api.clear_providers()
+    totals = _totals(_read(_store(kind, url, options)))
+    assert totals[UsageKey("purchase", None, TRACKING_REASON, None)] == 4
+    assert totals[UsageKey("static", None, TRACKING_REASON, None)] == 2
+    assert totals[UsageKey("static", "on", "STATIC", None)] == 2

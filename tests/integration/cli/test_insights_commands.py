@@ -57,7 +57,7 @@ def store(
     """A real store's URL and a fresh namespace in it, where a provider counted evaluations.
 
     ``banner``: 4 times ``on`` (plan pro), 2 times ``off``; ``theme`` never; the key
-    ``baner`` (a typo) 3 times.
+    ``baner`` (a typo) 3 times; the tracking event ``signed-up`` twice.
     """
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
@@ -77,6 +77,8 @@ def store(
             client.get_boolean_value("banner", default_value=False, evaluation_context=context)
         for _ in range(3):
             client.get_boolean_value("baner", default_value=False)
+        for _ in range(2):
+            client.track("signed-up")
         assert provider.flush_usage()
     finally:
         provider.shutdown()
@@ -93,6 +95,9 @@ def test_insights_as_json(store: tuple[str, str]) -> None:
     assert banner["last_week"]["evaluations"] == 6
     assert report["never_evaluated"] == ["theme"]
     assert [(key["key"], key["evaluations"]) for key in report["unknown_keys"]] == [("baner", 3)]
+    assert [(event["name"], event["last_week"]) for event in report["tracking_events"]] == [
+        ("signed-up", 2)
+    ]
     assert (report["namespace"], report["revision"]) == (namespace, 1)
     assert "someone" not in out
 
@@ -106,6 +111,7 @@ def test_insights_as_a_table(store: tuple[str, str]) -> None:
     assert rows["banner"][5:8] == ["0.0%", "on", "67%"]
     assert rows["theme"][2:8] == ["0", "0", "0", "-", "-", "never"]
     assert rows["baner"][1] == "3"
+    assert rows["signed-up"][1:4] == ["2", "2", "2"]
     assert f"2 flags of namespace {namespace!r} at revision 1" in out
 
 

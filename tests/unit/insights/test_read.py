@@ -11,6 +11,7 @@ from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 
 from openfeature_litestar import (
+    OTHER_EVENT_NAMES,
     ConfigurationError,
     FlagProvider,
     MemoryStore,
@@ -34,6 +35,35 @@ DOCUMENT: dict[str, Any] = {
         "idle": {"state": "ENABLED", "variants": {"on": True}, "defaultVariant": "on"},
     }
 }
+
+
+def test_tracking_events_are_flushed_and_read_per_name_apart_from_flags(domain: str) -> None:
+    store = MemoryStore(DOCUMENT)
+    provider = FlagProvider(store, usage=UsageConfig(flush_interval=3600))
+    api.set_provider_and_wait(provider, domain=domain)
+    client = api.get_client(domain)
+    try:
+        client.get_boolean_value("checkout", default_value=False)
+        for name in ["purchase"] * 4 + ["checkout", "signup@example.com"]:
+            client.track(name)  # "checkout" is also a flag key; an e-mail is lumped
+        assert provider.flush_usage()
+        client.track("purchase")
+        assert provider.flush_usage()  # only what was tracked since the last flush
+    finally:
+        provider.shutdown()
+    insights = asyncio.run(read_insights(store))
+    events = {event.name: event for event in insights.tracking_events}
+    assert {name: event.last_week for name, event in events.items()} == {
+        "purchase": 5,
+        "checkout": 1,
+        OTHER_EVENT_NAMES: 1,
+    }
+    assert events["purchase"].last_hour == 5
+    assert events["purchase"].first_tracked == events["purchase"].last_tracked
+    # A tracking event named like a flag is no evaluation of that flag.
+    assert insights.flags["checkout"].last_week.evaluations == 1
+    assert insights.to_data()["tracking_events"][0]["name"] == "purchase"
+    assert "signup" not in str(insights.to_data())
 
 
 def test_counts_flushed_by_a_provider_are_read_per_flag(domain: str) -> None:
