@@ -16,9 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 from sphinx.pycode import ModuleAnalyzer
 from sphinx.util.inspect import object_description
+from sphinx.util.nodes import make_refnode
 
 if TYPE_CHECKING:
+    from sphinx.addnodes import pending_xref
     from sphinx.application import Sphinx
+    from sphinx.environment import BuildEnvironment
 
 project = "openfeature-litestar"
 author = "Seed 5ccf33cd maintainers"
@@ -239,7 +242,61 @@ def _readable_signature(  # noqa: PLR0917 - the signature Sphinx calls it with
     return _readable_defaults(signature, obj), return_annotation
 
 
+# -- private bases and private paths ---------------------------------------------------------
+# "Bases:" would name a private helper class (the stores' shared write logic), which a reader
+# can neither import nor look up; its public methods are documented on each store instead
+# (``:inherited-members:``).
+
+
+def _is_private_class(base: object) -> bool:
+    module = getattr(base, "__module__", "")
+    if not module.startswith("openfeature_litestar."):
+        return False
+    public_ids = {id(value) for value in _public_names().values()}
+    return id(base) not in public_ids
+
+
+def _public_bases(
+    app: Sphinx,  # noqa: ARG001 - part of that signature
+    name: str,  # noqa: ARG001 - part of that signature
+    obj: object,  # noqa: ARG001 - part of that signature
+    options: Any,  # noqa: ARG001 - part of that signature
+    bases: list[type],
+) -> None:
+    bases[:] = [base for base in bases if not _is_private_class(base)]
+
+
+# A name is documented once, at the package's path (``openfeature_litestar.AuditHook``), but
+# pages and docstrings also name it by another public path (``openfeature_litestar.hooks``
+# re-exports the hooks) or by the private module it is defined in. Such a reference links to
+# the documented object when dropping module parts from its path finds one.
+
+
+def _documented_alias(app: Sphinx, env: BuildEnvironment, node: pending_xref, contnode: Any) -> Any:
+    target: str = node.get("reftarget", "")
+    in_our_module = str(node.get("py:module") or "").startswith("openfeature_litestar")
+    if node.get("refdomain") != "py":
+        return None
+    if target.startswith("openfeature_litestar."):
+        parts = target.removeprefix("openfeature_litestar.").split(".")
+    elif in_our_module:  # a short name in one of our docstrings (``:class:`AuditHook```)
+        parts = target.split(".")
+    else:
+        return None
+    objects = env.get_domain("py").objects  # type: ignore[attr-defined]
+    for start in range(len(parts)):
+        candidate = ".".join(["openfeature_litestar", *parts[start:]])
+        entry = objects.get(candidate)
+        if entry is not None:
+            return make_refnode(
+                app.builder, node["refdoc"], entry.docname, entry.node_id, contnode, candidate
+            )
+    return None
+
+
 def setup(app: Sphinx) -> None:
-    """Register the docstring lookup for re-exported constants and the readable defaults."""
+    """Register the docstring lookup, readable defaults, public bases and alias references."""
     app.connect("autodoc-process-docstring", _public_constant_docstring)
     app.connect("autodoc-process-signature", _readable_signature)
+    app.connect("autodoc-process-bases", _public_bases)
+    app.connect("missing-reference", _documented_alias)

@@ -71,3 +71,18 @@ def test_a_factory_default_reads_as_the_call_that_makes_it(built_docs: Path) -> 
         re.sub(r"<[^>]+>", "", (built_docs / "api" / "insights.html").read_text(encoding="utf-8"))
     )
     assert "unused_after=datetime.timedelta(days=7)" in insights
+
+
+def test_a_reference_by_another_public_path_links_to_the_documented_name(built_docs: Path) -> None:
+    # audit-and-privacy.rst names the hook as openfeature_litestar.hooks.AuditHook; it is
+    # documented once, as openfeature_litestar.AuditHook.
+    audit_page = (built_docs / "audit-and-privacy.html").read_text(encoding="utf-8")
+    assert 'href="api/hooks.html#openfeature_litestar.AuditHook"' in audit_page
+
+
+def test_the_write_methods_a_store_inherits_are_documented_on_it(built_docs: Path) -> None:
+    stores = (built_docs / "api" / "stores.html").read_text(encoding="utf-8")
+    for store in ("MemoryStore", "FileStore", "RedisStore", "SQLAlchemyStore"):
+        for method in ("put_flag", "delete_flag", "replace_document"):
+            assert f'id="openfeature_litestar.{store}.{method}"' in stores, (store, method)
+    assert "DocumentWrites" not in stores, "a private base class is shown"
