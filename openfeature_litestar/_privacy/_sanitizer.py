@@ -2,7 +2,8 @@
 
 :class:`Sanitizer` copies evaluation attributes with sensitive fields and values
 dropped, redacted or hashed, and with their size bounded. What is sensitive by default
-lives in :mod:`openfeature_litestar._privacy._patterns`; the hashing of ``"hash"``
+is :data:`~openfeature_litestar.DEFAULT_SENSITIVE_FIELDS` and
+:data:`~openfeature_litestar.DEFAULT_SENSITIVE_PATTERNS`; the hashing of ``"hash"``
 actions in :mod:`openfeature_litestar._privacy._hashing`.
 """
 

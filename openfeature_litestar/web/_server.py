@@ -216,8 +216,7 @@ def create_server(
         store: A writable store, or a store URL for
             :func:`~openfeature_litestar.store_from_url`; ``None`` uses the environment
             variable ``OPENFEATURE_LITESTAR_STORE``, else the embedded SQLite database
-            the command line uses (see
-            :func:`~openfeature_litestar._stores._url.resolve_store_url`).
+            the command line uses (see :doc:`/cli`).
         namespace: The namespace to serve; ``None`` takes the URL's ``?namespace=``, else
             ``default``.
         tokens: The bearer tokens OFREP clients present; empty reads
