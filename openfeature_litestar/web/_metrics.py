@@ -75,6 +75,8 @@ class MetricsConfig:
         self.path = self.path.rstrip("/") or "/"
         self.tokens = (self.tokens,) if isinstance(self.tokens, str) else tuple(self.tokens)
         self.guards = tuple(self.guards)
+        if not all(isinstance(token, str) and token.strip() for token in self.tokens):
+            raise ConfigurationError("MetricsConfig.tokens: every token must be a non-empty string")
         if not self.tokens and not self.guards:
             raise ConfigurationError(
                 "the metrics endpoint never mounts unguarded: give MetricsConfig.tokens "
@@ -108,7 +110,6 @@ def metrics_router(
         A router for the application's ``route_handlers``.
 
     Raises:
-        ConfigurationError: A token is empty.
         MissingDependencyError: ``prometheus-client`` is not installed (the
             ``prometheus`` extra).
     """
@@ -119,6 +120,8 @@ def metrics_router(
     @get("/", include_in_schema=False, sync_to_thread=True, cache=False)
     def scrape(request: Request[Any, Any, Any]) -> Response[bytes]:
         body, content_type = collector.exposition(request.headers.get("accept"))
-        return Response(body, media_type=content_type, headers={"Cache-Control": "no-store"})
+        # The header is given whole: as media_type, Litestar would add a second charset.
+        headers = {"Content-Type": content_type, "Cache-Control": "no-store"}
+        return Response(body, media_type=content_type, headers=headers)
 
     return Router(path=config.path, route_handlers=[scrape], guards=_guards(config))
