@@ -4,10 +4,12 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from typing import TYPE_CHECKING
 
 import pytest
+from openfeature import api
 from openfeature.evaluation_context import EvaluationContext
 from openfeature.provider.in_memory_provider import InMemoryProvider
 from prometheus_client import CollectorRegistry, generate_latest
@@ -17,6 +19,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from openfeature_litestar import (
     OTHER_FLAG_KEYS,
     AuditHook,
+    FileStore,
+    FlagProvider,
     IdentifierHasher,
     MissingDependencyError,
     PrometheusCollector,
@@ -27,7 +31,7 @@ from tests.support import flag, wait_until
 from .conftest import FLAGS, serve
 
 if TYPE_CHECKING:
-    from openfeature_litestar import FlagProvider
+    from pathlib import Path
 
 EVALUATIONS = "openfeature_litestar_evaluations"
 LABELS = (
@@ -195,6 +199,38 @@ def test_health_gauges_report_status_revision_sync_age_and_change_lag(domain: st
         provider.change_lag
     )
     assert only(samples, "openfeature_litestar_provider_change_lag_seconds") >= 0.0
+
+
+def test_health_follows_the_store_going_down_and_up(domain: str, tmp_path: Path) -> None:
+    path = tmp_path / "flags.json"
+    path.write_text(json.dumps({"flags": {"switch": flag("on")}}))
+    provider = FlagProvider(FileStore(path, poll_interval=0.02), name="files", stale_after=0.2)
+    api.set_provider_and_wait(provider, domain)
+
+    def state(samples: Samples) -> str:
+        status = samples["openfeature_litestar_provider_status"]
+        (current,) = [dict(labels)["state"] for labels, value in status.items() if value == 1]
+        return current
+
+    sync_age = "openfeature_litestar_provider_sync_age_seconds"
+    _, samples = scrape(provider)
+    assert state(samples) == "ready"
+    assert only(samples, sync_age) == 0.0
+
+    path.unlink()
+    wait_until(lambda: state(scrape(provider)[1]) == "stale", timeout=WAIT, interval=0.02)
+    _, samples = scrape(provider)
+    assert only(samples, sync_age) > 0.0
+
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps({"flags": {"switch": flag("off")}}))
+    temporary.replace(path)
+    wait_until(lambda: state(scrape(provider)[1]) == "ready", timeout=WAIT, interval=0.02)
+    wait_until(lambda: provider.change_lag is not None, timeout=WAIT, interval=0.02)
+    _, samples = scrape(provider)
+    assert only(samples, sync_age) == 0.0
+    assert only(samples, "openfeature_litestar_provider_change_lag_seconds") >= 0.0
+    assert only(samples, "openfeature_litestar_provider_revision") == provider.snapshot.revision
 
 
 def test_a_provider_shut_down_reports_not_ready(domain: str) -> None:
