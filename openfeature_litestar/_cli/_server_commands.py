@@ -149,6 +149,8 @@ def _print_startup(args: argparse.Namespace, out: TextIO) -> None:
     metrics = (
         f"{base}/metrics  ({len(metrics_tokens)} token{'' if len(metrics_tokens) == 1 else 's'} "
         f"from {METRICS_TOKENS_ENV})"
+        # Each worker counts its own evaluations; a scrape reaches one of them.
+        + ("; each scrape reads one worker's counts" if args.workers > 1 else "")
         if metrics_tokens
         else f"off (set {METRICS_TOKENS_ENV} to mount it)"
     )

@@ -295,7 +295,12 @@ def test_several_workers_share_the_port_and_each_follows_the_store(tmp_path: Pat
     url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
     seed(url)
     port = free_port()
-    environment = {TOKENS_ENV: "service-token", ADMIN_TOKENS_ENV: "admin-token", STORE_URL_ENV: url}
+    environment = {
+        TOKENS_ENV: "service-token",
+        ADMIN_TOKENS_ENV: "admin-token",
+        METRICS_TOKENS_ENV: "scraper-token",
+        STORE_URL_ENV: url,
+    }
     process = start(tmp_path, port, environment, "--workers", "2")
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
@@ -318,6 +323,9 @@ def test_several_workers_share_the_port_and_each_follows_the_store(tmp_path: Pat
             fresh = fresh + 1 if served is True else 0
         text = log.read_text()
         assert text.count("Application startup complete") == 2
+        assert "; each scrape reads one worker's counts" in text
+        for _ in range(4):  # whichever worker answers, it serves its own /metrics
+            assert httpx.get(f"{base}/metrics", headers=SCRAPER).status_code == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(DEADLINE) in {0, -signal.SIGTERM}
         assert log.read_text().count("Application shutdown complete") == 2
