@@ -38,6 +38,7 @@ BENCHMARKS = [
     "benchmarks.write_stall",
     "benchmarks.workers",
     "benchmarks.usage",
+    "benchmarks.metrics",
 ]
 
 

@@ -381,9 +381,10 @@ def _add_server_commands(commands: Any) -> None:
         help="serve a store's flags over OFREP (and the admin API) as a standalone server",
         description=(
             "Serve one namespace of a store over OFREP at /ofrep/v1 and, with admin tokens, "
-            "the admin API at /admin/v1. Bearer tokens come from the environment: "
-            "OPENFEATURE_LITESTAR_TOKENS (OFREP) and OPENFEATURE_LITESTAR_ADMIN_TOKENS "
-            "(admin), comma-separated."
+            "the admin API at /admin/v1 and, with metrics tokens, Prometheus metrics at "
+            "/metrics. Bearer tokens come from the environment: OPENFEATURE_LITESTAR_TOKENS "
+            "(OFREP), OPENFEATURE_LITESTAR_ADMIN_TOKENS (admin) and "
+            "OPENFEATURE_LITESTAR_METRICS_TOKENS (metrics), comma-separated."
         ),
     )
     serve.add_argument(

@@ -125,6 +125,7 @@ def _print_startup(args: argparse.Namespace, out: TextIO) -> None:
     from openfeature_litestar.web._server import (  # noqa: PLC0415 - only this command needs Litestar
         ADMIN_TOKENS_ENV,
         CORS_ORIGINS_ENV,
+        METRICS_TOKENS_ENV,
         TOKENS_ENV,
     )
 
@@ -132,6 +133,7 @@ def _print_startup(args: argparse.Namespace, out: TextIO) -> None:
     base = f"http://{_url_host(args.host)}:{args.port}"
     tokens = _environment_list((), TOKENS_ENV)
     admin_tokens = _environment_list((), ADMIN_TOKENS_ENV)
+    metrics_tokens = _environment_list((), METRICS_TOKENS_ENV)
     origins = _environment_list(args.cors_origins, CORS_ORIGINS_ENV)
     ofrep = (
         "public: no token asked for (--public)"
@@ -144,6 +146,14 @@ def _print_startup(args: argparse.Namespace, out: TextIO) -> None:
         if admin_tokens
         else f"off (set {ADMIN_TOKENS_ENV} to mount it)"
     )
+    metrics = (
+        f"{base}/metrics  ({len(metrics_tokens)} token{'' if len(metrics_tokens) == 1 else 's'} "
+        f"from {METRICS_TOKENS_ENV})"
+        # Each worker counts its own evaluations; a scrape reaches one of them.
+        + ("; each scrape reads one worker's counts" if args.workers > 1 else "")
+        if metrics_tokens
+        else f"off (set {METRICS_TOKENS_ENV} to mount it)"
+    )
     lines = [
         f"openfeature-litestar serve: namespace {namespace!r} of {mask_url(args.store)}",
         (
@@ -152,6 +162,7 @@ def _print_startup(args: argparse.Namespace, out: TextIO) -> None:
         ),
         f"  OFREP      {base}/ofrep/v1  ({ofrep}); events at {base}/ofrep/v1/events",
         f"  admin API  {admin}",
+        f"  metrics    {metrics}",
         f"  CORS       {', '.join(origins) if origins else 'off (no --cors-origin)'}",
         (
             f"  health     {base}/healthz, {base}/readyz; {args.workers} worker"

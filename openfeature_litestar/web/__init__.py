@@ -32,12 +32,14 @@ from ._config import OpenFeatureConfig
 from ._context import ContextBuilder
 from ._events import EventStreamConfig, close_event_streams
 from ._guards import require_flag, require_variant
+from ._metrics import MetricsConfig, metrics_router
 from ._middleware import OpenFeatureMiddleware
 from ._ofrep import OFREPConfig, ofrep_router
 from ._plugin import EvaluationContextDependency, OpenFeatureClientDependency, OpenFeaturePlugin
 from ._server import (
     ADMIN_TOKENS_ENV,
     CORS_ORIGINS_ENV,
+    METRICS_TOKENS_ENV,
     SANITIZE_ENV,
     TOKENS_ENV,
     create_server,
@@ -47,6 +49,7 @@ from ._server import (
 __all__ = [
     "ADMIN_TOKENS_ENV",
     "CORS_ORIGINS_ENV",
+    "METRICS_TOKENS_ENV",
     "SANITIZE_ENV",
     "TOKENS_ENV",
     "ActorCallable",
@@ -54,6 +57,7 @@ __all__ = [
     "ContextBuilder",
     "EvaluationContextDependency",
     "EventStreamConfig",
+    "MetricsConfig",
     "OFREPConfig",
     "OpenFeatureClientDependency",
     "OpenFeatureConfig",
@@ -64,6 +68,7 @@ __all__ = [
     "close_event_streams",
     "create_server",
     "default_actor",
+    "metrics_router",
     "ofrep_router",
     "require_flag",
     "require_variant",

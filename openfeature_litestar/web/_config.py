@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from openfeature_litestar._stores import FlagStore
 
     from ._admin import AdminConfig
+    from ._metrics import MetricsConfig
     from ._ofrep import OFREPConfig
 
 __all__ = ["DEFAULT_SCOPE_KEY", "ContextBuilderCallable", "OpenFeatureConfig"]
@@ -93,6 +94,12 @@ class OpenFeatureConfig:
             it ``fractional=`` there.
 
             .. versionadded:: 0.2.0
+        metrics: Serve the provider's evaluation counts and health to Prometheus (see
+            :class:`~openfeature_litestar.web.MetricsConfig`) at ``metrics.path``. Needs
+            the provider to be a :class:`~openfeature_litestar.FlagProvider`, and tokens
+            or guards: it never mounts unguarded.
+
+            .. versionadded:: 0.2.0
 
     Raises:
         ConfigurationError: Both or neither of ``provider`` and ``store`` are given, a
@@ -116,6 +123,7 @@ class OpenFeatureConfig:
     ofrep: OFREPConfig | None = None
     admin: AdminConfig | None = None
     fractional: FractionalVersion = DEFAULT_FRACTIONAL
+    metrics: MetricsConfig | None = None
 
     def __post_init__(self) -> None:
         """Check the settings that can never work, so that the application fails early."""

@@ -25,8 +25,10 @@ from openfeature_litestar._errors import ConfigurationError
 from openfeature_litestar._masking import mask_secrets
 from openfeature_litestar._provider import FlagProvider
 from openfeature_litestar._stores import WritableFlagStore, store_from_url
+from openfeature_litestar.hooks import AuditHook
 
 from ._admin import admin_router
+from ._metrics import metrics_router
 from ._middleware import OpenFeatureMiddleware, context_from_scope
 from ._ofrep import event_stream_hub, ofrep_router
 
@@ -177,8 +179,9 @@ class OpenFeaturePlugin(InitPlugin):
       connection's evaluation context the transaction context while it is handled;
     * provides the ``OpenFeatureClient`` (``feature_flags``) and the connection's
       ``EvaluationContext`` (``evaluation_context``) as dependencies;
-    * mounts the OFREP endpoints (``ofrep=OFREPConfig(...)``) and the admin API
-      (``admin=AdminConfig(...)``) when configured, each with its guards;
+    * mounts the OFREP endpoints (``ofrep=OFREPConfig(...)``), the admin API
+      (``admin=AdminConfig(...)``) and the Prometheus endpoint
+      (``metrics=MetricsConfig(...)``) when configured, each with its guards;
     * on shutdown removes its hooks, unbinds the provider and shuts it down, off the
       event loop, leaving other domains' providers alone.
 
@@ -272,7 +275,10 @@ class OpenFeaturePlugin(InitPlugin):
                 plugin's keys (it is never replaced: rename one of them); OFREP is
                 configured without guards (and not public) or the provider is not a
                 :class:`~openfeature_litestar.FlagProvider`; the admin API is configured
-                without guards or without a writable store.
+                without guards or without a writable store; metrics are configured and
+                the provider is not a :class:`~openfeature_litestar.FlagProvider`.
+            MissingDependencyError: Metrics are configured and ``prometheus-client`` is
+                not installed (the ``prometheus`` extra).
         """
         config = self._config
         dependencies = {
@@ -307,7 +313,7 @@ class OpenFeaturePlugin(InitPlugin):
         return app_config
 
     def _routers(self) -> list[Router]:
-        """The OFREP and admin routers the configuration asks for (checked here)."""
+        """The OFREP, admin and metrics routers the configuration asks for (checked here)."""
         config, routers = self._config, []
         provider = self._provider if isinstance(self._provider, FlagProvider) else None
         if config.ofrep is not None:
@@ -324,6 +330,15 @@ class OpenFeaturePlugin(InitPlugin):
             stores = self._admin_stores(provider)
             self._app_loop_stores = tuple(stores.values())
             routers.append(admin_router(config.admin, stores=stores, provider=provider))
+        if config.metrics is not None:
+            if provider is None:
+                raise ConfigurationError(
+                    "OpenFeatureConfig.metrics reads a FlagProvider's counters; the "
+                    f"provider {self._provider_name()!r} is not one (give store= or a "
+                    "FlagProvider as provider=)"
+                )
+            audit_hooks = [hook for hook in config.hooks if isinstance(hook, AuditHook)]
+            routers.append(metrics_router(config.metrics, provider, audit_hooks=audit_hooks))
         return routers
 
     def _admin_stores(self, provider: FlagProvider | None) -> Mapping[str, WritableFlagStore]:

@@ -4,11 +4,13 @@ r"""A standalone flag server: OFREP and the admin API on any store, like a small
 
     OPENFEATURE_LITESTAR_TOKENS=read-token \\
     OPENFEATURE_LITESTAR_ADMIN_TOKENS=admin-token \\
+    OPENFEATURE_LITESTAR_METRICS_TOKENS=scraper-token \\
     openfeature-litestar serve --store redis://flags.internal:6379/0
 
 Services in any language read flags with an OFREP provider pointed at the server
 (``Authorization: Bearer <token>``); people and pipelines change them through the admin
-API with an admin token. Tokens come from the environment (comma-separated), never
+API with an admin token; Prometheus scrapes ``/metrics`` with a metrics token. Tokens
+come from the environment (comma-separated), never
 from the command line, where other users of the machine could read them.
 
 Browser apps on other origins are allowed with ``cors_origins`` (``--cors-origin``,
@@ -44,6 +46,7 @@ from ._admin import ActorCallable, AdminConfig
 from ._auth import bearer_token_guard
 from ._config import OpenFeatureConfig
 from ._events import EventStreamConfig, close_event_streams
+from ._metrics import MetricsConfig
 from ._ofrep import OFREPConfig
 from ._plugin import OpenFeaturePlugin
 
@@ -59,6 +62,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ADMIN_TOKENS_ENV",
     "CORS_ORIGINS_ENV",
+    "METRICS_TOKENS_ENV",
     "SANITIZE_ENV",
     "TOKENS_ENV",
     "create_server",
@@ -70,6 +74,9 @@ TOKENS_ENV: Final = "OPENFEATURE_LITESTAR_TOKENS"
 
 ADMIN_TOKENS_ENV: Final = "OPENFEATURE_LITESTAR_ADMIN_TOKENS"
 """The environment variable with the admin API's bearer tokens, comma-separated."""
+
+METRICS_TOKENS_ENV: Final = "OPENFEATURE_LITESTAR_METRICS_TOKENS"
+"""The environment variable with the bearer tokens of ``/metrics``, comma-separated."""
 
 CORS_ORIGINS_ENV: Final = "OPENFEATURE_LITESTAR_CORS_ORIGINS"
 """The environment variable with the browser origins allowed to call OFREP, comma-separated."""
@@ -198,6 +205,7 @@ def create_server(
     namespace: str | None = None,
     tokens: Sequence[str] = (),
     admin_tokens: Sequence[str] = (),
+    metrics_tokens: Sequence[str] = (),
     public: bool = False,
     domain: str | None = None,
     sanitize: bool | None = None,
@@ -209,8 +217,11 @@ def create_server(
     Routes: OFREP at ``/ofrep/v1`` (bearer ``tokens``, or public), the admin API at
     ``/admin/v1`` (only with ``admin_tokens``, and only for them; writes are audited as
     ``admin-token-<n>``, the token's position in the list), ``/healthz`` (liveness),
-    ``/readyz`` (``503`` until the flags are loaded) and, with the admin API, its OpenAPI
-    schema at ``/schema`` (for admin tokens only).
+    ``/readyz`` (``503`` until the flags are loaded), with the admin API its OpenAPI
+    schema at ``/schema`` (for admin tokens only), and Prometheus metrics at ``/metrics``
+    (only with ``metrics_tokens``, and only for them; see
+    :class:`~openfeature_litestar.web.MetricsConfig`). Each application reports through
+    a collector registry of its own, so several servers in one process do not clash.
 
     Args:
         store: A writable store, or a store URL for
@@ -223,6 +234,9 @@ def create_server(
             :data:`TOKENS_ENV`.
         admin_tokens: The bearer tokens of the admin API; empty reads
             :data:`ADMIN_TOKENS_ENV`; none at all leaves the admin API unmounted.
+        metrics_tokens: The bearer tokens a Prometheus scraper presents at ``/metrics``;
+            empty reads :data:`METRICS_TOKENS_ENV`; none at all leaves ``/metrics``
+            unmounted.
         public: Serve OFREP without tokens, even when ``tokens`` are given (flags and
             their metadata are then readable by anyone who reaches the server).
         domain: The OpenFeature domain to register the server's provider for (``None``:
@@ -248,10 +262,11 @@ def create_server(
             :data:`SANITIZE_ENV` that is not a boolean, or an unknown ``fractional``.
 
     .. versionchanged:: 0.2.0
-       The ``fractional`` option.
+       The ``fractional`` and ``metrics_tokens`` options.
     """
     read_tokens = _tokens(tokens, TOKENS_ENV)
     write_tokens = _tokens(admin_tokens, ADMIN_TOKENS_ENV)
+    scrape_tokens = _tokens(metrics_tokens, METRICS_TOKENS_ENV)
     origins = _tokens(cors_origins, CORS_ORIGINS_ENV)
     sanitizer = Sanitizer() if _sanitize(sanitize) else None
     if not read_tokens and not public:
@@ -269,8 +284,14 @@ def create_server(
     if write_tokens:
         admin_guards = [bearer_token_guard(write_tokens, realm="openfeature-litestar-admin")]
         admin = AdminConfig(guards=admin_guards, actor=_token_actor(write_tokens))
+    metrics = MetricsConfig(tokens=scrape_tokens) if scrape_tokens else None
     config = OpenFeatureConfig(
-        store=flag_store, domain=domain, ofrep=ofrep, admin=admin, fractional=fractional
+        store=flag_store,
+        domain=domain,
+        ofrep=ofrep,
+        admin=admin,
+        fractional=fractional,
+        metrics=metrics,
     )
     plugin = OpenFeaturePlugin(config)
 

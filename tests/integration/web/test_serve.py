@@ -1,7 +1,8 @@
 """The standalone server in a process of its own: tokens from the environment, SQLite store.
 
 OFREP answers with a read token and refuses without one; an admin write made with an
-admin token reaches OFREP answers; the server stops cleanly on SIGTERM.
+admin token reaches OFREP answers; Prometheus scrapes /metrics with a metrics token; the
+server stops cleanly on SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from openfeature_litestar import store_from_url
 from openfeature_litestar._stores._url import STORE_URL_ENV
-from openfeature_litestar.web._server import ADMIN_TOKENS_ENV, TOKENS_ENV
+from openfeature_litestar.web._server import ADMIN_TOKENS_ENV, METRICS_TOKENS_ENV, TOKENS_ENV
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -31,6 +33,7 @@ pytestmark = pytest.mark.integration
 DEADLINE = 20.0
 READ = {"Authorization": "Bearer service-token"}
 ADMIN = {"Authorization": "Bearer admin-token"}
+SCRAPER = {"Authorization": "Bearer scraper-token"}
 BANNER: dict[str, Any] = {
     "state": "ENABLED",
     "variants": {"on": True, "off": False},
@@ -95,6 +98,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     environment = {
         TOKENS_ENV: "service-token",
         ADMIN_TOKENS_ENV: "admin-token",
+        METRICS_TOKENS_ENV: "scraper-token",
         STORE_URL_ENV: url,
     }
     process = start(tmp_path, port, environment)
@@ -108,9 +112,11 @@ def server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
             process.wait(DEADLINE)
 
 
-def evaluate(base: str, context: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+def evaluate(
+    base: str, context: dict[str, Any], headers: dict[str, str], key: str = "banner"
+) -> httpx.Response:
     return httpx.post(
-        f"{base}/ofrep/v1/evaluate/flags/banner",
+        f"{base}/ofrep/v1/evaluate/flags/{key}",
         json={"context": context},
         headers=headers,
         timeout=5,
@@ -152,6 +158,44 @@ def test_serves_ofrep_with_a_token_and_admin_writes_reach_it(
     assert "Application shutdown complete" in (tmp_path / "server.log").read_text()
 
 
+def test_prometheus_scrapes_exact_counts_with_a_metrics_token(
+    server: tuple[str, subprocess.Popen[bytes]],
+) -> None:
+    base, _ = server
+    for context in ({"targetingKey": "u", "plan": "pro"}, {"targetingKey": "v"}, {}):
+        assert evaluate(base, context, READ).status_code == 200
+    assert evaluate(base, {"targetingKey": "u"}, READ, key="missing").status_code == 404
+
+    assert httpx.get(f"{base}/metrics").status_code == 401
+    assert httpx.get(f"{base}/metrics", headers=READ).status_code == 401
+    response = httpx.get(f"{base}/metrics", headers=SCRAPER)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    counted = {
+        (
+            sample.labels["feature_flag_key"],
+            sample.labels["feature_flag_result_variant"],
+            sample.labels["feature_flag_result_reason"],
+            sample.labels["error_type"],
+        ): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.name == "openfeature_litestar_evaluations_total"
+    }
+    assert counted == {
+        ("banner", "on", "targeting_match", ""): 1.0,
+        ("banner", "off", "targeting_match", ""): 2.0,
+        ("missing", "", "error", "flag_not_found"): 1.0,
+    }
+    status = [
+        sample.labels["state"]
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.name == "openfeature_litestar_provider_status" and sample.value == 1
+    ]
+    assert status == ["ready"]
+
+
 def test_says_at_start_up_what_it_serves(
     server: tuple[str, subprocess.Popen[bytes]], tmp_path: Path
 ) -> None:
@@ -162,6 +206,7 @@ def test_says_at_start_up_what_it_serves(
     assert "  flags      revision 1, 1 flag; fractional v2" in log
     assert f"  OFREP      {base}/ofrep/v1  (1 bearer token from {TOKENS_ENV})" in log
     assert f"  admin API  {base}/admin/v1  (1 token from {ADMIN_TOKENS_ENV}" in log
+    assert f"  metrics    {base}/metrics  (1 token from {METRICS_TOKENS_ENV})" in log
     assert "  CORS       off" in log
     assert "warning" not in log
 
@@ -172,12 +217,19 @@ def test_says_the_admin_api_is_off_and_warns_about_any_origin_on_every_interface
     url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
     seed(url)
     port = free_port()
-    environment = {TOKENS_ENV: "service-token", ADMIN_TOKENS_ENV: "", STORE_URL_ENV: url}
+    environment = {
+        TOKENS_ENV: "service-token",
+        ADMIN_TOKENS_ENV: "",
+        METRICS_TOKENS_ENV: "",
+        STORE_URL_ENV: url,
+    }
     process = start(tmp_path, port, environment, "--host", "0.0.0.0", "--cors-origin", "*")  # noqa: S104 - what the test is about
     try:
         wait_until_ready(f"http://127.0.0.1:{port}", process, tmp_path / "server.log")
         log = (tmp_path / "server.log").read_text()
         assert f"  admin API  off (set {ADMIN_TOKENS_ENV} to mount it)" in log
+        assert f"  metrics    off (set {METRICS_TOKENS_ENV} to mount it)" in log
+        assert httpx.get(f"http://127.0.0.1:{port}/metrics", headers=SCRAPER).status_code == 404
         assert "  CORS       *" in log
         assert "warning: --host 0.0.0.0 with --cors-origin '*'" in log
     finally:
@@ -243,7 +295,12 @@ def test_several_workers_share_the_port_and_each_follows_the_store(tmp_path: Pat
     url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
     seed(url)
     port = free_port()
-    environment = {TOKENS_ENV: "service-token", ADMIN_TOKENS_ENV: "admin-token", STORE_URL_ENV: url}
+    environment = {
+        TOKENS_ENV: "service-token",
+        ADMIN_TOKENS_ENV: "admin-token",
+        METRICS_TOKENS_ENV: "scraper-token",
+        STORE_URL_ENV: url,
+    }
     process = start(tmp_path, port, environment, "--workers", "2")
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
@@ -266,6 +323,9 @@ def test_several_workers_share_the_port_and_each_follows_the_store(tmp_path: Pat
             fresh = fresh + 1 if served is True else 0
         text = log.read_text()
         assert text.count("Application startup complete") == 2
+        assert "; each scrape reads one worker's counts" in text
+        for _ in range(4):  # whichever worker answers, it serves its own /metrics
+            assert httpx.get(f"{base}/metrics", headers=SCRAPER).status_code == 200
         process.send_signal(signal.SIGTERM)
         assert process.wait(DEADLINE) in {0, -signal.SIGTERM}
         assert log.read_text().count("Application shutdown complete") == 2
