@@ -38,6 +38,8 @@ from openfeature_litestar.web._server import TOKENS_ENV
 from tests.support import free_port, running
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from openfeature_litestar import WritableFlagStore
 
 pytestmark = pytest.mark.integration
@@ -329,6 +331,39 @@ def test_a_provider_served_without_the_sdk_is_followed_by_the_backstop() -> None
         provider.shutdown()
 
 
+def wait_until_answering(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    """Return once ``url`` answers 200; fail if the process exits or 20 s pass."""
+    deadline = time.monotonic() + 20
+    while True:
+        assert process.poll() is None, log.read_text()
+        with contextlib.suppress(httpx.TransportError):
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.05)
+
+
+async def signal_with_a_stream_open(
+    process: subprocess.Popen[bytes],
+    base: str,
+    advertised: Callable[[httpx.AsyncClient], Awaitable[str]],
+    stop: signal.Signals,
+) -> bool:
+    """Open the advertised stream, send ``stop`` to the server; ``True`` once it ends."""
+    async with (
+        httpx.AsyncClient(base_url=base, timeout=BOUND) as client,
+        client.stream("GET", await advertised(client)) as response,
+    ):
+        stream = Stream(response)
+        await stream.event()
+        process.send_signal(stop)
+        try:
+            while True:
+                await stream.message(20)
+        except (EOFError, httpx.RemoteProtocolError):
+            return True
+
+
 def test_serve_stops_on_sigterm_with_a_stream_open(tmp_path: Path) -> None:
     # The command a user runs, in a process of its own, stopped as a supervisor stops it.
     url = f"sqlite+aiosqlite:///{tmp_path / 'flags.db'}"
@@ -351,29 +386,12 @@ def test_serve_stops_on_sigterm_with_a_stream_open(tmp_path: Path) -> None:
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert process.poll() is None, log.read_text()
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
+        wait_until_answering(process, f"{base}/readyz", log)
 
-        async def hold() -> bool:
-            async with httpx.AsyncClient(base_url=base, timeout=BOUND) as client:
-                url = stream_url(await bulk(client))
-                async with client.stream("GET", url) as response:
-                    stream = Stream(response)
-                    await stream.event()
-                    process.send_signal(signal.SIGTERM)
-                    try:
-                        while True:
-                            await stream.message(20)
-                    except (EOFError, httpx.RemoteProtocolError):
-                        return True
+        async def advertised(client: httpx.AsyncClient) -> str:
+            return stream_url(await bulk(client))
 
-        assert asyncio.run(hold())
+        assert asyncio.run(signal_with_a_stream_open(process, base, advertised, signal.SIGTERM))
         # uvicorn raises the signal again once it has shut down cleanly.
         assert process.wait(20) in {0, -signal.SIGTERM}, log.read_text()
         assert "Application shutdown complete" in log.read_text()
@@ -404,30 +422,14 @@ def test_the_plugin_under_plain_uvicorn_stops_with_a_stream_open(
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert process.poll() is None, log.read_text()
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                    break
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
+        wait_until_answering(process, f"{base}/health", log)
 
-        async def hold() -> bool:
-            async with httpx.AsyncClient(base_url=base, timeout=BOUND) as client:
-                answer = await client.post(BULK, json={"context": {}})
-                uri = answer.json()["eventStreams"][0]["endpoint"]["requestUri"]
-                async with client.stream("GET", uri) as response:
-                    stream = Stream(response)
-                    await stream.event()
-                    process.send_signal(stop)
-                    try:
-                        while True:
-                            await stream.message(20)
-                    except (EOFError, httpx.RemoteProtocolError):
-                        return True
+        async def advertised(client: httpx.AsyncClient) -> str:
+            answer = await client.post(BULK, json={"context": {}})
+            uri: str = answer.json()["eventStreams"][0]["endpoint"]["requestUri"]
+            return uri
 
-        assert asyncio.run(hold())
+        assert asyncio.run(signal_with_a_stream_open(process, base, advertised, stop))
         # uvicorn raises the signal again once it has shut down cleanly.
         assert process.wait(20) in {0, 1, -stop}, log.read_text()
         assert "Application shutdown complete" in log.read_text()
