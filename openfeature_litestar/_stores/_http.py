@@ -84,8 +84,8 @@ class HttpStore:
     address or ``allow_insecure_http`` is set. Redirects are not followed (a token must
     not travel to another host): point the URL at the final location. The bearer token
     (``token``, or read from the environment variable ``token_env``) is sent as
-    ``Authorization: Bearer …``; it never appears in the store's repr, its errors or the
-    log, and neither does a password in the URL.
+    ``Authorization: Bearer …``; a user and password in the URL are sent as Basic
+    authentication instead. Neither appears in the store's repr, its errors or the log.
 
     **Revisions** count the distinct documents this store object has loaded (1 for the
     first); they are not shared between processes, and the epoch is ``""``.
@@ -111,7 +111,8 @@ class HttpStore:
     Raises:
         ConfigurationError: The URL is not HTTP(S), is ``http://`` to a host that is not
             loopback without ``allow_insecure_http``, both ``token`` and ``token_env``
-            are given or ``token_env`` is unset, ``ca_bundle`` cannot be read, or a time
+            are given, ``token_env`` is unset, a token is given for a URL with a
+            password, ``ca_bundle`` cannot be read, or a time
             or ``max_bytes`` is out of range.
         ValueError: ``namespace`` is invalid.
 
@@ -154,6 +155,15 @@ class HttpStore:
                 f"max_bytes must be between 1 and {MAX_DOCUMENT_BYTES}, not {max_bytes!r}"
             )
         self.url = url
+        # A password in the URL goes as Basic auth, and the URL requested (which httpx
+        # logs at INFO) carries none.
+        parsed = httpx.URL(url)
+        self._request_url = parsed.copy_with(userinfo=b"")
+        self._auth = (
+            httpx.BasicAuth(parsed.username, parsed.password)
+            if parsed.username or parsed.password
+            else None
+        )
         self.namespace = check_namespace(namespace)
         self.poll_interval = positive_seconds("poll_interval", poll_interval)
         self.strict = strict
@@ -163,6 +173,10 @@ class HttpStore:
             connect=positive_seconds("connect_timeout", connect_timeout),
         )
         self._token = _token(token, token_env)
+        if self._token is not None and self._auth is not None:
+            raise ConfigurationError(
+                f"{self._masked!r} has a password and a bearer token was given: use one"
+            )
         self._verify = _tls_context(ca_bundle)
         suffix = parts.path.rsplit("/", 1)[-1].rpartition(".")[2].lower()
         self._format: DocumentFormat = (
@@ -249,7 +263,7 @@ class HttpStore:
         if client is None or client.is_closed:
             # A client's pool belongs to the loop it was first used on.
             client = httpx.AsyncClient(
-                timeout=self._timeout, verify=self._verify, follow_redirects=False
+                auth=self._auth, timeout=self._timeout, verify=self._verify, follow_redirects=False
             )
             self._clients[loop] = client
         return client
@@ -290,7 +304,7 @@ class HttpStore:
 
     async def _get(self, *, conditional: bool) -> _Fetched | None:
         headers = self._headers(conditional=conditional)
-        async with self._client().stream("GET", self.url, headers=headers) as response:
+        async with self._client().stream("GET", self._request_url, headers=headers) as response:
             status = response.status_code
             if status == _NOT_MODIFIED and conditional:
                 return None

@@ -11,9 +11,11 @@ it fail in the ways a real host does: errors, a hang, a redirect, an oversized b
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import http.server
 import json
+import logging
 import queue
 import shutil
 import ssl
@@ -360,6 +362,24 @@ def test_the_bearer_token_is_sent_and_never_shown(
     with pytest.raises(StoreError) as raised:
         asyncio.run(_load_twice(store))
     assert "s3cret" not in str(raised.value)
+
+
+def test_a_password_in_the_url_is_basic_auth_and_never_logged(
+    static: StaticServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    static.write("flags.json", json.dumps(_document(True)))
+    url = f"http://reader:pa%40ss@127.0.0.1:{static.server_address[1]}/flags.json"
+    store = HttpStore(url)
+    with caplog.at_level(logging.DEBUG):
+        asyncio.run(_load_twice(store))
+    expected = base64.b64encode(b"reader:pa@ss").decode()
+    assert static.requests[0]["Authorization"] == f"Basic {expected}"
+    assert "HTTP Request" in caplog.text  # httpx logs each request, without the password
+    assert "pa%40ss" not in caplog.text
+    assert "pa@ss" not in caplog.text
+    assert "pa%40ss" not in repr(store)
+    with pytest.raises(ConfigurationError, match="has a password and a bearer token"):
+        HttpStore(url, token="t")
 
 
 def test_token_settings_are_checked(monkeypatch: pytest.MonkeyPatch) -> None:
