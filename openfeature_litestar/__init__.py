@@ -2,9 +2,9 @@
 
 Application code asks for flags through the OpenFeature SDK; this package supplies the
 provider (:class:`FlagProvider`), the flag documents it serves and the stores they
-live in. :class:`RedisStore` and :class:`SQLAlchemyStore` load on first use, so their
-drivers are needed only by applications that use them (extras ``[redis]`` and
-``[sqlalchemy]``).
+live in. :class:`RedisStore`, :class:`SQLAlchemyStore` and :class:`HttpStore` load on
+first use, so their drivers are needed only by applications that use them (extras
+``[redis]``, ``[sqlalchemy]`` and ``[http]``).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ from ._stores import (
 from .hooks import AuditHook, HookChain, SanitizingHook, TracingHook, TrackingRecorder
 
 if typing.TYPE_CHECKING:
-    from ._stores import RedisStore, SQLAlchemyStore
+    from ._stores import HttpStore, RedisStore, SQLAlchemyStore
 
 __all__ = [
     "DEFAULT_SENSITIVE_FIELDS",
@@ -128,6 +128,7 @@ __all__ = [
     "FlagStore",
     "FractionalVersion",
     "HookChain",
+    "HttpStore",
     "IdentifierHasher",
     "Insights",
     "MemoryStore",
@@ -179,7 +180,7 @@ __all__ = [
 
 def __getattr__(name: str) -> object:
     """Load the stores that need an optional driver only when they are asked for."""
-    if name in {"RedisStore", "SQLAlchemyStore"}:
+    if name in {"HttpStore", "RedisStore", "SQLAlchemyStore"}:
         from . import _stores as stores  # noqa: PLC0415 - deferred: the drivers are optional
 
         return getattr(stores, name)

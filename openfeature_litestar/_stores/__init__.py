@@ -1,8 +1,8 @@
 """Flag stores: where flag documents live, and how a provider learns they changed.
 
-:class:`RedisStore` and :class:`SQLAlchemyStore` are imported on first use, so that
-their drivers (extras ``[redis]`` and ``[sqlalchemy]``) are needed only by the
-applications that use them; without the driver the import raises
+:class:`RedisStore`, :class:`SQLAlchemyStore` and :class:`HttpStore` are imported on
+first use, so that their drivers (extras ``[redis]``, ``[sqlalchemy]`` and ``[http]``)
+are needed only by the applications that use them; without the driver the import raises
 :class:`~openfeature_litestar.MissingDependencyError` naming the extra.
 """
 
@@ -26,6 +26,7 @@ from ._usage import (
 from ._writes import copy_namespace
 
 if TYPE_CHECKING:
+    from ._http import HttpStore
     from ._redis import RedisStore
     from ._sql import SQLAlchemyStore
 
@@ -36,6 +37,7 @@ __all__ = [
     "AuditEntry",
     "FileStore",
     "FlagStore",
+    "HttpStore",
     "MemoryStore",
     "RedisStore",
     "SQLAlchemyStore",
@@ -49,7 +51,7 @@ __all__ = [
     "store_from_url",
 ]
 
-_LAZY = {"RedisStore": "._redis", "SQLAlchemyStore": "._sql"}
+_LAZY = {"HttpStore": "._http", "RedisStore": "._redis", "SQLAlchemyStore": "._sql"}
 
 
 def __getattr__(name: str) -> Any:

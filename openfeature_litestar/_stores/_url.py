@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, overload
 from urllib.parse import unquote, unquote_plus, urlsplit
 
 from openfeature_litestar._errors import ConfigurationError
@@ -20,7 +20,7 @@ from ._memory import MemoryStore
 from ._names import check_namespace
 
 if TYPE_CHECKING:
-    from ._base import WritableFlagStore
+    from ._base import FlagStore, WritableFlagStore
 
 __all__ = ["DEFAULT_STORE_URL", "STORE_URL_ENV", "resolve_store_url", "store_from_url"]
 
@@ -43,6 +43,8 @@ _SQL_SCHEMES = {
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
 _REDIS_SCHEMES = frozenset({"redis", "rediss"})
+# Read-only stores: built only when the caller says it will not write (read_only=True).
+_HTTP_SCHEMES = frozenset({"http", "https"})
 _FILE_HOSTS = frozenset({"", "localhost"})
 
 
@@ -66,7 +68,21 @@ def resolve_store_url(url: str | None = None) -> str:
     return chosen
 
 
-def store_from_url(url: str, *, namespace: str | None = None, **options: Any) -> WritableFlagStore:
+@overload
+def store_from_url(
+    url: str, *, namespace: str | None = None, read_only: Literal[False] = False, **options: Any
+) -> WritableFlagStore: ...
+
+
+@overload
+def store_from_url(
+    url: str, *, namespace: str | None = None, read_only: bool, **options: Any
+) -> FlagStore: ...
+
+
+def store_from_url(
+    url: str, *, namespace: str | None = None, read_only: bool = False, **options: Any
+) -> FlagStore:
     """Create the store a URL names.
 
     ===================================================  =====================================
@@ -83,29 +99,37 @@ def store_from_url(url: str, *, namespace: str | None = None, **options: Any) ->
     means the same
     ``postgresql+asyncpg://user:password@host/db``;      :class:`SQLAlchemyStore` on PostgreSQL
     ``postgresql://`` and ``postgres://`` mean the same
+    ``https://host/path/flags.yaml``; ``http://`` for    :class:`HttpStore` (read-only: only
+    loopback hosts (or ``allow_insecure_http=True``)     with ``read_only=True``)
     ===================================================  =====================================
 
     Every URL may carry a ``namespace`` query parameter (``redis://host/0?namespace=staging``);
     it is taken out before the URL reaches the driver. Other query parameters of Redis and
     SQL URLs are the driver's (``?ssl_cert_reqs=required``), checked against what the
-    driver takes, so a misspelt one fails here. Memory and file URLs
-    take none.
+    driver takes, so a misspelt one fails here; those of HTTP URLs are sent to the server.
+    Memory and file URLs take none.
     Percent-encode reserved characters in passwords and paths.
 
     Args:
         url: The store's URL.
         namespace: The namespace, unless the URL names it (naming two different ones is an
             error). Default ``"default"``.
+        read_only: The caller only reads (a provider): read-only stores (HTTP) are
+            allowed, and the store is typed as a :class:`FlagStore`. Without it a
+            read-only URL is refused, so commands that write fail before they start.
         **options: Passed on to the store's constructor (``poll_interval``, ``timeout``,
-            ``key_prefix``, ``table_prefix``, ...).
+            ``key_prefix``, ``table_prefix``, ``token_env``, ...).
 
     Returns:
         The store; nothing is connected or read yet.
 
     Raises:
-        ConfigurationError: The scheme is unknown, or the URL is malformed or names an
-            invalid or a second namespace. The message shows the URL with its password
-            masked.
+        ConfigurationError: The scheme is unknown, the URL is malformed or names an
+            invalid or a second namespace, or it names a read-only store and
+            ``read_only`` is not set. The message shows the URL with its password masked.
+
+    .. versionchanged:: 0.2.0
+       ``http(s)://`` URLs and ``read_only``.
         MissingDependencyError: The store's driver is not installed.
         TypeError: ``options`` has an option the store does not take.
     """
@@ -133,7 +157,15 @@ def store_from_url(url: str, *, namespace: str | None = None, **options: Any) ->
 
         driver_url = _SQL_SCHEMES[scheme] + driver_url[len(scheme) :]
         return SQLAlchemyStore(driver_url, namespace=chosen, **options)
-    known = ", ".join(sorted({"memory", "file", *_REDIS_SCHEMES, *_SQL_SCHEMES}))
+    if scheme in _HTTP_SCHEMES:
+        if not read_only:
+            raise ConfigurationError(
+                f"{masked!r} is a read-only store (HttpStore): it can be followed, not written"
+            )
+        from ._http import HttpStore  # noqa: PLC0415 - the driver is an optional extra
+
+        return HttpStore(driver_url, namespace=chosen, **options)
+    known = ", ".join(sorted({"memory", "file", *_REDIS_SCHEMES, *_SQL_SCHEMES, *_HTTP_SCHEMES}))
     raise ConfigurationError(
         f"unknown store URL scheme {scheme!r} in {masked!r}; use one of: {known}"
     )

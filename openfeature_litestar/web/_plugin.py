@@ -231,7 +231,13 @@ class OpenFeaturePlugin(InitPlugin):
     def _build_provider(config: OpenFeatureConfig) -> FeatureProvider:
         if config.provider is not None:
             return config.provider
-        store = store_from_url(config.store) if isinstance(config.store, str) else config.store
+        # The provider only reads: a read-only URL (https://…) is fine here; the admin API
+        # checks for a writable store itself.
+        store = (
+            store_from_url(config.store, read_only=True)
+            if isinstance(config.store, str)
+            else config.store
+        )
         if store is None:  # the config's own check rules this out
             raise ConfigurationError("OpenFeatureConfig needs a provider or a store")
         return FlagProvider(

@@ -49,6 +49,7 @@ from ._events import EventStreamConfig, close_event_streams
 from ._metrics import MetricsConfig
 from ._ofrep import OFREPConfig
 from ._plugin import OpenFeaturePlugin
+from ._sync import sync_route
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -217,7 +218,9 @@ def create_server(
     Routes: OFREP at ``/ofrep/v1`` (bearer ``tokens``, or public), the admin API at
     ``/admin/v1`` (only with ``admin_tokens``, and only for them; writes are audited as
     ``admin-token-<n>``, the token's position in the list), ``/healthz`` (liveness),
-    ``/readyz`` (``503`` until the flags are loaded), with the admin API its OpenAPI
+    ``/readyz`` (``503`` until the flags are loaded), the namespace's whole document at
+    ``/sync/v1/<namespace>`` for :class:`~openfeature_litestar.HttpStore` followers
+    (with the OFREP tokens; strong ETag, ``304`` when unchanged), with the admin API its OpenAPI
     schema at ``/schema`` (for admin tokens only), and Prometheus metrics at ``/metrics``
     (only with ``metrics_tokens``, and only for them; see
     :class:`~openfeature_litestar.web.MetricsConfig`). Each application reports through
@@ -262,7 +265,7 @@ def create_server(
             :data:`SANITIZE_ENV` that is not a boolean, or an unknown ``fractional``.
 
     .. versionchanged:: 0.2.0
-       The ``fractional`` and ``metrics_tokens`` options.
+       The ``fractional`` and ``metrics_tokens`` options, and ``/sync/v1/<namespace>``.
     """
     read_tokens = _tokens(tokens, TOKENS_ENV)
     write_tokens = _tokens(admin_tokens, ADMIN_TOKENS_ENV)
@@ -300,7 +303,7 @@ def create_server(
         await flag_store.close()
 
     return Litestar(
-        route_handlers=_health_routes(plugin),
+        route_handlers=[*_health_routes(plugin), sync_route(plugin, flag_store.namespace, guards)],
         plugins=[plugin],
         on_shutdown=[close_store],
         openapi_config=_openapi(admin_guards),

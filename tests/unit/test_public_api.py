@@ -22,7 +22,7 @@ from openfeature_litestar._privacy import _hashing as hashing
 from openfeature_litestar._privacy import _patterns as patterns
 from openfeature_litestar._privacy import _sanitizer as sanitizer
 
-LAZY = {"RedisStore", "SQLAlchemyStore"}  # loaded on first use: their drivers are extras
+LAZY = {"HttpStore", "RedisStore", "SQLAlchemyStore"}  # loaded on first use: drivers are extras
 
 EXPECTED = {
     "FlagInsights",
@@ -40,6 +40,7 @@ EXPECTED = {
     "ConfigurationError",
     "FlagNotFound",
     "RedisStore",
+    "HttpStore",
     "SQLAlchemyStore",
     "WritableFlagStore",
     "copy_namespace",
