@@ -39,6 +39,7 @@ BENCHMARKS = [
     "benchmarks.workers",
     "benchmarks.usage",
     "benchmarks.metrics",
+    "benchmarks.pgbouncer",
 ]
 
 
