@@ -444,3 +444,13 @@ def test_the_cli_as_the_reader_fails_in_one_line(
     assert len(error.strip().splitlines()) == 1
     assert run_cli("get", "a", "--store", roles.reader)[0] == 0  # reading is allowed
     assert run_cli("set-variant", "a", "off", "--store", roles.writer)[0] == 0
+
+
+def test_a_schema_that_does_not_exist_is_a_store_error(postgres_url: str, unique_name: str) -> None:
+    # The store never creates a schema (that is the database owner's decision): it says so.
+    store = SQLAlchemyStore(postgres_url, schema=unique_name)
+    with pytest.raises(StoreError, match=rf'schema "{unique_name}" does not exist'):
+        _run(store, work=store.load)
+    reader = SQLAlchemyStore(postgres_url, schema=unique_name, create_schema=False)
+    with pytest.raises(StoreError, match="do not exist"):
+        _run(reader, work=reader.load)
