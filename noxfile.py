@@ -40,6 +40,7 @@ BENCHMARKS = [
     "benchmarks.usage",
     "benchmarks.metrics",
     "benchmarks.fanout",
+    "benchmarks.pgbouncer",
 ]
 
 

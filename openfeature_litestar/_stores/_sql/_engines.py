@@ -15,6 +15,7 @@ import importlib.util
 import inspect
 import sqlite3
 import threading
+import uuid
 from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Engine, event
@@ -34,12 +35,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DRIVER_ERRORS",
+    "POOLERS",
+    "STORE_PARAMETERS",
     "WRITE_OPTION",
     "LoopEngines",
     "backend_of",
     "engine_factory",
     "parse_url",
     "store_error",
+    "take_store_parameters",
 ]
 
 _DRIVERS = {"postgresql": "asyncpg", "sqlite": "aiosqlite"}
@@ -48,6 +52,13 @@ _ALIASES = {"postgres": "postgresql"}
 WRITE_OPTION = "openfeature_litestar_write"
 """Execution option marking a connection whose next transaction writes (SQLite: take the
 write lock at ``BEGIN``, so two writers queue instead of failing to upgrade their locks)."""
+
+
+POOLERS: Final = frozenset({"session", "transaction"})
+"""The connection poolers' modes the store knows (``pooler=``): PgBouncer's names."""
+
+STORE_PARAMETERS: Final = ("schema", "pooler", "listen_url")
+"""Query parameters of a PostgreSQL URL that configure the store, not the driver."""
 
 
 def _driver_errors() -> tuple[type[BaseException], ...]:
@@ -113,12 +124,34 @@ _SQLITE_URI_PARAMETERS: Final = frozenset(
 )
 
 
+def take_store_parameters(url: URL) -> tuple[URL, dict[str, str]]:
+    """Split the store's own query parameters (:data:`STORE_PARAMETERS`) off a parsed URL.
+
+    Raises:
+        ConfigurationError: One of them is given twice.
+    """
+    found: dict[str, str] = {}
+    for name in STORE_PARAMETERS:
+        value = url.query.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):  # ?schema=a&schema=b
+            shown = mask_url(url.render_as_string(hide_password=False))
+            raise ConfigurationError(f"the database URL {shown!r} gives {name} more than once")
+        found[name] = value
+    return url.difference_update_query(list(found)), found
+
+
 def _unknown_query_parameters(backend: str, url: URL) -> list[str]:
     """The query parameters the driver would reject or (SQLite) silently ignore, hinted."""
     if backend == "postgresql":
         # _check_driver made sure it is installed; asyncpg ships no type hints.
         connect = importlib.import_module("asyncpg").connect
-        accepted = {*inspect.signature(connect).parameters, *_ASYNCPG_DIALECT_PARAMETERS}
+        accepted = {
+            *inspect.signature(connect).parameters,
+            *_ASYNCPG_DIALECT_PARAMETERS,
+            *STORE_PARAMETERS,  # the store takes them out (take_store_parameters)
+        }
         names = [name for name in url.query if name not in accepted]
     else:
         # What SQLAlchemy's SQLite dialect reads from the URL (the rest it drops, with a
@@ -130,7 +163,7 @@ def _unknown_query_parameters(backend: str, url: URL) -> list[str]:
         names = [name for name in url.query if name not in accepted]
     hinted = []
     for name in names:
-        close = difflib.get_close_matches(name, [*accepted, "namespace"], n=1)
+        close = difflib.get_close_matches(name, [*accepted, "namespace", *STORE_PARAMETERS], n=1)
         hinted.append(f"{name} (did you mean {close[0]}?)" if close else name)
     return hinted
 
@@ -161,12 +194,18 @@ def _is_memory(url: URL) -> bool:
     return database in {"", ":memory:"} or url.query.get("mode") == "memory"
 
 
-def engine_factory(source: URL | AsyncEngine, *, timeout: float) -> Callable[[], AsyncEngine]:
+def engine_factory(
+    source: URL | AsyncEngine, *, timeout: float, pooler: str | None = None
+) -> Callable[[], AsyncEngine]:
     """A function that makes a fresh engine for the running loop.
 
     From a URL: an engine with ``timeout`` as the connect and command timeout (SQLite:
     as the time to wait for another writer's lock) and pre-ping, so that a connection
-    broken by an outage is replaced instead of failing the next operation.
+    broken by an outage is replaced instead of failing the next operation. With
+    ``pooler="transaction"`` (PgBouncer's transaction pooling) asyncpg's and SQLAlchemy's
+    prepared-statement caches are off and each statement gets a unique name: consecutive
+    transactions of one client connection may run on different server connections, where
+    a cached statement does not exist (or another client's has the same name).
 
     From an engine: a new engine with the given one's dialect, connect arguments (TLS
     context and all) and pool settings but its own pool, via
@@ -194,11 +233,20 @@ def engine_factory(source: URL | AsyncEngine, *, timeout: float) -> Callable[[],
     connect_args: dict[str, Any] = {"timeout": timeout}
     if url.get_backend_name() == "postgresql":
         connect_args["command_timeout"] = timeout
+        if pooler == "transaction":
+            # SQLAlchemy's documented settings for PgBouncer's transaction pooling.
+            connect_args["statement_cache_size"] = 0
+            connect_args["prepared_statement_name_func"] = _unique_statement_name
+            url = url.update_query_dict({"prepared_statement_cache_size": "0"})
 
     def create() -> AsyncEngine:
         return _prepared(create_async_engine(url, connect_args=connect_args, pool_pre_ping=True))
 
     return create
+
+
+def _unique_statement_name() -> str:
+    return f"__asyncpg_{uuid.uuid4().hex}__"
 
 
 def _prepared(engine: AsyncEngine) -> AsyncEngine:

@@ -111,8 +111,10 @@ class Tables:
     schema: Table
 
     @classmethod
-    def with_prefix(cls, prefix: str) -> Tables:
-        """Describe the tables named ``{prefix}namespaces`` and so on.
+    def with_prefix(cls, prefix: str, in_schema: str | None = None) -> Tables:
+        """Describe the tables named ``{prefix}namespaces`` and so on, in ``in_schema``.
+
+        ``None`` means the connection's default (PostgreSQL's ``search_path``).
 
         Raises:
             ValueError: ``prefix`` would make a name longer than PostgreSQL allows.
@@ -122,7 +124,7 @@ class Tables:
                 f"a table prefix is at most {MAX_TABLE_PREFIX_LENGTH} characters (table "
                 f"names must fit PostgreSQL's {_IDENTIFIER_LIMIT}), not {len(prefix)}"
             )
-        metadata = MetaData()
+        metadata = MetaData(schema=in_schema)
         namespaces = Table(
             f"{prefix}namespaces",
             metadata,
@@ -185,9 +187,10 @@ and raises :data:`SCHEMA_VERSION`; stores upgrade the database when they start.
 
 def lock_key(tables: Tables) -> int:
     # A stable 64-bit key per table prefix, so stores of different prefixes never wait
-    # for each other (hash() is salted per process; a digest is not).
+    # for each other (hash() is salted per process; a digest is not). A table in the
+    # default schema keeps the key it had before schemas could be chosen.
     digest = hashlib.blake2b(
-        f"openfeature-litestar schema {tables.schema.name}".encode(), digest_size=8
+        f"openfeature-litestar schema {tables.schema.fullname}".encode(), digest_size=8
     ).digest()
     return int.from_bytes(digest, "big", signed=True)
 
@@ -224,7 +227,7 @@ def check_schema(connection: Connection, tables: Tables) -> None:
             instance, or a migration job, may still create or upgrade it).
         ConfigurationError: The database's schema is newer than this code.
     """
-    present = set(inspect(connection).get_table_names())
+    present = set(inspect(connection).get_table_names(schema=tables.metadata.schema))
     missing = [name for name in tables.names if name not in present]
     if missing:
         raise StoreError(
@@ -242,7 +245,7 @@ def check_schema(connection: Connection, tables: Tables) -> None:
 
 
 def _stored_version(connection: Connection, tables: Tables) -> int | None:
-    if not inspect(connection).has_table(tables.schema.name):
+    if not inspect(connection).has_table(tables.schema.name, schema=tables.metadata.schema):
         return None
     version = connection.execute(select(func.max(tables.schema.c.version))).scalar()
     return None if version is None else int(version)

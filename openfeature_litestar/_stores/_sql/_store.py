@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
+import re
 import threading
 import time
 import weakref
@@ -15,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from openfeature_litestar._errors import StoreError
+from openfeature_litestar._errors import ConfigurationError, StoreError
 from openfeature_litestar._masking import mask_url
 from openfeature_litestar._stores._base import AuditEntry, StoredDocument
 from openfeature_litestar._stores._names import check_namespace, check_prefix
@@ -35,12 +37,15 @@ from openfeature_litestar._validation import positive_int, positive_seconds
 
 from ._engines import (
     DRIVER_ERRORS,
+    POOLERS,
+    STORE_PARAMETERS,
     WRITE_OPTION,
     LoopEngines,
     backend_of,
     engine_factory,
     parse_url,
     store_error,
+    take_store_parameters,
 )
 from ._rows import (
     Commit,
@@ -71,6 +76,12 @@ __all__ = ["SQLAlchemyStore"]
 
 _T = TypeVar("_T")
 
+logger = logging.getLogger("openfeature_litestar.stores")
+
+# Unquoted-identifier characters only, so that a schema name reads the same in a URL,
+# in SQL and in PostgreSQL's catalogs; 63 bytes is PostgreSQL's identifier limit.
+_SCHEMA_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+
 _MAX_WRITE_ATTEMPTS = 10
 _PRUNE_EVERY_SECONDS = 3600  # old usage rows are deleted by about one flush an hour
 
@@ -80,7 +91,7 @@ class _LostRaceError(Exception):
 
 
 class SQLAlchemyStore(DocumentWrites):
-    """A shared, writable flag store in SQL tables: PostgreSQL (asyncpg) or SQLite (aiosqlite).
+    r"""A shared, writable flag store in SQL tables: PostgreSQL (asyncpg) or SQLite (aiosqlite).
 
     Each namespace (an environment such as ``production``) is one row of
     ``{table_prefix}namespaces`` with its revision, plus one row per flag in
@@ -110,9 +121,22 @@ class SQLAlchemyStore(DocumentWrites):
             privilege). With ``False`` the tables must exist at this code's version.
         usage_retention_days: Days the usage counters of an hour are kept (older rows
             are deleted by the flushes).
+        schema: The PostgreSQL schema holding the tables (it must exist); ``None``
+            means the connection's ``search_path`` (normally ``public``). Also the URL
+            parameter ``?schema=``.
+        pooler: ``"transaction"`` when the URL reaches PostgreSQL through a pooler in
+            transaction mode (PgBouncer's ``pool_mode=transaction``): prepared-statement
+            caching is turned off, and changes are followed through ``listen_url`` or,
+            without one, by polling. ``"session"`` (or ``None``) is a direct or
+            session-pooled connection. Also the URL parameter ``?pooler=``.
+        listen_url: A direct PostgreSQL URL (bypassing the pooler) for the connection
+            that ``LISTEN``\ s for changes; the pool still uses ``url_or_engine``. Also
+            the URL parameter ``?listen_url=`` (percent-encoded).
 
     Raises:
-        ConfigurationError: The URL is malformed or names an unsupported database.
+        ConfigurationError: The URL is malformed or names an unsupported database, or
+            ``schema``, ``pooler`` or ``listen_url`` is invalid, given twice, or given
+            for SQLite.
         MissingDependencyError: The database's driver is not installed.
         ValueError: A name, interval or timeout is out of range.
         TypeError: ``url_or_engine`` is neither a string nor an ``AsyncEngine``.
@@ -128,6 +152,9 @@ class SQLAlchemyStore(DocumentWrites):
         timeout: float = 5.0,
         create_schema: bool = True,
         usage_retention_days: int = 35,
+        schema: str | None = None,
+        pooler: str | None = None,
+        listen_url: str | None = None,
     ) -> None:
         """Create the store (nothing is connected until first use)."""
         self.namespace = check_namespace(namespace)
@@ -136,26 +163,41 @@ class SQLAlchemyStore(DocumentWrites):
         self.timeout = positive_seconds("timeout", timeout)
         self.create_schema = create_schema
         self.usage_retention_days = positive_int("usage_retention_days", usage_retention_days)
-        self._tables = Tables.with_prefix(table_prefix)
-        self._usage_tables = UsageTables.with_prefix(table_prefix)
         self._usage_ready = False
         self._usage_pruned = float("-inf")
+        given = {"schema": schema, "pooler": pooler, "listen_url": listen_url}
         source: object = url_or_engine  # callers without type checking may pass anything
         if isinstance(source, str):
-            url = parse_url(source)
+            url, in_url = take_store_parameters(parse_url(source))
             self._backend = url.get_backend_name()
             self._shown = mask_url(source)
-            self._engines = LoopEngines(engine_factory(url, timeout=timeout))
+            settings = _merge_settings(given, in_url, self._shown)
+            self.pooler = _check_pooler(settings["pooler"], self._backend)
+            self._engines = LoopEngines(engine_factory(url, timeout=timeout, pooler=self.pooler))
         elif isinstance(source, AsyncEngine):
             self._backend = backend_of(source)
             self._shown = mask_url(source.url.render_as_string(hide_password=False))
+            settings = given
+            # A given engine keeps its own connect arguments: for a pooler, configure them.
+            self.pooler = _check_pooler(settings["pooler"], self._backend)
             self._engines = LoopEngines(engine_factory(source, timeout=timeout))
         else:
             kind = type(source).__name__
             raise TypeError(f"url_or_engine must be a URL string or an AsyncEngine, not {kind}")
-        # One channel per table prefix; the payload names the namespace and its revision.
+        self.schema = _check_schema_name(settings["schema"], self._backend)
+        self._listen_engines = _listen_engines(settings["listen_url"], self._backend, timeout)
+        self.listen_url = (
+            None if settings["listen_url"] is None else mask_url(settings["listen_url"])
+        )
+        self._tables = Tables.with_prefix(table_prefix, self.schema)
+        self._usage_tables = UsageTables.with_prefix(table_prefix, self.schema)
+        # One channel per table prefix; the payload names the namespace (qualified by the
+        # schema when one is chosen, so that equal prefixes in two schemas stay apart; the
+        # channel name itself has no room for it) and its revision.
         self._channel = f"{table_prefix}changes"
-        self._source = f"namespace {namespace!r} of {self._tables.namespaces.name}"
+        self._announced = namespace if self.schema is None else f"{self.schema}.{namespace}"
+        self._polling_said = False
+        self._source = f"namespace {namespace!r} of {self._tables.namespaces.fullname}"
         self._schema_ready = False
         self._lock = threading.Lock()
         self._watches: set[Watch] = set()
@@ -326,8 +368,9 @@ class SQLAlchemyStore(DocumentWrites):
             self._watches.add(watch)
         listener: AsyncConnection | None = None
         try:
-            if self._backend == "postgresql":
-                listening = listen(self._engines.get(), self._channel, self.namespace, watch)
+            if self._listens():
+                engine = (self._listen_engines or self._engines).get()
+                listening = listen(engine, self._channel, self._announced, watch)
                 listener = await self._bounded("listen for changes", listening)
             seen = await self._run("read the revision", self._read_revision)
             yield None
@@ -358,11 +401,12 @@ class SQLAlchemyStore(DocumentWrites):
             watches = [watch for watch in self._watches if watch.loop is loop]
         for watch in watches:
             watch.event.set()
-        engine = self._engines.pop()
-        if engine is not None:
-            # A dead server must not make closing hang or fail: there is nothing to release.
-            with contextlib.suppress(asyncio.TimeoutError, *DRIVER_ERRORS):
-                await asyncio.wait_for(engine.dispose(), self.timeout)
+        for engines in (self._engines, self._listen_engines):
+            engine = None if engines is None else engines.pop()
+            if engine is not None:
+                # A dead server must not make closing hang or fail: nothing to release.
+                with contextlib.suppress(asyncio.TimeoutError, *DRIVER_ERRORS):
+                    await asyncio.wait_for(engine.dispose(), self.timeout)
 
     def __repr__(self) -> str:
         """Show the database (password masked), the namespace and the table prefix."""
@@ -370,6 +414,26 @@ class SQLAlchemyStore(DocumentWrites):
             f"SQLAlchemyStore({self._shown!r}, namespace={self.namespace!r}, "
             f"table_prefix={self.table_prefix!r})"
         )
+
+    def _listens(self) -> bool:
+        """Whether watching LISTENs (else it polls), saying once why it does not."""
+        if self._backend != "postgresql":
+            return False
+        if self.pooler != "transaction" or self._listen_engines is not None:
+            return True
+        if not self._polling_said:
+            self._polling_said = True
+            # A LISTEN through transaction pooling subscribes a server connection that
+            # goes back to the pool at once: notifications would be lost, silently.
+            logger.info(
+                "SQL store %s is behind a pooler in transaction mode and has no listen_url: "
+                "LISTEN cannot work there, so changes to namespace %r are followed by "
+                "reading the revision every %s s",
+                self._shown,
+                self.namespace,
+                self.poll_interval,
+            )
+        return False
 
     async def _run(self, action: str, work: Callable[[AsyncEngine], Awaitable[_T]]) -> _T:
         """Run ``work`` with the loop's engine, the tables ready, bounded in time."""
@@ -520,7 +584,7 @@ class SQLAlchemyStore(DocumentWrites):
                 written = await self._read_rows(connection)
                 if self._backend == "postgresql":
                     # Delivered to the listeners when, and only if, the transaction commits.
-                    payload = f"{self.namespace} {commit.revision}"
+                    payload = f"{self._announced} {commit.revision}"
                     await connection.execute(select(func.pg_notify(self._channel, payload)))
         except IntegrityError:
             # Two first writes both inserted the namespace row; the loser starts over.
@@ -537,3 +601,62 @@ class SQLAlchemyStore(DocumentWrites):
             watches = list(self._watches)
         for watch in watches:
             watch.announce_threadsafe(revision)
+
+
+def _merge_settings(
+    given: dict[str, str | None], in_url: dict[str, str], shown: str
+) -> dict[str, str | None]:
+    """The store settings given as arguments or as URL parameters (not both, unless equal)."""
+    merged = dict(given)
+    for name, value in in_url.items():
+        if given[name] is not None and given[name] != value:
+            raise ConfigurationError(
+                f"the database URL {shown!r} gives {name} as a query parameter and the "
+                f"{name} argument differs; give it once"
+            )
+        merged[name] = value
+    return merged
+
+
+def _check_pooler(pooler: str | None, backend: str) -> str | None:
+    if pooler is None:
+        return None
+    if pooler not in POOLERS:
+        raise ConfigurationError(
+            f"pooler must be one of {', '.join(sorted(POOLERS))} (PgBouncer's pool modes), "
+            f"not {pooler!r}"
+        )
+    if backend != "postgresql":
+        raise ConfigurationError("pooler applies to PostgreSQL only, not to SQLite")
+    return pooler
+
+
+def _check_schema_name(schema: str | None, backend: str) -> str | None:
+    if schema is None:
+        return None
+    if backend != "postgresql":
+        raise ConfigurationError("schema applies to PostgreSQL only, not to SQLite")
+    if not _SCHEMA_NAME.fullmatch(schema):
+        raise ConfigurationError(
+            f"schema must be 1-63 of A-Z a-z 0-9 _, not starting with a digit, not {schema!r}"
+        )
+    return schema
+
+
+def _listen_engines(listen_url: str | None, backend: str, timeout: float) -> LoopEngines | None:
+    if listen_url is None:
+        return None
+    if backend != "postgresql":
+        raise ConfigurationError("listen_url applies to PostgreSQL only, not to SQLite")
+    url = parse_url(listen_url)
+    if url.get_backend_name() != "postgresql":
+        raise ConfigurationError(
+            f"listen_url must be a PostgreSQL URL, not {mask_url(listen_url)!r}"
+        )
+    extra = [name for name in STORE_PARAMETERS if name in url.query]
+    if extra:
+        raise ConfigurationError(
+            f"listen_url {mask_url(listen_url)!r} takes driver parameters only, not "
+            f"{', '.join(extra)} (give them to the store's URL)"
+        )
+    return LoopEngines(engine_factory(url, timeout=timeout))

@@ -83,9 +83,9 @@ class UsageTables:
     sequences: Table
 
     @classmethod
-    def with_prefix(cls, prefix: str) -> UsageTables:
-        """Describe the tables ``{prefix}usage`` and ``{prefix}usage_seq``."""
-        metadata = MetaData()
+    def with_prefix(cls, prefix: str, schema: str | None = None) -> UsageTables:
+        """Describe the tables ``{prefix}usage`` and ``{prefix}usage_seq``, in ``schema``."""
+        metadata = MetaData(schema=schema)
         usage = Table(
             f"{prefix}usage",
             metadata,
@@ -130,7 +130,7 @@ def ensure_usage_tables(
             )
         usage.metadata.create_all(connection, checkfirst=True)
         return
-    present = set(inspect(connection).get_table_names())
+    present = set(inspect(connection).get_table_names(schema=usage.metadata.schema))
     missing = [name for name in usage.names if name not in present]
     if missing:
         raise ConfigurationError(
