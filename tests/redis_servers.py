@@ -157,10 +157,14 @@ def _wait_cluster_ok(cluster: Cluster) -> None:
     deadline = time.monotonic() + _START_TIMEOUT
     while True:
         states = []
+        replicas_linked = 0
         for server in cluster.nodes.values():
             with contextlib.suppress(redis.RedisError), server.client() as client:
                 states.append(client.execute_command("CLUSTER INFO").get("cluster_state"))
-        if states == ["ok"] * len(cluster.nodes):
+                replication = client.info("replication")
+                # A replica that has not synchronised yet cannot take over its primary.
+                replicas_linked += replication.get("master_link_status") == "up"
+        if states == ["ok"] * len(cluster.nodes) and replicas_linked == len(cluster.nodes) // 2:
             return
         if time.monotonic() > deadline:
             raise RuntimeError("the local Redis Cluster did not reach cluster_state:ok")

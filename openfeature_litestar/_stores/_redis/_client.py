@@ -176,6 +176,12 @@ class LoopClients:
         state.closing.set()
         with contextlib.suppress(RedisError, OSError):
             await state.client.aclose()
+        pool = getattr(state.client, "connection_pool", None)
+        if isinstance(pool, SentinelConnectionPool):
+            # The primary's client does not own the connections to the sentinels.
+            for sentinel in pool.sentinel_manager.sentinels:
+                with contextlib.suppress(RedisError, OSError):
+                    await sentinel.aclose()
 
     def _forget_closed_loops(self) -> None:
         # A loop that ended without close() left its clients behind; they can never run

@@ -61,9 +61,10 @@ async def watch(
     try:
         with clients.store_errors("subscribing to changes"):
             if sharded:
-                # The cluster client learns which node owns the channel's slot on its
-                # first command; a subscription asks before any command has run.
-                await state.client.initialize()
+                # A subscription goes to the node the client's slot map names, and only
+                # a command refreshes that map (on a failover, say). So one read first:
+                # it retries through a failover and leaves the map current.
+                await read_version(state)
                 await pubsub.ssubscribe(channel)
             else:
                 await pubsub.subscribe(channel)
