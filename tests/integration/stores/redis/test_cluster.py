@@ -105,7 +105,8 @@ def test_killing_the_namespace_s_cluster_primary_never_reaches_callers() -> None
     assert result.evaluations > 0
     assert result.wrong_answers == 0
     assert result.to_seen_everywhere is not None  # every provider served a later write
-    assert result.lost_writes == 0
+    # Acknowledged writes lost is measured, not asserted: replication is asynchronous
+    # and the store does not use WAIT (see the docs), so 0 is likely but not promised.
 
 
 def test_a_sentinel_failover_never_reaches_callers() -> None:
