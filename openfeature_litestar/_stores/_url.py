@@ -42,7 +42,9 @@ _SQL_SCHEMES = {
     "postgresql": "postgresql+asyncpg",
     "postgresql+asyncpg": "postgresql+asyncpg",
 }
-_REDIS_SCHEMES = frozenset({"redis", "rediss"})
+_REDIS_SCHEMES = frozenset(
+    {"redis", "rediss", "redis+cluster", "rediss+cluster", "redis+sentinel", "rediss+sentinel"}
+)
 # Read-only stores: built only when the caller says it will not write (read_only=True).
 _HTTP_SCHEMES = frozenset({"http", "https"})
 _FILE_HOSTS = frozenset({"", "localhost"})
@@ -94,6 +96,10 @@ def store_from_url(
                                                          working directory)
     ``redis://[user:password@]host:6379/0``,             :class:`RedisStore`
     ``rediss://…`` (TLS)
+    ``redis+cluster://h1:7000,h2:7001/``;                :class:`RedisStore` on a Redis Cluster
+    ``rediss+cluster://…`` (TLS)
+    ``redis+sentinel://h1:26379,h2:26379/service/0``;    :class:`RedisStore` on the primary
+    ``rediss+sentinel://…`` (TLS)                        Sentinel names
     ``sqlite+aiosqlite:///flags.db`` (relative),         :class:`SQLAlchemyStore` on SQLite
     ``sqlite+aiosqlite:////abs/flags.db``; ``sqlite:``
     means the same

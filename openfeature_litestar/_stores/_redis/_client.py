@@ -17,11 +17,12 @@ import difflib
 import inspect
 import threading
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from redis.asyncio import ConnectionPool, Redis
+from redis.asyncio import ConnectionPool, Redis, RedisCluster
 from redis.asyncio.connection import Connection, parse_url
 from redis.asyncio.retry import Retry
+from redis.asyncio.sentinel import SentinelConnectionPool
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
@@ -29,12 +30,26 @@ from redis.exceptions import RedisError
 from openfeature_litestar._errors import ConfigurationError, StoreError
 from openfeature_litestar._masking import mask_secrets, mask_url
 
+from ._topology import (
+    CLUSTER_SCHEMES,
+    SENTINEL_SCHEMES,
+    ClusterSettings,
+    SentinelSettings,
+    cluster_from_client,
+    parse_cluster_url,
+    parse_sentinel_url,
+    sentinel_from_client,
+)
+
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
     from redis.commands.core import AsyncScript
 
-__all__ = ["LoopClient", "LoopClients"]
+__all__ = ["Kind", "LoopClient", "LoopClients"]
+
+Kind = Literal["server", "cluster", "sentinel"]
+"""What the store talks to: one server, a Redis Cluster, or a Sentinel-managed primary."""
 
 # Connection settings that belong to one pool (handlers bound to it, values it derived),
 # not to the server: a client for another event loop gets fresh ones from its own pool.
@@ -60,7 +75,7 @@ class LoopClient:
         closing: Set when the store is closed on this loop, to end its watches.
     """
 
-    client: Redis
+    client: Redis | RedisCluster
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     _scripts: dict[str, AsyncScript] = field(default_factory=dict)
 
@@ -76,25 +91,47 @@ class LoopClients:
     """One Redis client per event loop, all with the same connection settings.
 
     Args:
-        url_or_client: A ``redis://``, ``rediss://`` (TLS) or ``unix://`` URL, or a
-            :class:`redis.asyncio.Redis` client whose connection settings are copied
-            (the client itself is never used or closed).
+        url_or_client: A ``redis://``, ``rediss://`` (TLS) or ``unix://`` URL, a
+            ``redis+cluster://`` or ``redis+sentinel://`` URL (``rediss+`` with TLS), or a
+            :class:`redis.asyncio.Redis` or :class:`redis.asyncio.RedisCluster` client
+            whose connection settings are copied (the client itself is never used or
+            closed).
         timeout: Seconds allowed for connecting and for each command.
 
     Attributes:
         target: The server, safe to show: a URL's password is masked.
         timeout: Seconds allowed for connecting and for each command.
+        kind: One server, a cluster, or a Sentinel-managed primary.
 
     Raises:
         ConfigurationError: The URL is not a Redis URL redis-py understands.
         TypeError: ``url_or_client`` is neither a URL nor a ``redis.asyncio.Redis``.
     """
 
-    def __init__(self, url_or_client: str | Redis, *, timeout: float) -> None:
+    def __init__(self, url_or_client: str | Redis | RedisCluster, *, timeout: float) -> None:
         """Take the connection settings; nothing is connected until a loop asks."""
         self.timeout = timeout
-        self._connection_class, settings, self.target = _connection_settings(url_or_client)
-        self._settings = {**settings, **self._own_settings()}
+        self._deployment: ClusterSettings | SentinelSettings | None = None
+        self.kind: Kind = "server"
+        self._connection_class: type[Any] = Connection
+        self._settings: dict[str, Any] = {}
+        if isinstance(url_or_client, RedisCluster):
+            self._deployment = cluster_from_client(url_or_client)
+        elif isinstance(url_or_client, Redis) and isinstance(
+            url_or_client.connection_pool, SentinelConnectionPool
+        ):
+            self._deployment = sentinel_from_client(url_or_client)
+        elif isinstance(url_or_client, str) and _scheme(url_or_client) in CLUSTER_SCHEMES:
+            self._deployment = parse_cluster_url(url_or_client)
+        elif isinstance(url_or_client, str) and _scheme(url_or_client) in SENTINEL_SCHEMES:
+            self._deployment = parse_sentinel_url(url_or_client)
+        if isinstance(self._deployment, ClusterSettings):
+            self.kind, self.target = "cluster", self._deployment.target
+        elif isinstance(self._deployment, SentinelSettings):
+            self.kind, self.target = "sentinel", self._deployment.target
+        else:
+            self._connection_class, settings, self.target = _connection_settings(url_or_client)
+            self._settings = {**settings, **self._own_settings()}
         self._lock = threading.Lock()
         self._clients: dict[asyncio.AbstractEventLoop, LoopClient] = {}
 
@@ -119,10 +156,15 @@ class LoopClients:
             state = self._clients.get(loop)
             if state is None:
                 self._forget_closed_loops()
-                pool = ConnectionPool(connection_class=self._connection_class, **self._settings)
-                state = LoopClient(Redis.from_pool(pool))
+                state = LoopClient(self._new_client())
                 self._clients[loop] = state
         return state
+
+    def _new_client(self) -> Redis | RedisCluster:
+        if self._deployment is not None:
+            return self._deployment.client(self._own_settings())
+        pool = ConnectionPool(connection_class=self._connection_class, **self._settings)
+        return Redis.from_pool(pool)
 
     async def close_this_loop(self) -> None:
         """Close the running loop's client and end its watches; safe to call twice."""
@@ -134,6 +176,12 @@ class LoopClients:
         state.closing.set()
         with contextlib.suppress(RedisError, OSError):
             await state.client.aclose()
+        pool = getattr(state.client, "connection_pool", None)
+        if isinstance(pool, SentinelConnectionPool):
+            # The primary's client does not own the connections to the sentinels.
+            for sentinel in pool.sentinel_manager.sentinels:
+                with contextlib.suppress(RedisError, OSError):
+                    await sentinel.aclose()
 
     def _forget_closed_loops(self) -> None:
         # A loop that ended without close() left its clients behind; they can never run
@@ -157,7 +205,13 @@ class LoopClients:
             raise StoreError(f"Redis at {self.target}: {action} failed: {detail}") from exc
 
 
-def _connection_settings(url_or_client: str | Redis) -> tuple[type[Any], dict[str, Any], str]:
+def _scheme(url: str) -> str:
+    return url.partition("://")[0].lower()
+
+
+def _connection_settings(
+    url_or_client: str | Redis | RedisCluster,
+) -> tuple[type[Any], dict[str, Any], str]:
     """The connection class and settings to build clients with, and a safe description."""
     if isinstance(url_or_client, str):
         try:
@@ -180,7 +234,7 @@ def _connection_settings(url_or_client: str | Redis) -> tuple[type[Any], dict[st
         }
         return pool.connection_class, settings, _describe(settings)
     raise TypeError(
-        "url_or_client must be a Redis URL or a redis.asyncio.Redis client, "
+        "url_or_client must be a Redis URL, a redis.asyncio.Redis or RedisCluster client, "
         f"not {type(url_or_client).__name__}"
     )
 

@@ -71,9 +71,16 @@ class Keys:
     usage: str
 
     @classmethod
-    def of(cls, key_prefix: str, namespace: str) -> Keys:
-        """The keys of ``namespace`` under ``key_prefix`` (both already checked)."""
-        base = f"{key_prefix}{namespace}"
+    def of(cls, key_prefix: str, namespace: str, *, tagged: bool = False) -> Keys:
+        """The keys of ``namespace`` under ``key_prefix`` (both already checked).
+
+        With ``tagged`` (a Redis Cluster) the prefix and namespace are a hash tag,
+        ``{openfeature:production}``, so every key and the channel of the namespace map
+        to one slot and the write script stays atomic. One server keeps the untagged
+        names, so data written before cluster support is found where it was.
+        """
+        # A prefix or namespace cannot contain braces (see _names), so the tag is exact.
+        base = f"{{{key_prefix}{namespace}}}" if tagged else f"{key_prefix}{namespace}"
         return cls(
             document=base, audit=f"{base}:audit", channel=f"{base}:changes", usage=f"{base}:usage"
         )

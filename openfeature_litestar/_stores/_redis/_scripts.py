@@ -19,7 +19,13 @@ if TYPE_CHECKING:
 
     from ._codec import Keys
 
-__all__ = ["DOCUMENT_ARGUMENT", "WRITE_SCRIPT", "write_arguments", "write_keys"]
+__all__ = [
+    "DOCUMENT_ARGUMENT",
+    "SHARDED_WRITE_SCRIPT",
+    "WRITE_SCRIPT",
+    "write_arguments",
+    "write_keys",
+]
 
 # KEYS: the namespace's hash, its audit stream.
 # ARGV: the revision read, the epoch read ("" for none), the epoch to start a new history
@@ -62,6 +68,15 @@ redis.call('PUBLISH', ARGV[6], revision)
 return {1, revision, epoch}
 """
 
+_PUBLISH = "redis.call('PUBLISH', ARGV[6], revision)"
+
+# In a Redis Cluster a classic PUBLISH is copied to every node; SPUBLISH goes only to the
+# shard that owns the namespace's slot (the channel carries the same hash tag). ``pcall``:
+# a server without sharded pub/sub (before Redis 7) still commits the write, which the
+# watchers' revision check then finds, instead of failing it after the document changed.
+SHARDED_WRITE_SCRIPT = WRITE_SCRIPT.replace(_PUBLISH, "redis.pcall('SPUBLISH', ARGV[6], revision)")
+if SHARDED_WRITE_SCRIPT == WRITE_SCRIPT:  # pragma: no cover - guards the replacement above
+    raise AssertionError("the write script no longer publishes as expected")
 
 DOCUMENT_ARGUMENT = 3
 """Where :func:`write_arguments` puts the document's text (the script's ``ARGV[4]``)."""

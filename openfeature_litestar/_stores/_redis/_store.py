@@ -42,14 +42,20 @@ from ._codec import (
     parse_revision,
     text,
 )
-from ._scripts import DOCUMENT_ARGUMENT, WRITE_SCRIPT, write_arguments, write_keys
+from ._scripts import (
+    DOCUMENT_ARGUMENT,
+    SHARDED_WRITE_SCRIPT,
+    WRITE_SCRIPT,
+    write_arguments,
+    write_keys,
+)
 from ._usage import USAGE_SCRIPT, hour_keys, usage_arguments, usage_records_of
 from ._watch import watch
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Callable
 
-    from redis.asyncio import Redis
+    from redis.asyncio import Redis, RedisCluster
 
     from openfeature_litestar._document import FlagDocument
     from openfeature_litestar._stores._usage import UsageBatch, UsageRecord
@@ -102,7 +108,7 @@ class RedisStore(DocumentWrites):
 
     def __init__(
         self,
-        url_or_client: str | Redis,
+        url_or_client: str | Redis | RedisCluster,
         *,
         namespace: str = "default",
         key_prefix: str = "openfeature:",
@@ -120,7 +126,12 @@ class RedisStore(DocumentWrites):
         self.usage_retention_days = positive_int("usage_retention_days", usage_retention_days)
         self._clients = LoopClients(url_or_client, timeout=self.timeout)
         self._target = self._clients.target
-        self._keys = Keys.of(self.key_prefix, self.namespace)
+        self._keys = Keys.of(
+            self.key_prefix, self.namespace, tagged=self._clients.kind == "cluster"
+        )
+        self._write_script = (
+            SHARDED_WRITE_SCRIPT if self._clients.kind == "cluster" else WRITE_SCRIPT
+        )
         self._recent = RecentDocument()
 
     async def load(self) -> StoredDocument:
@@ -246,6 +257,7 @@ class RedisStore(DocumentWrites):
             self._keys.channel,
             read_version=self._read_version,
             poll_interval=self.poll_interval,
+            sharded=self._clients.kind == "cluster",
         )
 
     async def close(self) -> None:
@@ -360,7 +372,7 @@ class RedisStore(DocumentWrites):
             note=note,
         )
         with self._clients.store_errors("writing the document"):
-            committed, actual, epoch = await state.script(WRITE_SCRIPT)(
+            committed, actual, epoch = await state.script(self._write_script)(
                 keys=write_keys(self._keys), args=args
             )
         return bool(committed), int(actual), text(epoch), str(args[DOCUMENT_ARGUMENT])

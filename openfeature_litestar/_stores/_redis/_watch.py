@@ -38,6 +38,7 @@ async def watch(
     *,
     read_version: Callable[[LoopClient], Awaitable[Version]],
     poll_interval: float,
+    sharded: bool = False,
 ) -> AsyncGenerator[None, None]:
     """Yield once subscribed to ``channel``, then whenever the namespace may have changed.
 
@@ -48,6 +49,8 @@ async def watch(
         channel: The channel writes publish their revisions on.
         read_version: Reads the stored revision and epoch with a loop's client.
         poll_interval: Seconds between revision checks.
+        sharded: Use sharded pub/sub (``SSUBSCRIBE``, a Redis Cluster's), on the shard
+            that owns the channel's slot.
 
     Raises:
         StoreError: Redis cannot be reached, or the subscription was lost.
@@ -57,8 +60,15 @@ async def watch(
     pubsub = state.client.pubsub()
     try:
         with clients.store_errors("subscribing to changes"):
-            await pubsub.subscribe(channel)
-            await _confirm_subscription(pubsub, clients, channel)
+            if sharded:
+                # A subscription goes to the node the client's slot map names, and only
+                # a command refreshes that map (on a failover, say). So one read first:
+                # it retries through a failover and leaves the map current.
+                await read_version(state)
+                await pubsub.ssubscribe(channel)
+            else:
+                await pubsub.subscribe(channel)
+            await _confirm_subscription(pubsub, clients, channel, sharded=sharded)
             seen_revision, read_epoch = await read_version(state)
         seen_epoch: str | None = read_epoch  # None: a notice's revision, epoch not read yet
         yield None
@@ -66,7 +76,7 @@ async def watch(
         while not state.closing.is_set():
             with clients.store_errors("watching for changes"):
                 announced = await _wait_for_notice(
-                    pubsub, state.closing, max(0.0, next_check - loop.time())
+                    pubsub, state.closing, max(0.0, next_check - loop.time()), sharded=sharded
                 )
             if state.closing.is_set():
                 return
@@ -93,7 +103,7 @@ async def watch(
 
 def announced_revision(message: Mapping[str, Any]) -> int:
     """The revision a change notice announces; -1 when it does not say."""
-    if message.get("type") != "message":
+    if message.get("type") not in {"message", "smessage"}:
         return -1
     try:
         return int(message["data"])
@@ -101,16 +111,29 @@ def announced_revision(message: Mapping[str, Any]) -> int:
         return -1
 
 
-async def _confirm_subscription(pubsub: PubSub, clients: LoopClients, channel: str) -> None:
-    message = await pubsub.get_message(timeout=clients.timeout)
-    if message is None or message.get("type") != "subscribe":
+async def _confirm_subscription(
+    pubsub: PubSub, clients: LoopClients, channel: str, *, sharded: bool
+) -> None:
+    message = await _next_message(pubsub, clients.timeout, sharded=sharded)
+    if message is None or message.get("type") != ("ssubscribe" if sharded else "subscribe"):
         raise StoreError(
             f"Redis at {clients.target}: no confirmation of the subscription to "
             f"{channel!r} within {clients.timeout} s"
         )
 
 
-async def _wait_for_notice(pubsub: PubSub, closing: asyncio.Event, timeout: float) -> int | None:
+async def _next_message(pubsub: PubSub, timeout: float, *, sharded: bool) -> dict[str, Any] | None:
+    if sharded:
+        # Only a cluster's pub/sub reads shard channels; it is made by RedisCluster.pubsub().
+        message: dict[str, Any] | None = await pubsub.get_sharded_message(timeout=timeout)  # type: ignore[attr-defined]
+        return message
+    plain: dict[str, Any] | None = await pubsub.get_message(timeout=timeout)
+    return plain
+
+
+async def _wait_for_notice(
+    pubsub: PubSub, closing: asyncio.Event, timeout: float, *, sharded: bool
+) -> int | None:
     """Wait up to ``timeout`` for notices; return the newest revision announced.
 
     ``None`` if none came (or the store is closing). Notices already queued are
@@ -118,7 +141,7 @@ async def _wait_for_notice(pubsub: PubSub, closing: asyncio.Event, timeout: floa
     reconnected and resubscribed: notices may have been lost meanwhile, so it counts
     as a notice of an unknown revision (-1).
     """
-    reading = asyncio.ensure_future(pubsub.get_message(timeout=timeout))
+    reading = asyncio.ensure_future(_next_message(pubsub, timeout, sharded=sharded))
     closed = asyncio.ensure_future(closing.wait())
     try:
         await asyncio.wait({reading, closed}, return_when=asyncio.FIRST_COMPLETED)
@@ -127,7 +150,7 @@ async def _wait_for_notice(pubsub: PubSub, closing: asyncio.Event, timeout: floa
             return None
         newest = announced_revision(message)
         for _ in range(_MAX_DRAINED):
-            message = await pubsub.get_message(timeout=0.0)
+            message = await _next_message(pubsub, 0.0, sharded=sharded)
             if message is None:
                 break
             newest = max(newest, announced_revision(message))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import pytest
@@ -104,7 +104,7 @@ def test_a_rediss_url_connects_with_tls(prefix: str) -> None:
     store = RedisStore("rediss://ops:s3cret@redis.example:6380/2", key_prefix=prefix, timeout=2)
 
     async def pool_of_this_loop() -> Any:
-        return store._clients.this_loop().client.connection_pool
+        return cast("redis.asyncio.Redis", store._clients.this_loop().client).connection_pool
 
     pool = _run(store, pool_of_this_loop)
 

@@ -7,7 +7,7 @@ against a server and timeouts are checked in ``tests/integration/stores/redis``.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import pytest
 import redis.asyncio
@@ -47,16 +47,18 @@ def test_a_given_unix_socket_client_is_shown_by_its_path() -> None:
     given = redis.asyncio.Redis(unix_socket_path="/run/redis/redis.sock", db=1)
     clients = LoopClients(given, timeout=1)
     assert clients.target == "unix:/run/redis/redis.sock?db=1"
-    assert _in_a_loop(clients).client.connection_pool.connection_class is (
-        UnixDomainSocketConnection
-    )
+    assert cast(
+        "redis.asyncio.Redis", _in_a_loop(clients).client
+    ).connection_pool.connection_class is (UnixDomainSocketConnection)
 
 
 def test_the_store_s_timeouts_and_decoding_replace_a_given_client_s() -> None:
     given = redis.asyncio.Redis(
         host="flags.internal", socket_timeout=60, socket_connect_timeout=60, username="flags"
     )
-    settings = _in_a_loop(LoopClients(given, timeout=2)).client.connection_pool.connection_kwargs
+    settings = cast(
+        "redis.asyncio.Redis", _in_a_loop(LoopClients(given, timeout=2)).client
+    ).connection_pool.connection_kwargs
     assert (settings["socket_timeout"], settings["socket_connect_timeout"]) == (2, 2)
     assert (settings["decode_responses"], settings["encoding"]) == (True, "utf-8")
     assert (settings["host"], settings["username"]) == ("flags.internal", "flags")
