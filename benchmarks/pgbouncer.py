@@ -37,6 +37,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from benchmarks._uvicorn import free_port
+from benchmarks.stores import POSTGRES_URL
 from openfeature_litestar import SQLAlchemyStore
 
 if TYPE_CHECKING:
@@ -44,29 +46,28 @@ if TYPE_CHECKING:
 
 __all__ = ["main"]
 
-POSTGRES_URL: Final = os.environ.get(
-    "OPENFEATURE_LITESTAR_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
-)
 TABLES: Final = ("audit", "flags", "namespaces", "schema")
 FLAG: Final = {"state": "ENABLED", "variants": {"on": True, "off": False}, "defaultVariant": "on"}
 STARTUP_DEADLINE: Final = 10.0
 WARM_UP: Final = 10
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextlib.contextmanager
-def running_pgbouncer(binary: str, postgres_url: str) -> Iterator[str]:
-    """Run PgBouncer in transaction pooling mode; yield the database's URL through it."""
+def running_pgbouncer(
+    binary: str, postgres_url: str, *, pool_size: int = 4, max_client_conn: int = 100
+) -> Iterator[str]:
+    """Run PgBouncer in transaction pooling mode; yield the database's URL through it.
+
+    ``pool_size`` server connections are shared by at most ``max_client_conn`` clients.
+    The tests start theirs with this too.
+
+    Raises:
+        RuntimeError: PgBouncer exited or did not listen in time (with its log).
+    """
     server = make_url(postgres_url)
-    port = _free_port()
+    port = free_port()
     # PgBouncer refuses to run as root; then it runs as "nobody", who must read this.
-    folder = Path(tempfile.mkdtemp(prefix="pgbouncer-bench-"))
+    folder = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
     folder.chmod(0o755)
     config = folder / "pgbouncer.ini"
     config.write_text(
@@ -75,26 +76,34 @@ def running_pgbouncer(binary: str, postgres_url: str) -> Iterator[str]:
         f"dbname={server.database} user={server.username}\n"
         "[pgbouncer]\nlisten_addr = 127.0.0.1\n"
         f"listen_port = {port}\n"
-        "unix_socket_dir =\nauth_type = any\npool_mode = transaction\ndefault_pool_size = 4\n"
+        "unix_socket_dir =\nauth_type = any\npool_mode = transaction\n"
+        f"default_pool_size = {pool_size}\nmax_client_conn = {max_client_conn}\n"
     )
     config.chmod(0o644)
+    log = folder / "pgbouncer.log"
     user = ["-u", "nobody"] if os.geteuid() == 0 else []
-    process = subprocess.Popen(  # noqa: S603 - the installed binary, our own file
-        [binary, *user, str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    with log.open("wb") as output:
+        process = subprocess.Popen(  # noqa: S603 - the installed binary, our own file
+            [binary, *user, str(config)], stdout=output, stderr=output
+        )
     try:
-        deadline = time.monotonic() + STARTUP_DEADLINE
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("pgbouncer did not start")
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-                break
-            time.sleep(0.05)
+        _wait_for_port(port, process, log)
         yield f"postgresql+asyncpg://{server.username}@127.0.0.1:{port}/{server.database}"
     finally:
         process.terminate()
         process.wait(STARTUP_DEADLINE)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_DEADLINE
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"pgbouncer exited at start: {log.read_text(errors='replace')}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.05)
+    raise RuntimeError(f"pgbouncer did not listen on 127.0.0.1:{port}")
 
 
 async def _time(

@@ -16,10 +16,6 @@ import logging
 import os
 import re
 import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +26,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from benchmarks.pgbouncer import running_pgbouncer
 from openfeature_litestar import (
     ConfigurationError,
     RevisionConflict,
@@ -95,66 +92,12 @@ def _pgbouncer_binary() -> str:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + WAIT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"pgbouncer exited at start: {log.read_text(errors='replace')}")
-        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
-            return
-        time.sleep(0.05)
-    pytest.fail(f"pgbouncer did not listen on 127.0.0.1:{port}")
-
-
-@contextlib.contextmanager
-def _running_pgbouncer(postgres_url: str, *, pool_size: int) -> Iterator[str]:
-    """Start PgBouncer in transaction pooling mode; yield the database's URL through it."""
-    binary = _pgbouncer_binary()
-    server = parse_url(postgres_url)
-    port = _free_port()
-    # Not pytest's tmp_path: PgBouncer refuses to run as root, so it runs as "nobody"
-    # then, which must be able to read its configuration.
-    folder = Path(tempfile.mkdtemp(prefix="pgbouncer-"))
-    folder.chmod(0o755)
-    config = folder / "pgbouncer.ini"
-    config.write_text(
-        "[databases]\n"
-        f"{server.database} = host={server.host} port={server.port or 5432} "
-        f"dbname={server.database} user={server.username}\n"
-        "[pgbouncer]\n"
-        "listen_addr = 127.0.0.1\n"
-        f"listen_port = {port}\n"
-        "unix_socket_dir =\n"
-        "auth_type = any\n"
-        "pool_mode = transaction\n"
-        f"default_pool_size = {pool_size}\n"
-        "max_client_conn = 50\n"
-    )
-    config.chmod(0o644)
-    log = folder / "pgbouncer.log"
-    user = ["-u", "nobody"] if os.geteuid() == 0 else []
-    with log.open("wb") as output:
-        process = subprocess.Popen([binary, *user, str(config)], stdout=output, stderr=output)  # noqa: S603 - our own binary and file
-    try:
-        _wait_for_port(port, process, log)
-        yield f"postgresql+asyncpg://{server.username}@127.0.0.1:{port}/{server.database}"
-    finally:
-        process.terminate()
-        process.wait(WAIT)
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def pgbouncer(postgres_url: str) -> Iterator[str]:
     """The test database through PgBouncer with one server connection, shared by all clients."""
-    with _running_pgbouncer(postgres_url, pool_size=1) as url:
+    with running_pgbouncer(
+        _pgbouncer_binary(), postgres_url, max_client_conn=50, pool_size=1
+    ) as url:
         yield url
 
 
@@ -176,7 +119,9 @@ def test_pooler_transaction_survives_a_change_of_server_connection(
     # second load runs on a new server connection 2.
     asyncpg = importlib.import_module("asyncpg")  # the driver ships no type hints
 
-    with _running_pgbouncer(postgres_url, pool_size=2) as url:
+    with running_pgbouncer(
+        _pgbouncer_binary(), postgres_url, max_client_conn=50, pool_size=2
+    ) as url:
         store = SQLAlchemyStore(url, table_prefix=prefix, pooler=pooler)
         server = parse_url(url)
 
