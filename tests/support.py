@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 import io
 import json
+import queue
 import socket
 import threading
 import time
@@ -18,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 import pytest
 from hypothesis import strategies as st
+from openfeature import api
+from openfeature.event import EventDetails, ProviderEvent
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Mapping
@@ -276,3 +279,21 @@ def running(app: Litestar) -> Iterator[str]:
         server.should_exit = True
         thread.join(20)
         assert not thread.is_alive(), "uvicorn did not stop with event streams open"
+
+
+def provider_events(domain: str) -> queue.Queue[tuple[ProviderEvent, EventDetails]]:
+    """The STALE, READY, CONFIGURATION_CHANGED and ERROR events of ``domain``'s client."""
+    seen: queue.Queue[tuple[ProviderEvent, EventDetails]] = queue.Queue()
+    client = api.get_client(domain)
+    for event in (
+        ProviderEvent.PROVIDER_STALE,
+        ProviderEvent.PROVIDER_READY,
+        ProviderEvent.PROVIDER_CONFIGURATION_CHANGED,
+        ProviderEvent.PROVIDER_ERROR,
+    ):
+
+        def handler(details: EventDetails, event: ProviderEvent = event) -> None:
+            seen.put((event, details))
+
+        client.add_handler(event, handler)
+    return seen

@@ -28,7 +28,7 @@ from openfeature_litestar import (
     StoreError,
 )
 from openfeature_litestar._provider._follower import retry_delay as _retry_delay
-from tests.support import wait_until
+from tests.support import provider_events, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -56,23 +56,6 @@ def _write(path: Path, value: bool) -> None:
     temporary.replace(path)
 
 
-def _events(domain: str) -> queue.Queue[tuple[ProviderEvent, EventDetails]]:
-    seen: queue.Queue[tuple[ProviderEvent, EventDetails]] = queue.Queue()
-    client = api.get_client(domain)
-    for event in (
-        ProviderEvent.PROVIDER_STALE,
-        ProviderEvent.PROVIDER_READY,
-        ProviderEvent.PROVIDER_CONFIGURATION_CHANGED,
-        ProviderEvent.PROVIDER_ERROR,
-    ):
-
-        def handler(details: EventDetails, event: ProviderEvent = event) -> None:
-            seen.put((event, details))
-
-        client.add_handler(event, handler)
-    return seen
-
-
 def _next_event(
     seen: queue.Queue[tuple[ProviderEvent, EventDetails]],
 ) -> tuple[ProviderEvent, EventDetails]:
@@ -87,7 +70,7 @@ def test_an_outage_serves_the_last_snapshot_then_stale_then_ready(
     provider = FlagProvider(FileStore(path, poll_interval=0.02), stale_after=0.2)
     api.set_provider_and_wait(provider, domain)
     client = api.get_client(domain)
-    seen = _events(domain)
+    seen = provider_events(domain)
     # A handler added for an already-ready provider runs at once.
     assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
 
@@ -115,7 +98,7 @@ def test_a_short_outage_is_not_stale(domain: str, tmp_path: Path) -> None:
     _write(path, True)
     provider = FlagProvider(FileStore(path, poll_interval=0.02), stale_after=60)
     api.set_provider_and_wait(provider, domain)
-    seen = _events(domain)
+    seen = provider_events(domain)
     assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
     path.unlink()
     wait_until(lambda: provider.last_sync_error is not None, timeout=WAIT, interval=0.01)
@@ -134,7 +117,7 @@ def test_a_long_outage_goes_stale_then_error_and_serves_the_last_flags_throughou
     provider = FlagProvider(store, stale_after=0.1, error_after=0.3)
     api.set_provider_and_wait(provider, domain)
     client = api.get_client(domain)
-    seen = _events(domain)
+    seen = provider_events(domain)
     assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
 
     path.unlink()
@@ -162,7 +145,7 @@ def test_an_outage_that_ends_between_stale_and_error_reports_no_error(
     _write(path, True)
     provider = FlagProvider(FileStore(path, poll_interval=0.02), stale_after=0.1, error_after=1.0)
     api.set_provider_and_wait(provider, domain)
-    seen = _events(domain)
+    seen = provider_events(domain)
     assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
     path.unlink()
     assert _next_event(seen)[0] == ProviderEvent.PROVIDER_STALE
@@ -263,7 +246,7 @@ def test_a_failed_load_after_a_change_notice_is_retried_until_it_succeeds(domain
     memory = MemoryStore(_document(True))
     flaky = _FlakyLoads(memory)
     api.set_provider_and_wait(FlagProvider(flaky, stale_after=0.2), domain)
-    seen = _events(domain)
+    seen = provider_events(domain)
     assert _next_event(seen)[0] == ProviderEvent.PROVIDER_READY
     flaky.failures = 3  # long enough to go STALE (0.25 + 0.5 + 0.5 s of backoff at least)
     memory.replace(_document(False))

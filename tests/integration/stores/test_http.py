@@ -16,7 +16,6 @@ import hashlib
 import http.server
 import json
 import logging
-import queue
 import shutil
 import ssl
 import subprocess
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from openfeature import api
-from openfeature.event import EventDetails, ProviderEvent
+from openfeature.event import ProviderEvent
 from openfeature.provider import ProviderStatus
 
 from openfeature_litestar import (
@@ -40,7 +39,7 @@ from openfeature_litestar import (
     store_from_url,
 )
 from openfeature_litestar.web import create_server
-from tests.support import run_cli, running, wait_until
+from tests.support import provider_events, run_cli, running, wait_until
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -182,23 +181,6 @@ def static(tmp_path: Path) -> Iterator[StaticServer]:
         thread.join(5)
 
 
-def _events(domain: str) -> queue.Queue[tuple[ProviderEvent, EventDetails]]:
-    seen: queue.Queue[tuple[ProviderEvent, EventDetails]] = queue.Queue()
-    client = api.get_client(domain)
-    for event in (
-        ProviderEvent.PROVIDER_STALE,
-        ProviderEvent.PROVIDER_READY,
-        ProviderEvent.PROVIDER_CONFIGURATION_CHANGED,
-        ProviderEvent.PROVIDER_ERROR,
-    ):
-
-        def handler(details: EventDetails, event: ProviderEvent = event) -> None:
-            seen.put((event, details))
-
-        client.add_handler(event, handler)
-    return seen
-
-
 async def _load_twice(store: HttpStore) -> tuple[int, int]:
     try:
         first = await store.load()
@@ -298,7 +280,7 @@ def test_the_provider_serves_the_last_good_flags_through_failures_then_follows(
     provider = FlagProvider(store, stale_after=0.2)
     api.set_provider_and_wait(provider, domain)
     client = api.get_client(domain)
-    seen = _events(domain)
+    seen = provider_events(domain)
     assert seen.get(timeout=WAIT)[0] == ProviderEvent.PROVIDER_READY
     try:
         # An invalid document is bad content, not an outage: last good flags, no STALE.
@@ -472,7 +454,7 @@ def test_a_worker_follows_serve_through_its_sync_endpoint(domain: str) -> None:
         provider = FlagProvider(store, stale_after=5)
         api.set_provider_and_wait(provider, domain)
         client = api.get_client(domain)
-        seen = _events(domain)
+        seen = provider_events(domain)
         assert seen.get(timeout=WAIT)[0] == ProviderEvent.PROVIDER_READY
         assert client.get_boolean_value("switch", False) is True
         asyncio.run(source.replace_document(_document(False), actor="test"))
